@@ -1,0 +1,39 @@
+// Reply: what a protocol module hands back for a request (libwww's response
+// object). The response writer derives Content-Type, Content-Encoding and
+// Content-Length from `format` and `length`, so converters only change those.
+
+import type { Readable } from 'node:stream';
+import type { Format } from './format.js';
+import type { Anchor } from './anchor.js';
+import { HttpError, STATUS_TEXT } from './errors.js';
+import { makeFormat } from './format.js';
+
+/** Header names in their canonical case; the writer emits them as given. */
+export type ReplyHeaders = Record<string, string | string[]>;
+
+export interface Reply {
+  status: number;
+  headers: ReplyHeaders;
+  /** The representation's format; null when there is no content (204, 304…). */
+  format: Format | null;
+  /** Body length in bytes when known, else -1 (chunked on the wire). */
+  length: number;
+  /** A Buffer (memory cache, small bodies) or a stream; null for none. */
+  body: Buffer | Readable | null;
+  anchor?: Anchor | null;
+}
+
+const TEXT_PLAIN = makeFormat('text/plain', { charset: 'utf-8' });
+
+/** A small text reply; used for errors and redirects. */
+export function textReply(status: number, text: string, headers: ReplyHeaders = {}): Reply {
+  const body = Buffer.from(text + '\n', 'utf8');
+  return { status, headers, format: TEXT_PLAIN, length: body.length, body };
+}
+
+/** The reply generated from an error (the top of a request's error stack). */
+export function errorReply(err: HttpError): Reply {
+  const reason = STATUS_TEXT[err.status] ?? 'Error';
+  const text = `${err.status} ${reason}: ${err.publicMessage}`;
+  return textReply(err.status, text, err.headers ? { ...err.headers } : {});
+}

@@ -1,0 +1,119 @@
+// Request (libwww HTRequest): one per HTTP transaction. Method, target,
+// headers, the client's preferences, the anchor, an error stack from which
+// the status line and error body are generated, an AbortSignal that fires
+// when the client goes away, and timings for the log.
+
+import type { Readable } from 'node:stream';
+import type { Anchor } from './anchor.js';
+import type { Converter } from './converter.js';
+import { HttpError } from './errors.js';
+
+/** Lower-case field name → value; repeated fields joined with ", " (RFC 9110 §5.3). */
+export type RequestHeaders = Record<string, string>;
+
+export interface RequestInit {
+  method: string;
+  target: string;
+  versionMinor: number;
+  headers: RequestHeaders;
+  rawHeaders: string[];
+  /** -1 chunked, 0 none, >0 Content-Length. */
+  bodyLength: number;
+  /** Opens the body for reading; sends 100 Continue if the client expects it. */
+  openBody?: () => Readable;
+  remoteAddress?: string;
+}
+
+export class Request {
+  readonly method: string;
+  /** The request-target as received. */
+  readonly target: string;
+  /** The path part of the target, still percent-encoded. */
+  readonly path: string;
+  /** '' or the query with its leading '?'. */
+  readonly query: string;
+  readonly versionMinor: number;
+  readonly headers: RequestHeaders;
+  readonly rawHeaders: string[];
+  readonly bodyLength: number;
+  readonly remoteAddress: string;
+  readonly startedAt: number;
+  /** The error stack; the newest error decides the status. */
+  readonly errors: HttpError[] = [];
+  /** Request-local converters, consulted before the global registry. */
+  readonly converters: Converter[] = [];
+  anchor: Anchor | null = null;
+  /** The physical address the rules translated the path to (file:/…, http://…). */
+  address: string | null = null;
+  /** The directory a passed address must stay inside. */
+  root: string | null = null;
+  /** The path the rules saw: percent-decoded once, dot-segments removed. */
+  decodedPath: string | null = null;
+  #controller = new AbortController();
+  #openBody: (() => Readable) | undefined;
+  #body: Readable | null = null;
+
+  constructor(init: RequestInit) {
+    this.method = init.method;
+    this.target = init.target;
+    const q = init.target.indexOf('?');
+    let path = q === -1 ? init.target : init.target.slice(0, q);
+    this.query = q === -1 ? '' : init.target.slice(q);
+    if (path[0] !== '/' && path !== '*') {
+      // absolute-form (RFC 9112 §3.2.2): the path is what follows the authority.
+      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(path);
+      if (m) path = path.slice(m[0].length) || '/';
+    }
+    this.path = path;
+    this.versionMinor = init.versionMinor;
+    this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders;
+    this.bodyLength = init.bodyLength;
+    this.remoteAddress = init.remoteAddress ?? '';
+    this.#openBody = init.openBody;
+    this.startedAt = Date.now();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  /** Called by the connection when the client goes away or the server stops. */
+  abort(reason?: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason ?? new HttpError('WWW_ERR_REQ_ABORTED'));
+  }
+
+  get hasBody(): boolean {
+    return this.bodyLength !== 0;
+  }
+
+  /**
+   * Accepts the request body and returns it as a stream. Only a protocol that
+   * wants the body calls this; until then the body stays unread on the wire
+   * (and `100 Continue` unsent).
+   */
+  body(): Readable | null {
+    if (this.#body !== null) return this.#body;
+    if (!this.hasBody || this.#openBody === undefined) return null;
+    this.#body = this.#openBody();
+    return this.#body;
+  }
+
+  get bodyOpened(): boolean {
+    return this.#body !== null;
+  }
+
+  /** Pushes an error on the stack and returns it. */
+  fail(err: HttpError): HttpError {
+    this.errors.push(err);
+    return err;
+  }
+
+  header(name: string): string | undefined {
+    return this.headers[name];
+  }
+}
