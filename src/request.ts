@@ -49,7 +49,11 @@ export class Request {
   root: string | null = null;
   /** The path the rules saw: percent-decoded once, dot-segments removed. */
   decodedPath: string | null = null;
-  #controller = new AbortController();
+  /** Created on first use: most requests never look at their signal. */
+  #controller: AbortController | null = null;
+  #abortReason: unknown = undefined;
+  /** The request body cap in bytes, set from the rules before the body is opened. */
+  maxBodySize = Infinity;
   #openBody: (() => Readable) | undefined;
   #body: Readable | null = null;
 
@@ -75,16 +79,22 @@ export class Request {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
   get aborted(): boolean {
-    return this.#controller.signal.aborted;
+    return this.#abortReason !== undefined;
   }
 
   /** Called by the connection when the client goes away or the server stops. */
   abort(reason?: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason ?? new HttpError('WWW_ERR_REQ_ABORTED'));
+    if (this.#abortReason !== undefined) return;
+    this.#abortReason = reason ?? new HttpError('WWW_ERR_REQ_ABORTED');
+    this.#controller?.abort(this.#abortReason);
   }
 
   get hasBody(): boolean {
