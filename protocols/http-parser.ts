@@ -195,7 +195,7 @@ export class RequestParser {
     if (lf === -1) {
       const piece = data.subarray(start);
       this.#partial = this.#partial === null ? Buffer.from(piece) : Buffer.concat([this.#partial, piece]);
-      this.#checkPartial();
+      this.#checkLength(this.#partial.length, this.#partial[0] === CR);
       return this.#state === State.Dead ? start : data.length;
     }
     let line: Buffer;
@@ -209,6 +209,9 @@ export class RequestParser {
       lineStart = start;
     }
     const lineEnd = line === data ? lf : line.length - 1;
+    // The same limit as for a partial line, first, so that the outcome does not depend on where the input was split.
+    this.#checkLength(lineEnd - lineStart, line[lineStart] === CR);
+    if (this.error !== null) return lf;
     // RFC 9112 §2.2: a bare LF would let two parsers disagree; refuse it.
     if (lineEnd === lineStart || line[lineEnd - 1] !== CR) {
       this.#fail(this.#state === State.ChunkSize || this.#state === State.Trailer ? 'WWW_ERR_PARSE_CHUNK' : 'WWW_ERR_PARSE_HEADER', 'bare LF', lf);
@@ -218,21 +221,25 @@ export class RequestParser {
     return this.#state === State.Dead ? lf : lf + 1;
   }
 
-  /** An unfinished line must not grow past the limit of what it will be. */
-  #checkPartial(): void {
-    const n = this.#partial!.length;
+  /**
+   * A line of `n` bytes before its LF (or the start of one) must not pass the
+   * limit of what it will be. A lone CR may be the empty line that ends a
+   * field section, which counts for nothing.
+   */
+  #checkLength(n: number, startsWithCR: boolean): void {
+    const maybeEmpty = n === 1 && startsWithCR;
     switch (this.#state) {
       case State.RequestLine:
         if (n > this.#limits.maxRequestLine + 1) this.#fail('WWW_ERR_PARSE_URI_TOO_LONG', undefined, 0);
         break;
       case State.FieldLine:
-        if (this.#headerBytes + n > this.#limits.maxHeaderSize) this.#fail('WWW_ERR_PARSE_HEADER_TOO_LARGE', undefined, 0);
+        if (!maybeEmpty && this.#headerBytes + n > this.#limits.maxHeaderSize) this.#fail('WWW_ERR_PARSE_HEADER_TOO_LARGE', undefined, 0);
         break;
       case State.ChunkSize:
         if (n > this.#limits.maxChunkExtension + 18) this.#fail('WWW_ERR_PARSE_CHUNK_EXT_TOO_LARGE', undefined, 0);
         break;
       case State.Trailer:
-        if (this.#headerBytes + n > this.#limits.maxTrailerSize) this.#fail('WWW_ERR_PARSE_TRAILER_TOO_LARGE', undefined, 0);
+        if (!maybeEmpty && this.#headerBytes + n > this.#limits.maxTrailerSize) this.#fail('WWW_ERR_PARSE_TRAILER_TOO_LARGE', undefined, 0);
         break;
     }
   }

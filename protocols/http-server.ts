@@ -59,6 +59,16 @@ export interface WireEvents {
   onError?(error: unknown): void;
 }
 
+export interface ConnectionStats {
+  state: 'open' | 'closing' | 'closed' | 'dead';
+  /** Transactions parsed and not yet answered. */
+  queued: number;
+  /** Bytes read from the socket and not yet parsed. */
+  pendingBytes: number;
+  /** Bytes written to the socket and not yet flushed to the kernel. */
+  writableLength: number;
+}
+
 const enum ConnState {
   Open,
   Closing,
@@ -119,6 +129,10 @@ export class Connection implements ParserHandler {
   #deadline = 0;
   #ended = false;
   #flushScheduled = false;
+  #pumping = false;
+  #pumpAgain = false;
+  /** Transactions parsed in this pass, to be handed to the handler after it. */
+  #parsed: Transaction[] = [];
 
   constructor(socket: net.Socket, server: HttpServer, options: WireOptions) {
     this.#socket = socket;
@@ -140,6 +154,16 @@ export class Connection implements ParserHandler {
 
   get idle(): boolean {
     return this.#queue.length === 0 && this.#parser.idle && this.#pending === null;
+  }
+
+  /** What this connection holds in memory right now. */
+  stats(): ConnectionStats {
+    return {
+      state: this.state,
+      queued: this.#queue.length,
+      pendingBytes: this.#pending === null ? 0 : this.#pending.length - this.#pendingOffset,
+      writableLength: this.#socket.writableLength,
+    };
   }
 
   /** Stop taking requests; close once what is queued has been answered. */
@@ -177,13 +201,28 @@ export class Connection implements ParserHandler {
   }
 
   #pump(): void {
-    while (this.#pending !== null && this.#canParse()) {
-      const buf = this.#pending;
-      const n = this.#parser.execute(buf, this.#pendingOffset);
-      if (this.#parser.error !== null) return this.#onParseError();
-      if (n >= buf.length) this.#pending = null;
-      else this.#pendingOffset = n;
+    // Handlers may read bodies synchronously: never re-enter the parser.
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
     }
+    this.#pumping = true;
+    do {
+      this.#pumpAgain = false;
+      while (this.#pending !== null && this.#canParse()) {
+        const buf = this.#pending;
+        const n = this.#parser.execute(buf, this.#pendingOffset);
+        if (n >= buf.length) this.#pending = null;
+        else this.#pendingOffset = n;
+        if (this.#parser.error !== null) {
+          this.#dispatchParsed();
+          this.#pumping = false;
+          return this.#onParseError();
+        }
+        this.#dispatchParsed();
+      }
+    } while (this.#pumpAgain);
+    this.#pumping = false;
     if (this.#pending === null && this.#canParse()) {
       if (this.#socket.isPaused()) this.#socket.resume();
     } else if (!this.#socket.isPaused()) {
@@ -192,12 +231,21 @@ export class Connection implements ParserHandler {
     this.#updateTimer();
   }
 
+  /** Hands the requests just parsed to the handler, outside the parser. */
+  #dispatchParsed(): void {
+    const parsed = this.#parsed;
+    if (parsed.length === 0) return;
+    this.#parsed = [];
+    for (const tx of parsed) this.#dispatch(tx);
+  }
+
   onHead(head: RequestHead): boolean {
-    const tx = this.#dispatch(head);
+    const tx = this.#createTransaction(head);
     this.#queue.push(tx);
+    if (tx.reply === null) this.#parsed.push(tx);
+    else this.#scheduleFlush();
     if (head.bodyLength !== 0) {
       this.#reading = tx;
-      if (tx.reply !== null) this.#flush();
       return false;
     }
     return true;
@@ -238,7 +286,7 @@ export class Connection implements ParserHandler {
     return this.#state === ConnState.Open && this.#queue.length < this.#options.maxPipeline;
   }
 
-  #dispatch(head: RequestHead): Transaction {
+  #createTransaction(head: RequestHead): Transaction {
     const tx: Transaction = new Transaction(null, head);
     const request = new Request({
       method: head.method,
@@ -259,8 +307,13 @@ export class Connection implements ParserHandler {
     // RFC 9110 §10.1.1: an expectation we do not know gets 417; a 1.0 client's is ignored.
     if (head.expect !== null && head.expect !== '100-continue' && head.versionMinor === 1) {
       tx.reply = errorReply(request.fail(new HttpError('WWW_ERR_PARSE_EXPECT', head.expect)));
-      return tx;
     }
+    return tx;
+  }
+
+  #dispatch(tx: Transaction): void {
+    const request = tx.request!;
+    if (this.#state >= ConnState.Closed) return;
     this.#handlers++;
     let promise: Promise<Reply>;
     try {
@@ -275,7 +328,6 @@ export class Connection implements ParserHandler {
         this.#onReply(tx, errorReply(request.fail(toHttpError(err))));
       },
     );
-    return tx;
   }
 
   #openBody(tx: Transaction): Readable {
@@ -331,7 +383,6 @@ export class Connection implements ParserHandler {
   #closeAfterReplies(): void {
     if (this.#state === ConnState.Open) this.#state = ConnState.Closing;
     this.#pending = null;
-    for (const tx of this.#queue) tx.close = true;
     this.#updateTimer();
   }
 
@@ -351,7 +402,6 @@ export class Connection implements ParserHandler {
       this.#pump();
       if (this.#state === ConnState.Open) this.#state = state;
     }
-    for (const tx of this.#queue) tx.close = true;
     if (this.#queue.length === 0) this.#end();
   }
 
@@ -381,7 +431,8 @@ export class Connection implements ParserHandler {
 
   #onReply(tx: Transaction, reply: Reply): void {
     this.#handlers--;
-    if (this.#state >= ConnState.Closed) {
+    if (this.#state >= ConnState.Closed || tx.reply !== null) {
+      // Gone, or already answered by a timeout.
       destroyBody(reply);
       this.#maybeDead();
       return;
@@ -447,7 +498,8 @@ export class Connection implements ParserHandler {
         tx.close = true;
       }
     }
-    if (tx.close || this.#state !== ConnState.Open) tx.close = true;
+    // Closing: the last reply queued says so (RFC 9112 §9.6).
+    if (this.#state !== ConnState.Open && this.#queue.length === 1) tx.close = true;
     const noContent = hasNoContent(reply.status, request?.method);
     let chunked = false;
     if (!noContent && reply.length < 0) {
@@ -667,6 +719,10 @@ export class HttpServer {
 
   get connections(): number {
     return this.#connections.size;
+  }
+
+  stats(): ConnectionStats[] {
+    return [...this.#connections].map((c) => c.stats());
   }
 
   forget(connection: Connection): void {
