@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Anchor } from './anchor.js';
 import type { Converter } from './converter.js';
+import type { RuleSet } from './rules/types.js';
 import { HttpError } from './errors.js';
 
 /** Lower-case field name → value; repeated fields joined with ", " (RFC 9110 §5.3). */
@@ -43,6 +44,8 @@ export class Request {
   /** Request-local converters, consulted before the global registry. */
   readonly converters: Converter[] = [];
   anchor: Anchor | null = null;
+  /** The rules in force when the request arrived (a restart never changes them mid-request). */
+  rules: RuleSet | null = null;
   /** The physical address the rules translated the path to (file:/…, http://…). */
   address: string | null = null;
   /** The directory a passed address must stay inside. */

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// The command line (the Mini Server's main): register protocol modules and
+// converters, read flags, the rule file and plugins, then listen. SIGHUP is a
+// restart (reread and validate the rules, swap them in, flush the anchors);
+// SIGTERM and SIGINT stop accepting and finish what is in flight.
+// Exit codes: 0 clean stop, 1 could not start or run, 2 bad command line or configuration.
+
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Server } from './server.js';
+import { defaultRules, loadRules, RuleFileError } from './rules/index.js';
+import type { RuleSet } from './rules/index.js';
+import { loadPlugin } from './plugins.js';
+
+const USAGE = `Usage: streamstack [ROOT] [options]
+
+Serve the documents under ROOT (default: the current directory), or what a
+rule file describes.
+
+Options:
+  -p, --port N        port to listen on (0 picks a free one; default 8080)
+      --host ADDR     address to listen on (default 127.0.0.1)
+      --rules FILE    the rule file; ROOT, when given, becomes its ServerRoot
+      --plugin MODULE load a converter plugin (repeatable)
+      --check         validate the rule file and plugins, then exit
+  -h, --help          show this help
+  -v, --version       show the version
+`;
+
+class UsageError extends Error {}
+class StartError extends Error {}
+
+function version(): string {
+  const pkg = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+interface Flags {
+  root: string | undefined;
+  port: number | undefined;
+  host: string | undefined;
+  rules: string | undefined;
+  plugins: string[];
+  check: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+function parseFlags(argv: string[]): Flags {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        rules: { type: 'string' },
+        plugin: { type: 'string', multiple: true },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`one ROOT expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    if (!/^[0-9]{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+      throw new UsageError(`--port expects a number from 0 to 65535, got '${values.port}'`);
+    }
+    port = Number(values.port);
+  }
+  if (values.host !== undefined && values.host === '') throw new UsageError('--host expects an address');
+  return {
+    root: positionals[0],
+    port,
+    host: values.host,
+    rules: values.rules,
+    plugins: values.plugin ?? [],
+    check: values.check ?? false,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+async function readRules(flags: Flags): Promise<RuleSet> {
+  if (flags.rules === undefined) return defaultRules(path.resolve(flags.root ?? '.'));
+  return loadRules(flags.rules, flags.root === undefined ? {} : { serverRoot: flags.root });
+}
+
+async function loadPlugins(server: Server | null, rules: RuleSet, flags: Flags): Promise<void> {
+  const plugins = [
+    ...rules.converters.map((c) => ({ module: c.module, quality: c.quality, where: `${c.file}:${c.line}` })),
+    ...flags.plugins.map((m) => ({ module: path.resolve(m), quality: undefined, where: '--plugin' })),
+  ];
+  for (const p of plugins) {
+    let converters;
+    try {
+      converters = await loadPlugin(p.module, p.quality);
+    } catch (err) {
+      throw new StartError(`${p.where}: ${(err as Error).message}`);
+    }
+    if (server !== null) for (const c of converters) server.registerConverter(c);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (flags.version) {
+    process.stdout.write(`streamstack ${version()}\n`);
+    return 0;
+  }
+  const rules = await readRules(flags);
+  if (flags.check) {
+    await loadPlugins(null, rules, flags);
+    process.stdout.write(`${rules.file ?? 'default rules'}: OK\n`);
+    return 0;
+  }
+  const server = new Server(rules);
+  await loadPlugins(server, rules, flags);
+  const host = flags.host ?? rules.settings.host ?? '127.0.0.1';
+  const port = flags.port ?? rules.settings.port ?? 8080;
+  let address;
+  try {
+    address = await server.listen(port, host);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new StartError(`cannot listen on ${host}:${port}: ${why}`);
+  }
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at http://${shown}:${address.port}/\n`);
+
+  process.on('SIGHUP', () => {
+    readRules(flags).then(
+      (next) => {
+        server.setRules(next);
+        process.stdout.write(`streamstack: restarted with ${next.file ?? next.serverRoot}\n`);
+      },
+      (err: unknown) => {
+        process.stderr.write(`streamstack: restart refused, old rules kept: ${(err as Error).message}\n`);
+      },
+    );
+  });
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.stdout.write(`streamstack: ${signal}, stopping\n`);
+      server.close(5000).then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`streamstack: ${err.message} (see --help)\n`);
+      process.exit(2);
+    } else if (err instanceof RuleFileError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(2);
+    } else if (err instanceof StartError) {
+      process.stderr.write(`streamstack: ${err.message}\n`);
+      process.exit(1);
+    } else {
+      process.stderr.write(`streamstack: ${(err as Error)?.message ?? String(err)}\n`);
+      process.exit(1);
+    }
+  },
+);

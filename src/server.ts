@@ -1,0 +1,148 @@
+// The Mini Server: the glue between the wire and the trio. For each request
+// the HTTP server module hands over, it decodes the path once, translates it
+// with the rules in force, checks what the rules allow (method, body size),
+// finds the anchor, asks the NetManager to load the address, and stacks the
+// converters from what was loaded to what the client accepts.
+
+import type { AddressInfo } from 'node:net';
+import { HttpServer, DEFAULT_WIRE } from '../protocols/http-server.js';
+import type { WireEvents, WireOptions } from '../protocols/http-server.js';
+import { FileProtocol } from '../protocols/file.js';
+import { NetManager } from './net.js';
+import type { Protocol } from './net.js';
+import { AnchorTable } from './anchor.js';
+import { ConverterRegistry } from './registry.js';
+import type { Converter } from './converter.js';
+import { stackReply } from './stack.js';
+import type { StackOptions } from './stack.js';
+import { registerBuiltins } from '../converters/index.js';
+import { decodePath } from './rules/index.js';
+import type { RuleSet } from './rules/index.js';
+import type { Request } from './request.js';
+import type { Reply } from './reply.js';
+import { errorReply, textReply } from './reply.js';
+import { HttpError } from './errors.js';
+
+export interface ServerOptions {
+  /** Wire limits and timeouts; rule-file settings fill what is not given. */
+  wire?: Partial<WireOptions>;
+  /** On-the-fly compression threshold in bytes. */
+  compressMinSize?: number;
+  events?: WireEvents;
+}
+
+const WRITE_METHODS = ['PUT', 'DELETE', 'POST', 'PATCH'] as const;
+
+export class Server {
+  readonly net = new NetManager();
+  readonly anchors = new AnchorTable();
+  readonly registry = new ConverterRegistry();
+  readonly http: HttpServer;
+  readonly file = new FileProtocol();
+  #rules: RuleSet;
+  #stackOptions: StackOptions;
+
+  constructor(rules: RuleSet, options: ServerOptions = {}) {
+    this.#rules = rules;
+    this.net.register(this.file);
+    registerBuiltins(this.registry);
+    this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024 };
+    this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), options.events);
+  }
+
+  get rules(): RuleSet {
+    return this.#rules;
+  }
+
+  /** Swaps the rules in atomically: requests in flight keep the ones they started with. */
+  setRules(rules: RuleSet): void {
+    this.#rules = rules;
+    this.anchors.flush();
+    this.file.flush();
+  }
+
+  registerProtocol(protocol: Protocol): void {
+    this.net.register(protocol);
+  }
+
+  registerConverter(converter: Converter): void {
+    this.registry.register(converter);
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return this.http.listen(port, host);
+  }
+
+  close(graceMs?: number): Promise<void> {
+    this.net.abortAll();
+    return this.http.close(graceMs);
+  }
+
+  async handle(request: Request): Promise<Reply> {
+    const rules = this.#rules;
+    request.rules = rules;
+    const method = request.method;
+    if (request.target === '*') return { status: 204, headers: { Allow: 'GET, HEAD, OPTIONS' }, format: null, length: -1, body: null };
+    if (method === 'CONNECT' || method === 'TRACE') {
+      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: 'GET, HEAD, OPTIONS' } })));
+    }
+    let path: string;
+    try {
+      path = decodePath(request.path);
+    } catch (err) {
+      return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
+    }
+    request.decodedPath = path;
+    const t = rules.translate(path);
+    switch (t.kind) {
+      case 'fail':
+        return errorReply(request.fail(new HttpError(t.code)));
+      case 'redirect': {
+        const location = t.location + request.query;
+        return textReply(t.status, `Moved to ${location}`, { Location: location });
+      }
+      case 'proxy':
+        request.address = t.address + request.query;
+        break;
+      case 'pass':
+        request.address = t.address;
+        request.root = t.root;
+        break;
+    }
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && !rules.isEnabled(method, path)) {
+      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: allowed(rules, path) } })));
+    }
+    if (method === 'OPTIONS') return { status: 204, headers: { Allow: allowed(rules, path) }, format: null, length: -1, body: null };
+    const limit = rules.maxBodySizeFor(path);
+    if (limit !== undefined) request.maxBodySize = limit;
+    else request.maxBodySize = this.http.options.maxBodySize;
+    if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
+    request.anchor = this.anchors.get(request.address!);
+    let reply = await this.net.load(request);
+    if (reply.status === 200 || reply.status === 206) {
+      const cacheControl = rules.cacheControlFor(path);
+      if (cacheControl !== undefined && reply.headers['Cache-Control'] === undefined) reply.headers['Cache-Control'] = cacheControl;
+    }
+    reply = stackReply(reply, request, this.registry, { ...this.#stackOptions, outputCharset: rules.outputCharset });
+    return reply;
+  }
+}
+
+function allowed(rules: RuleSet, path: string): string {
+  let allow = 'GET, HEAD, OPTIONS';
+  for (const m of WRITE_METHODS) if (rules.isEnabled(m, path)) allow += ', ' + m;
+  return allow;
+}
+
+/** Wire options: defaults, then the rule file's settings, then explicit options. */
+export function wireFrom(rules: RuleSet, explicit: Partial<WireOptions> = {}): WireOptions {
+  const s = rules.settings;
+  const fromRules: Partial<WireOptions> = {};
+  if (s.maxHeaderSize !== undefined) fromRules.maxHeaderSize = s.maxHeaderSize;
+  if (s.maxPipeline !== undefined) fromRules.maxPipeline = s.maxPipeline;
+  if (s.headerTimeout !== undefined) fromRules.headerTimeout = s.headerTimeout;
+  if (s.keepAliveTimeout !== undefined) fromRules.keepAliveTimeout = s.keepAliveTimeout;
+  if (s.bodyTimeout !== undefined) fromRules.bodyTimeout = s.bodyTimeout;
+  if (s.writeTimeout !== undefined) fromRules.writeTimeout = s.writeTimeout;
+  return { ...DEFAULT_WIRE, ...fromRules, ...explicit };
+}
