@@ -1,0 +1,136 @@
+// RuleFile: a finished, immutable rule set, what the server consults per
+// request (CERN httpd's rule list and server config; the suffix bindings
+// are libwww HTBind.c). A restart builds a new one and swaps it in whole.
+
+import type { Draft, SuffixBinding, TemplateRule } from './draft.js';
+import type { Template } from './template.js';
+import { translate, type TranslationRule } from './translate.js';
+import type {
+  CacheControlRule, ConverterRule, DirAccess, ProtectRule, Protection, RuleSet, ServerSettings, Translation, TypeBinding,
+} from './types.js';
+
+const ALWAYS_ENABLED = new Set(['GET', 'HEAD', 'OPTIONS']);
+const DEFAULT_WELCOME: readonly string[] = Object.freeze(['index.html']);
+
+/**
+ * Suffix → value, the last listed winning. A lookup tries the name's
+ * suffixes from the longest (`.tar.gz` before `.gz`), then CERN's `*.*`
+ * (a suffix nothing names) and `*` (anything else).
+ */
+class SuffixTable<T> {
+  readonly #map = new Map<string, T>();
+
+  constructor(bindings: readonly SuffixBinding<T>[]) {
+    for (const b of bindings) this.#map.set(b.suffix, b.value);
+  }
+
+  lookup(fileName: string): T | undefined {
+    if (this.#map.size === 0) return undefined;
+    const name = fileName.slice(fileName.lastIndexOf('/') + 1).toLowerCase();
+    for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) {
+      const v = this.#map.get(name.slice(i));
+      if (v !== undefined) return v;
+    }
+    return (name.indexOf('.', 1) > 0 ? this.#map.get('*.*') : undefined) ?? this.#map.get('*');
+  }
+}
+
+function firstMatch<T>(rules: readonly TemplateRule<T>[], path: string): TemplateRule<T> | undefined {
+  for (const r of rules) if (r.template.match(path) !== null) return r;
+  return undefined;
+}
+
+export class RuleFile implements RuleSet {
+  readonly file: string | null;
+  readonly serverRoot: string;
+  readonly welcome: readonly string[];
+  readonly alwaysWelcome: boolean;
+  readonly dirAccess: DirAccess;
+  readonly outputCharset: string | undefined;
+  readonly converters: readonly ConverterRule[];
+  readonly protections: readonly ProtectRule[];
+  readonly protectionBlocks: ReadonlyMap<string, Protection>;
+  readonly cacheControl: readonly CacheControlRule[];
+  readonly settings: ServerSettings;
+  readonly #translation: readonly TranslationRule[];
+  readonly #types: SuffixTable<TypeBinding>;
+  readonly #encodings: SuffixTable<string>;
+  readonly #charsets: SuffixTable<string>;
+  readonly #enable: readonly TemplateRule<string>[];
+  readonly #maxBodySize: readonly { readonly size: number; readonly template: Template | null }[];
+  readonly #protect: readonly TemplateRule<ProtectRule>[];
+  readonly #cacheControl: readonly TemplateRule<string>[];
+
+  /** `draft` must be finished (Pass targets compiled); `file` null for the built-in default. */
+  constructor(draft: Draft, file: string | null, serverRoot: string) {
+    const source = draft.file;
+    this.file = file;
+    this.serverRoot = serverRoot;
+    this.#translation = Object.freeze([...draft.translation]);
+    this.#types = new SuffixTable(draft.types.map((b) => ({ suffix: b.suffix, value: Object.freeze({ ...b.value }) })));
+    this.#encodings = new SuffixTable(draft.encodings);
+    this.#charsets = new SuffixTable(draft.charsets);
+    this.welcome = draft.welcome === null ? DEFAULT_WELCOME : Object.freeze([...draft.welcome]);
+    this.alwaysWelcome = draft.alwaysWelcome;
+    this.dirAccess = draft.dirAccess;
+    this.#enable = Object.freeze([...draft.enable]);
+    this.#maxBodySize = Object.freeze([...draft.maxBodySize]);
+    this.outputCharset = draft.outputCharset;
+    this.converters = Object.freeze(draft.converters.map((c) => Object.freeze({ ...c, file: source })));
+    this.protectionBlocks = draft.protectionBlocks;
+    this.#protect = Object.freeze(draft.protect.map((p) => ({
+      template: p.template,
+      line: p.line,
+      value: Object.freeze({
+        template: p.template.text, setup: p.value, protection: draft.protectionBlocks.get(p.value), file: source, line: p.line,
+      }),
+    })));
+    this.protections = Object.freeze(this.#protect.map((p) => p.value));
+    this.#cacheControl = Object.freeze([...draft.cacheControl]);
+    this.cacheControl = Object.freeze(draft.cacheControl.map((c) => Object.freeze({ template: c.template.text, value: c.value, file: source, line: c.line })));
+    this.settings = Object.freeze({
+      serverRoot,
+      ...draft.settings,
+      maxBodySize: draft.maxBodySize.map((m) => Object.freeze({ size: m.size, template: m.template?.text ?? null })),
+    });
+  }
+
+  translate(path: string, query?: string): Translation {
+    return translate(this.#translation, path, query);
+  }
+
+  typeFor(fileName: string): TypeBinding | undefined {
+    return this.#types.lookup(fileName);
+  }
+
+  encodingFor(fileName: string): string | undefined {
+    return this.#encodings.lookup(fileName);
+  }
+
+  charsetFor(fileName: string): string | undefined {
+    return this.#charsets.lookup(fileName);
+  }
+
+  isEnabled(method: string, path: string): boolean {
+    if (ALWAYS_ENABLED.has(method)) return true;
+    for (const e of this.#enable) if (e.value === method && e.template.match(path) !== null) return true;
+    return false;
+  }
+
+  maxBodySizeFor(path: string): number | undefined {
+    let fallback: number | undefined;
+    for (const m of this.#maxBodySize) {
+      if (m.template === null) fallback = m.size;
+      else if (m.template.match(path) !== null) return m.size;
+    }
+    return fallback;
+  }
+
+  protectFor(path: string): ProtectRule | undefined {
+    return firstMatch(this.#protect, path)?.value;
+  }
+
+  cacheControlFor(path: string): string | undefined {
+    return firstMatch(this.#cacheControl, path)?.value;
+  }
+}

@@ -1,0 +1,126 @@
+// The shapes of the rule-file module: what translation answers, the server
+// settings a rule file carries, and the RuleSet the server consults per
+// request. CERN httpd kept these as globals filled by HTConfig.c (sc.*,
+// the rule list of HTRules.c, the suffix lists of HTBind.c); here they are
+// one immutable object, so a restart swaps them atomically.
+
+/** What the translation rules (Map / Pass / Fail / Redirect / Proxy) made of a path. */
+export type Translation =
+  /**
+   * Accepted by a Pass rule. `address` is a `file:` URL (path percent-encoded);
+   * `root` is the absolute directory (no trailing slash, except `/` itself) the
+   * address must stay inside: the FILE module checks the realpath against it
+   * with `isInsideRoot`.
+   */
+  | { kind: 'pass'; address: string; root: string }
+  /** Handed to the HTTP client module: an absolute http(s) URL, the request's query appended. */
+  | { kind: 'proxy'; address: string }
+  /** `location` is an absolute URL or an absolute path, the request's query appended. */
+  | { kind: 'redirect'; location: string; status: RedirectStatus }
+  | { kind: 'fail'; code: 'WWW_ERR_RULE_FORBIDDEN' | 'WWW_ERR_RULE_NOT_PASSED' };
+
+export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
+
+/** Sizes in bytes, durations in milliseconds. Command-line flags override these. */
+export interface ServerSettings {
+  /** Always set: the effective ServerRoot (option, directive, else the rule file's directory). */
+  serverRoot?: string;
+  port?: number;
+  host?: string;
+  /** In file order; `template: null` is the default for paths no template matches. */
+  maxBodySize: { size: number; template: string | null }[];
+  maxHeaderSize?: number;
+  maxPipeline?: number;
+  headerTimeout?: number;
+  keepAliveTimeout?: number;
+  bodyTimeout?: number;
+  writeTimeout?: number;
+}
+
+/** Where a directive was written, for messages from the modules that use it. */
+export interface RuleSource {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** `AddType`: CERN's ENCODING was a transfer encoding; 7bit, 8bit and binary mean none. */
+export interface TypeBinding {
+  type: string;
+  encoding?: string;
+  quality?: number;
+}
+
+/** `Converter MODULE [QUALITY]`: an absolute path, or a package name as written. */
+export interface ConverterRule extends RuleSource {
+  readonly module: string;
+  readonly quality?: number;
+}
+
+/** A `Protection NAME { … }` block: CERN's protection setup, fields by canonical key. */
+export interface Protection extends RuleSource {
+  readonly name: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/**
+ * `Protect TEMPLATE SETUP`: SETUP names a Protection block, or (containing a
+ * '/') a CERN protection setup file, resolved to an absolute path.
+ */
+export interface ProtectRule extends RuleSource {
+  readonly template: string;
+  readonly setup: string;
+  readonly protection: Protection | undefined;
+}
+
+/** `CacheControl TEMPLATE VALUE`: the Cache-Control field for passed documents. */
+export interface CacheControlRule extends RuleSource {
+  readonly template: string;
+  readonly value: string;
+}
+
+export type DirAccess = 'on' | 'off' | 'selective';
+
+export interface RuleSet {
+  /** The rule file, or null for the built-in default (`streamstack ROOT`). */
+  readonly file: string | null;
+  /** Absolute. */
+  readonly serverRoot: string;
+  /**
+   * `path` is the output of decodePath. `query` ('' or '?…', Request.query)
+   * is carried to Redirect locations and Proxy addresses; a Pass ignores it.
+   */
+  translate(path: string, query?: string): Translation;
+
+  /** AddType by suffix: case-insensitive, longest suffix wins, then the last listed. */
+  typeFor(fileName: string): TypeBinding | undefined;
+  /** AddEncoding: the content coding a suffix means (`.gz` → gzip). */
+  encodingFor(fileName: string): string | undefined;
+  /** AddCharset. */
+  charsetFor(fileName: string): string | undefined;
+  /** Welcome file names, first listed first; default ['index.html']. */
+  readonly welcome: readonly string[];
+  readonly alwaysWelcome: boolean;
+  /** Default 'off', as nginx and Caddy. */
+  readonly dirAccess: DirAccess;
+  /** GET, HEAD and OPTIONS always; any other method where an Enable template matches the decoded path. */
+  isEnabled(method: string, path: string): boolean;
+  /** First MaxBodySize whose template matches the decoded path, else the template-less one. */
+  maxBodySizeFor(path: string): number | undefined;
+  readonly outputCharset: string | undefined;
+  readonly converters: readonly ConverterRule[];
+  /** Protect rules in file order. */
+  readonly protections: readonly ProtectRule[];
+  /** Protection blocks by name. */
+  readonly protectionBlocks: ReadonlyMap<string, Protection>;
+  /** The first Protect rule whose template matches the decoded path. */
+  protectFor(path: string): ProtectRule | undefined;
+  readonly cacheControl: readonly CacheControlRule[];
+  /** The first CacheControl value whose template matches the decoded path. */
+  cacheControlFor(path: string): string | undefined;
+  readonly settings: ServerSettings;
+}
+
+export interface RuleOptions {
+  /** Overrides the ServerRoot directive; relative to the current directory. */
+  serverRoot?: string;
+}
