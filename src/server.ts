@@ -93,16 +93,15 @@ export class Server {
       return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
     }
     request.decodedPath = path;
-    const t = rules.translate(path);
+    const t = rules.translate(path, request.query);
     switch (t.kind) {
       case 'fail':
         return errorReply(request.fail(new HttpError(t.code)));
       case 'redirect': {
-        const location = t.location + request.query;
-        return textReply(t.status, `Moved to ${location}`, { Location: location });
+        return textReply(t.status, `Moved to ${t.location}`, { Location: t.location });
       }
       case 'proxy':
-        request.address = t.address + request.query;
+        request.address = t.address;
         break;
       case 'pass':
         request.address = t.address;
