@@ -18,12 +18,12 @@ describe('shipped rule files', () => {
     expect(() => parseRules(readFileSync(file, 'utf8'), file)).not.toThrow();
   });
 
-  it.each(shipped)('%s documents itself in rules/README.md', (file) => {
-    expect(readFileSync('rules/README.md', 'utf8')).toContain(file.slice('rules/'.length));
+  it.each(shipped)('%s documents itself in README.md', (file) => {
+    expect(readFileSync('README.md', 'utf8')).toContain(file.slice('rules/'.length));
   });
 
   it('README and default.rules document every directive', () => {
-    const readme = readFileSync('rules/README.md', 'utf8');
+    const readme = readFileSync('README.md', 'utf8');
     const tutorial = readFileSync('rules/default.rules', 'utf8');
     for (const { name } of DIRECTIVES.values()) {
       expect(readme, name).toContain('`' + name + ' ');
