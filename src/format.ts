@@ -36,3 +36,44 @@ export function contentType(format: Format): string {
   }
   return out;
 }
+
+/**
+ * Parses a Content-Type style value (`text/html; charset="UTF-8"`) into a
+ * Format; null when the type is not `type/subtype` (RFC 9110 §8.3.1).
+ */
+export function parseMediaType(value: string): Format | null {
+  const semi = value.indexOf(';');
+  const type = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+  const slash = type.indexOf('/');
+  if (slash <= 0 || slash === type.length - 1 || type.indexOf('/', slash + 1) !== -1) return null;
+  if (semi === -1) return makeFormat(type);
+  const params: Record<string, string> = {};
+  for (const part of value.slice(semi + 1).split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim().toLowerCase();
+    let v = part.slice(eq + 1).trim();
+    if (v.length >= 2 && v[0] === '"' && v[v.length - 1] === '"') v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+    if (name) params[name] = name === 'charset' ? v.toLowerCase() : v;
+  }
+  return makeFormat(type, params);
+}
+
+/** Whether a type is text that a charset applies to (RFC 9110 §8.3.2). */
+export function isTextual(type: string): boolean {
+  return type.startsWith('text/') || type === 'application/json' || type.endsWith('+json')
+    || type === 'application/xml' || type.endsWith('+xml')
+    || type === 'application/javascript' || type === 'application/ecmascript';
+}
+
+/**
+ * Whether compressing a type on the fly pays. text/event-stream is left out:
+ * a compressor would hold events back until its window fills.
+ */
+export function isCompressible(type: string): boolean {
+  if (type === 'text/event-stream') return false;
+  return isTextual(type) || type === 'image/svg+xml' || type === 'application/wasm'
+    || type === 'application/x-javascript' || type === 'application/manifest+json'
+    || type === 'application/vnd.ms-fontobject' || type === 'font/ttf' || type === 'font/otf'
+    || type === 'image/x-icon' || type === 'image/vnd.microsoft.icon' || type === 'image/bmp';
+}
