@@ -12,10 +12,11 @@ import type { ContentCoding } from './content-coding.js';
 import { deflate } from './deflate.js';
 import { dirToHtml, dirToJson } from './dir-listing.js';
 import { gzip } from './gzip.js';
+import { mimeHeader } from './mime-header.js';
 
 export type { ContentCoding, CodingOptions } from './content-coding.js';
 
-export const builtins: Converter[] = [dirToHtml, dirToJson];
+export const builtins: Converter[] = [mimeHeader, dirToHtml, dirToJson];
 
 /** In the server's order of preference when a client weighs them equally. */
 export const codings: readonly ContentCoding[] = [brotli, gzip, deflate];

@@ -100,7 +100,8 @@ export class RequestParser {
   #limits: ParserLimits;
   #state = State.RequestLine;
   /** Bytes of an incomplete line carried over from the previous input. */
-  #partial: Buffer | null = null;
+  #partial: Buffer[] | null = null;
+  #partialLength = 0;
   #emptyLines = 0;
   #head: RequestHead | null = null;
   #headerBytes = 0;
@@ -193,15 +194,23 @@ export class RequestParser {
   #readLine(data: Buffer, start: number): number {
     const lf = data.indexOf(LF, start);
     if (lf === -1) {
-      const piece = data.subarray(start);
-      this.#partial = this.#partial === null ? Buffer.from(piece) : Buffer.concat([this.#partial, piece]);
-      this.#checkLength(this.#partial.length, this.#partial[0] === CR);
+      // Pieces are kept, not concatenated, so a line sent a byte at a time costs linear time.
+      const piece = Buffer.from(data.subarray(start));
+      if (this.#partial === null) {
+        this.#partial = [piece];
+        this.#partialLength = piece.length;
+      } else {
+        this.#partial.push(piece);
+        this.#partialLength += piece.length;
+      }
+      this.#checkLength(this.#partialLength, this.#partial[0]![0] === CR);
       return this.#state === State.Dead ? start : data.length;
     }
     let line: Buffer;
     let lineStart: number;
     if (this.#partial !== null) {
-      line = Buffer.concat([this.#partial, data.subarray(start, lf + 1)]);
+      this.#partial.push(data.subarray(start, lf + 1));
+      line = Buffer.concat(this.#partial);
       lineStart = 0;
       this.#partial = null;
     } else {

@@ -300,7 +300,8 @@ export class Connection implements ParserHandler {
     });
     (tx as { request: Request }).request = request;
     request.maxBodySize = this.#options.maxBodySize;
-    if (!head.keepAlive) {
+    // After CONNECT the bytes may be a tunnel, never HTTP: answer and close (RFC 9110 §9.3.6).
+    if (!head.keepAlive || head.method === 'CONNECT') {
       tx.close = true;
       this.#state = ConnState.Closing;
     }

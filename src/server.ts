@@ -41,12 +41,14 @@ export class Server {
   readonly file = new FileProtocol();
   #rules: RuleSet;
   #stackOptions: StackOptions;
+  #explicitWire: Partial<WireOptions>;
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
     this.net.register(this.file);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024 };
+    this.#explicitWire = options.wire ?? {};
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), options.events);
   }
 
@@ -57,6 +59,8 @@ export class Server {
   /** Swaps the rules in atomically: requests in flight keep the ones they started with. */
   setRules(rules: RuleSet): void {
     this.#rules = rules;
+    // Limits and timeouts apply to new reads at once: connections share this object.
+    Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
     this.anchors.flush();
     this.file.flush();
   }

@@ -326,6 +326,15 @@ describe('framing errors and smuggling', () => {
     });
   }
 
+  it('never reads what follows a CONNECT head as HTTP', async () => {
+    const { port, seen } = await start(echoPath);
+    const r = await exchange(port, 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n' + get('/smuggled'));
+    expect(r.responses).toHaveLength(1);
+    expect(r.responses[0]!.headers.connection).toBe('close');
+    expect(r.closed).toBe(true);
+    expect(seen.map((s) => s.target)).toEqual(['example.test:443']);
+  });
+
   it('answers earlier pipelined requests before the error', async () => {
     const { port } = await start(echoPath);
     const r = await exchange(port, get('/ok') + 'GET / HTTP/1.1\r\n\r\n');
