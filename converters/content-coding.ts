@@ -2,7 +2,7 @@
 // stream stack — a name as it appears in Content-Encoding and Accept-Encoding
 // (RFC 9110 §8.4.1), an encoder for replies and a decoder for request bodies.
 // Codings are not chosen by quality like type converters: they are stacked in
-// header order (DESIGN.md §4), so they live in their own small table
+// header order (the README, "Converters"), so they live in their own small table
 // (converters/index.ts) rather than in the ConverterRegistry.
 
 import type { Transform } from 'node:stream';

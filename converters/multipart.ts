@@ -1,4 +1,4 @@
-// multipart/form-data → parts (RFC 7578), the www/parts of DESIGN.md §4,
+// multipart/form-data → parts (RFC 7578), the www/parts pseudo-format,
 // parsed by busboy. libwww counterpart: HTMIMPrs / HTBound (its multipart
 // boundary stream). The FILE module stores each file part through `onFile`.
 //

@@ -1,5 +1,5 @@
-// Request bodies with a Content-Encoding, decoded on the way in (DESIGN.md
-// §1: transfer decoder → content decoders → type converter → sink). libwww
+// Request bodies with a Content-Encoding, decoded on the way in (README,
+// the path of a request: transfer decoder → content decoders → type converter → sink). libwww
 // counterpart: the HTEncoding decoders stacked by HTContentDecodingStack.
 // Formats: gzip / x-gzip, deflate (zlib format), br → the identity bytes.
 //

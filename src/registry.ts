@@ -1,6 +1,6 @@
 // ConverterRegistry (libwww HTFormat's conversion list and HTStreamStack's
 // choice): the registrations that turn one media type into another, and the
-// rule that picks one. Converts nothing itself; DESIGN.md §4 states the rule:
+// rule that picks one. Converts nothing itself; the rule, as the README states it:
 //   - request-local registrations before global ones;
 //   - a match needs both `from` (a pattern: `text/*`, `*/*`) and `to`;
 //   - a more specific `from` (fewer `*`) beats a higher quality;

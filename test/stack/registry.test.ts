@@ -1,4 +1,4 @@
-// The ConverterRegistry's selection rule (DESIGN.md §4) as a table.
+// The ConverterRegistry's selection rule (the README, "Converters") as a table.
 
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
