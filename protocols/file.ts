@@ -1,101 +1,335 @@
-// The FILE protocol module (libwww HTFile): documents on disk. Loads a
-// `file:` address that the rules produced, confined to the directory the rule
-// passed: dot-segments, encoded slashes, backslashes and symlinks cannot
-// leave it. This first version answers GET and HEAD of regular files.
+// The FILE protocol module (libwww HTFile): documents on disk, for the
+// `file:` addresses the rules produced, confined to the directory the rule
+// passed. GET and HEAD with validators, preconditions and ranges
+// (file-send.ts, file-conditional.ts), precompressed sidecars
+// (file-variants.ts), directories (file-dir.ts), PUT and DELETE
+// (file-write.ts) and multipart uploads (file-upload.ts) where an Enable
+// rule let the method through. Small documents are kept in memory on their
+// anchor (file-cache.ts, libwww's HyperDoc): a hit costs no system call.
+// Formats produced: the file's own (AddType, then `mime`), its sidecar's
+// coding, `www/dir` for a listing, `multipart/byteranges` for several ranges.
 
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import mime from 'mime';
-import type { NetManager, Protocol } from '../src/net.js';
-import type { Request } from '../src/request.js';
-import type { Reply } from '../src/reply.js';
-import { errorReply } from '../src/reply.js';
-import { makeFormat } from '../src/format.js';
+import type { Readable } from 'node:stream';
+import type { Anchor } from '../src/anchor.js';
 import { HttpError, fromOsError } from '../src/errors.js';
+import type { NetManager, Protocol } from '../src/net.js';
+import type { Reply } from '../src/reply.js';
+import type { Request } from '../src/request.js';
+import { CachedVariant, FileDocument, MemoryCache, revalidate, type Representation } from './file-cache.js';
+import { directory, type DirContext } from './file-dir.js';
+import { fileConfig, strongETag, type FileConfig, type FileOptions } from './file-options.js';
+import { RealRoots, confine, localName, type LocalName } from './file-path.js';
+import { bufferSource, send, whole, type Source } from './file-send.js';
+import { upload } from './file-upload.js';
+import { SIDECARS, bindingFor, chooseSidecar, type Binding, type SidecarCoding } from './file-variants.js';
+import { PathLocks, del, put, type WriteContext } from './file-write.js';
 
-/** What the FILE module asks of the rules in force (AddType, AddCharset…). */
-export interface FileConfig {
-  typeFor?(fileName: string): { type: string; encoding?: string } | undefined;
-  charsetFor?(fileName: string): string | undefined;
+export type { FileOptions, FileSystem } from './file-options.js';
+
+/** O_NONBLOCK: opening a FIFO someone left in the tree never blocks (nginx does the same). */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+const HIGH_WATER_MARK = 64 * 1024;
+const WRITE_METHODS = ['PUT', 'DELETE', 'POST'] as const;
+
+/** A realpath found for an anchor, trusted for revalidateMs. */
+interface RealEntry {
+  readonly file: string;
+  readonly root: string;
+  readonly real: string;
+  readonly checkedAt: number;
 }
-
-const READ_METHODS = 'GET, HEAD';
 
 export class FileProtocol implements Protocol {
   readonly scheme = 'file';
-  /** realpath of each root seen, so confinement costs one lookup. */
-  #roots = new Map<string, Promise<string>>();
+  readonly config: FileConfig;
+  readonly cache: MemoryCache;
+  readonly #roots: RealRoots;
+  #reals = new WeakMap<Anchor, RealEntry>();
+  readonly #dir: DirContext;
+  readonly #write: WriteContext;
+
+  constructor(options: FileOptions = {}) {
+    const config = fileConfig(options);
+    this.config = config;
+    this.cache = new MemoryCache(config.cacheMaxFile, config.cacheMaxTotal);
+    const roots = new RealRoots(config.fs);
+    this.#roots = roots;
+    this.#dir = {
+      config,
+      roots,
+      serveFile: (request, name, real, handle, stat) => this.#serveFile(request, name, real, handle, stat),
+      open: (real) => this.#open(real),
+    };
+    const cache = this.cache;
+    this.#write = {
+      config,
+      roots,
+      locks: new PathLocks(),
+      invalidate(request, ...reals) {
+        const doc = request.anchor?.document;
+        if (doc instanceof FileDocument) cache.remove(doc);
+        for (const real of reals) if (real !== null) cache.invalidate(real);
+      },
+    };
+  }
 
   async load(request: Request, _net: NetManager): Promise<Reply> {
     const method = request.method;
-    if (method !== 'GET' && method !== 'HEAD') {
-      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: READ_METHODS } })));
+    if (method === 'GET' || method === 'HEAD') {
+      // The hit path: no system call, one Reply.
+      const doc = request.anchor?.document;
+      if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
+        const now = this.config.now();
+        if (now - doc.checkedAt < this.config.revalidateMs || (await revalidate(this.config.fs, doc, now))) {
+          this.cache.touch(doc);
+          return this.#sendDocument(request, doc);
+        }
+        this.cache.remove(doc);
+      }
     }
-    const file = await this.resolve(request);
-    const stat = await fsp.stat(file).catch((err: unknown) => {
-      throw fromOsError(err);
-    });
-    if (!stat.isFile()) throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
-    const name = path.basename(file);
-    const config = (request as { rules?: FileConfig }).rules;
-    const bound = config?.typeFor?.(name);
-    const type = bound?.type ?? mime.getType(name) ?? 'application/octet-stream';
-    const charset = config?.charsetFor?.(name);
-    const format = makeFormat(type, charset ? { charset } : undefined, bound?.encoding ? [bound.encoding] : undefined);
-    const headers = { 'Last-Modified': stat.mtime.toUTCString() };
-    if (method === 'HEAD') return { status: 200, headers, format, length: stat.size, body: null };
-    const body = fs.createReadStream(file, { signal: request.signal, highWaterMark: 64 * 1024 });
-    body.on('error', () => {}); // aborts surface through the writer
-    return { status: 200, headers, format, length: stat.size, body };
+    try {
+      switch (method) {
+        case 'GET':
+        case 'HEAD':
+          return await this.#read(request);
+        case 'PUT':
+          return await put(this.#write, request);
+        case 'DELETE':
+          return await del(this.#write, request);
+        case 'POST':
+          return await upload(this.#write, request);
+        default:
+          throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: allowed(request) } });
+      }
+    } catch (err) {
+      throw this.#failure(request, err);
+    }
   }
 
-  /**
-   * The filesystem path of the request's address, confined to its root. The
-   * path arrives decoded once by the rules; it is never decoded again here.
-   */
-  async resolve(request: Request): Promise<string> {
-    const address = request.address!;
-    const root = request.root;
-    let file: string;
-    try {
-      file = fileURLToPath(address);
-    } catch {
+  /** Empties the memory cache and forgets realpaths (restart, SIGHUP). */
+  flush(): void {
+    this.cache.flush();
+    this.#roots.clear();
+    this.#reals = new WeakMap();
+  }
+
+  /** OS errors mapped in one place (src/errors.ts); the unexpected ones logged. */
+  #failure(request: Request, err: unknown): HttpError {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (!(err instanceof HttpError) && (request.aborted || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR')) {
+      return new HttpError('WWW_ERR_REQ_ABORTED', undefined, { cause: err });
+    }
+    const mapped = fromOsError(err);
+    if (mapped.code === 'WWW_ERR_FILE_IO' || mapped.code === 'WWW_ERR_INTERNAL') {
+      this.config.log(`${request.method} ${request.decodedPath ?? request.path}: ${code ?? (err as Error)?.message ?? String(err)}`);
+    }
+    return mapped;
+  }
+
+  #sendDocument(request: Request, doc: FileDocument): Reply {
+    const h = request.headers;
+    const method = request.method;
+    let rep = doc.identity;
+    // A range is of the identity bytes: a 206 is never content-encoded.
+    if (doc.hasSidecars && (method !== 'GET' || h.range === undefined)) {
+      const ae = h['accept-encoding'];
+      if (ae !== doc.lastAcceptEncoding) {
+        const choice = chooseSidecar(ae, (c) => doc[c] !== null);
+        doc.lastChoice = choice === null ? doc.identity : doc[choice]!;
+        doc.lastAcceptEncoding = ae;
+      }
+      rep = doc.lastChoice;
+    }
+    if (h['if-none-match'] === undefined && h['if-modified-since'] === undefined && h.range === undefined
+        && h['if-match'] === undefined && h['if-unmodified-since'] === undefined) {
+      return whole(request, rep, method === 'HEAD' ? null : rep.bytes, doc.hasSidecars);
+    }
+    return send(request, rep, bufferSource(rep.bytes), { maxRanges: this.config.maxRanges, variants: doc.hasSidecars });
+  }
+
+  async #read(request: Request): Promise<Reply> {
+    const name = localName(request.address!, request.root, this.config.dotfiles);
+    const real = await this.#realOf(request.anchor, name);
+    const { handle, stat } = await this.#open(real);
+    if (stat.isDirectory()) {
+      await handle.close();
+      return directory(this.#dir, request, name, real);
+    }
+    if (!stat.isFile() || name.slash) {
+      await handle.close();
       throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
     }
-    // %2F stays encoded through the rules: a segment with a slash in it names nothing here.
-    if (/%2f/i.test(file) || file.includes('\\') || file.includes('\0')) throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
-    file = path.resolve(file);
-    if (root === null) throw new HttpError('WWW_ERR_FILE_FORBIDDEN');
-    const base = path.resolve(root);
-    if (!inside(file, base)) throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
-    // Dotfiles and dot-directories below the root are not served.
-    const rel = path.relative(base, file);
-    if (rel !== '' && rel.split(path.sep).some((s) => s.startsWith('.'))) throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
-    // Symlinks are followed only while their target stays inside the root.
-    const [realRoot, real] = await Promise.all([this.#realRoot(base), fsp.realpath(file).catch((err: unknown) => {
-      throw fromOsError(err);
-    })]);
-    if (!inside(real, realRoot)) throw new HttpError('WWW_ERR_FILE_NOT_FOUND');
-    return real;
+    return this.#serveFile(request, name, real, handle, stat);
   }
 
-  #realRoot(root: string): Promise<string> {
-    let real = this.#roots.get(root);
-    if (real === undefined) {
-      real = fsp.realpath(root).catch(() => root);
-      this.#roots.set(root, real);
+  /** The confined realpath, kept per anchor for revalidateMs so repeated misses skip realpath(3). */
+  async #realOf(anchor: Anchor | null, name: LocalName): Promise<string> {
+    const now = this.config.now();
+    if (anchor !== null) {
+      const known = this.#reals.get(anchor);
+      if (known !== undefined && known.file === name.file && known.root === name.root && now - known.checkedAt < this.config.revalidateMs) {
+        return known.real;
+      }
     }
+    const real = await confine(this.config.fs, this.#roots, name);
+    if (anchor !== null) this.#reals.set(anchor, { file: name.file, root: name.root, real, checkedAt: now });
     return real;
   }
 
-  /** Forget cached roots (restart). */
-  flush(): void {
-    this.#roots.clear();
+  /** open + fstat: what is read is what was stat'ed, even if the path is replaced meanwhile. */
+  async #open(real: string): Promise<{ handle: FileHandle; stat: Stats }> {
+    const handle = await this.config.fs.open(real, READ_FLAGS);
+    try {
+      return { handle, stat: await handle.stat() };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A regular file, opened: into the memory cache when small, else streamed from the handle. */
+  async #serveFile(request: Request, name: LocalName, real: string, handle: FileHandle, stat: Stats): Promise<Reply> {
+    const config = this.config;
+    const binding = bindingFor(path.basename(name.file), request.rules);
+    // A file that is itself encoded (AddEncoding, `.svgz`) has no sidecars.
+    const sidecars = binding.format.codings.length === 0;
+    const anchor = request.anchor;
+    if (anchor !== null && config.cacheMaxTotal > 0 && stat.size <= config.cacheMaxFile) {
+      let bytes: Buffer;
+      try {
+        bytes = await readAll(handle, stat.size);
+      } finally {
+        await handle.close();
+      }
+      const identity = new CachedVariant(real, bytes, stat.mtimeMs, binding, null);
+      const [br, gzip] = sidecars
+        ? await Promise.all(SIDECARS.map((s) => this.#readSidecar(real + s.suffix, stat, binding, s.coding)))
+        : [null, null];
+      const doc = new FileDocument(anchor, request.root, request.rules, identity, br ?? null, gzip ?? null, config.now());
+      this.cache.put(doc);
+      return this.#sendDocument(request, doc);
+    }
+
+    const found = sidecars ? await Promise.all(SIDECARS.map((s) => sidecarStat(this, real + s.suffix, stat))) : [null, null];
+    const has = (c: SidecarCoding): boolean => found[c === 'br' ? 0 : 1] !== null;
+    const variants = found[0] !== null || found[1] !== null;
+    let rep: Representation = diskRep(stat, binding, null);
+    let source = handle;
+    if (variants && (request.method !== 'GET' || request.headers.range === undefined)) {
+      const choice = chooseSidecar(request.headers['accept-encoding'], has);
+      if (choice !== null) {
+        const opened = await this.#open(real + (choice === 'br' ? '.br' : '.gz')).catch(() => null);
+        if (opened !== null && opened.stat.isFile()) {
+          await handle.close();
+          source = opened.handle;
+          rep = diskRep(opened.stat, binding, choice);
+        } else {
+          await opened?.handle.close();
+        }
+      }
+    }
+    return send(request, rep, handleSource(source, request), { maxRanges: config.maxRanges, variants });
+  }
+
+  /** A sidecar into memory: a regular file (not a symlink), not older than its document, small. */
+  async #readSidecar(file: string, of: Stats, binding: Binding, coding: SidecarCoding): Promise<CachedVariant | null> {
+    const st = await sidecarStat(this, file, of);
+    if (st === null || st.size > this.config.cacheMaxFile) return null;
+    try {
+      const { handle, stat } = await this.#open(file);
+      try {
+        if (!stat.isFile()) return null;
+        return new CachedVariant(file, await readAll(handle, stat.size), stat.mtimeMs, binding, coding);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return null;
+    }
   }
 }
 
-function inside(file: string, root: string): boolean {
-  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+/**
+ * A sidecar is used when it is a regular file — lstat, so a symlink out of
+ * the root cannot pose as one — and no older than its document: a stale
+ * `x.gz` left behind by a deploy would serve yesterday's page.
+ */
+async function sidecarStat(protocol: FileProtocol, file: string, of: Stats): Promise<Stats | null> {
+  try {
+    const st = await protocol.config.fs.lstat(file);
+    return st.isFile() && st.mtimeMs >= of.mtimeMs ? st : null;
+  } catch {
+    return null;
+  }
+}
+
+function diskRep(stat: Stats, binding: Binding, coding: SidecarCoding | null): Representation {
+  const format = coding === null ? binding.format : { type: binding.format.type, params: binding.format.params, codings: [coding] };
+  return {
+    size: stat.size,
+    mtimeMs: stat.mtimeMs,
+    etag: strongETag(stat.size, stat.mtimeMs, coding === null ? '' : '-' + coding),
+    mtimeSec: Math.floor(stat.mtimeMs / 1000),
+    lastModified: stat.mtime.toUTCString(),
+    format,
+    contentType: binding.contentType,
+    bytes: null,
+  };
+}
+
+/** The whole file into one Buffer (its own allocation: cached bytes must not pin a pool slab). */
+async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafeSlow(size);
+  let off = 0;
+  while (off < size) {
+    const { bytesRead } = await handle.read(buf, off, size - off, off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off === size ? buf : buf.subarray(0, off);
+}
+
+/** Streams from an open file; each stream is destroyed when the client goes away. */
+function handleSource(handle: FileHandle, request: Request): Source {
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    handle.close().catch(() => {});
+  };
+  const open = (start: number, end: number, autoClose: boolean): Readable => {
+    const stream = handle.createReadStream({ start, end, highWaterMark: HIGH_WATER_MARK, autoClose });
+    stream.on('error', () => {}); // the writer sees the failure as a short body and closes
+    if (request.aborted) stream.destroy();
+    else {
+      const signal = request.signal;
+      const onAbort = (): void => void stream.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return stream;
+  };
+  return {
+    range(start, end) {
+      if (end < start) {
+        release();
+        return Buffer.alloc(0);
+      }
+      released = true; // the stream closes the handle
+      return open(start, end, true);
+    },
+    part: (start, end) => open(start, end, false),
+    release,
+  };
+}
+
+function allowed(request: Request): string {
+  let allow = 'GET, HEAD, OPTIONS';
+  const rules = request.rules;
+  const p = request.decodedPath ?? '/';
+  if (rules !== null) for (const m of WRITE_METHODS) if (rules.isEnabled(m, p)) allow += ', ' + m;
+  return allow;
 }

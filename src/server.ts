@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpServer, DEFAULT_WIRE } from '../protocols/http-server.js';
 import type { WireEvents, WireOptions } from '../protocols/http-server.js';
 import { FileProtocol } from '../protocols/file.js';
+import type { FileOptions } from '../protocols/file.js';
 import { NetManager } from './net.js';
 import type { Protocol } from './net.js';
 import { AnchorTable } from './anchor.js';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   /** On-the-fly compression threshold in bytes. */
   compressMinSize?: number;
   events?: WireEvents;
+  /** The FILE module's options: memory cache bounds, dotfiles, ranges, an injected fs. */
+  file?: FileOptions;
 }
 
 const WRITE_METHODS = ['PUT', 'DELETE', 'POST', 'PATCH'] as const;
@@ -38,13 +41,14 @@ export class Server {
   readonly anchors = new AnchorTable();
   readonly registry = new ConverterRegistry();
   readonly http: HttpServer;
-  readonly file = new FileProtocol();
+  readonly file: FileProtocol;
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
+    this.file = new FileProtocol(options.file);
     this.net.register(this.file);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024 };

@@ -1,0 +1,71 @@
+// The FILE module's options and the file system it is given (STYLE.md §10:
+// I/O is injected). libwww kept these as HTFile globals (HTFile_setDirAccess,
+// HTFile_setDirReadme…); here they are one object handed to `new FileProtocol`.
+// Every disk access of the module goes through `fs`, so a test can count the
+// calls of a cache hit (none) or make `write`/`sync` fail with ENOSPC.
+
+import * as fsp from 'node:fs/promises';
+import type { MultipartLimits } from '../converters/multipart.js';
+
+/** The part of `node:fs/promises` the FILE module uses. */
+export type FileSystem = Pick<typeof fsp, 'open' | 'stat' | 'lstat' | 'realpath' | 'opendir' | 'rename' | 'link' | 'unlink'>;
+
+export interface FileOptions {
+  /** An fs/promises-like object; default `node:fs/promises`. */
+  fs?: FileSystem;
+  /** Dotfiles and dot-directories below the root: 'deny' (404, default) or 'allow'. `.well-known` is always allowed. */
+  dotfiles?: 'deny' | 'allow';
+  /** More ranges than this in one Range field → the whole 200 (RFC 9110 §14.2 lets a server ignore Range). Default 16. */
+  maxRanges?: number;
+  /** Documents up to this size are kept in memory on their anchor. Default 64 KiB; 0 turns the cache off. */
+  cacheMaxFile?: number;
+  /** All cached documents together, sidecars and on-the-fly encodings included. Default 64 MiB. */
+  cacheMaxTotal?: number;
+  /** A cached document is stat'ed again at most this often. Default 1000 ms. */
+  revalidateMs?: number;
+  /** A POST upload may replace an existing file of the same name. Default false: a free name `name (1).ext` is picked. */
+  overwriteUploads?: boolean;
+  /** Limits of a multipart upload; `fileSize` defaults to the request's body limit. */
+  uploadLimits?: Partial<MultipartLimits>;
+  /** One line per unexpected failure (the 500s); default stderr. */
+  log?: (message: string) => void;
+  /** The clock of revalidation; default Date.now. */
+  now?: () => number;
+}
+
+/** The options with every default filled in. */
+export interface FileConfig {
+  readonly fs: FileSystem;
+  readonly dotfiles: 'deny' | 'allow';
+  readonly maxRanges: number;
+  readonly cacheMaxFile: number;
+  readonly cacheMaxTotal: number;
+  readonly revalidateMs: number;
+  readonly overwriteUploads: boolean;
+  readonly uploadLimits: Partial<MultipartLimits>;
+  readonly log: (message: string) => void;
+  readonly now: () => number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export function fileConfig(options: FileOptions = {}): FileConfig {
+  return Object.freeze({
+    fs: options.fs ?? fsp,
+    dotfiles: options.dotfiles ?? 'deny',
+    maxRanges: options.maxRanges ?? 16,
+    cacheMaxFile: options.cacheMaxFile ?? 64 * KiB,
+    cacheMaxTotal: options.cacheMaxTotal ?? 64 * MiB,
+    revalidateMs: options.revalidateMs ?? 1000,
+    overwriteUploads: options.overwriteUploads ?? false,
+    uploadLimits: options.uploadLimits ?? {},
+    log: options.log ?? ((message: string) => void process.stderr.write(`streamstack: file: ${message}\n`)),
+    now: options.now ?? Date.now,
+  });
+}
+
+/** `"size-mtime"` in hex, mtime in microseconds: strong, as nginx's (RFC 9110 §8.8.3). */
+export function strongETag(size: number, mtimeMs: number, suffix = ''): string {
+  return `"${size.toString(16)}-${Math.round(mtimeMs * 1000).toString(16)}${suffix}"`;
+}

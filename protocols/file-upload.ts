@@ -1,0 +1,140 @@
+// Uploads in the FILE module: POST multipart/form-data to a directory stores
+// each file part (RFC 7578) under a sanitised name. libwww counterpart: none
+// (HTFile saved what a client fetched); the parts come from the converter
+// issue's busboy parser (converters/multipart.ts), each written like a PUT:
+// a temporary file, fsync, then link(2) to a name that does not exist yet, so
+// nothing is ever overwritten (`name (1).txt` is picked instead) unless the
+// `overwriteUploads` option says so. All or nothing: when any part fails
+// (413, a client gone, ENOSPC), the files already stored by this request are
+// removed too. The answer is 201 with what was stored, JSON or HTML by Accept.
+
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { parseMultipart, type MultipartLimits } from '../converters/multipart.js';
+import { HttpError } from '../src/errors.js';
+import { makeFormat } from '../src/format.js';
+import { qualityOfType } from '../src/negotiate.js';
+import type { Reply } from '../src/reply.js';
+import type { Request } from '../src/request.js';
+import { escapeHtml } from '../converters/dir-listing.js';
+import { encodePath } from './file-dir.js';
+import { confine, localName } from './file-path.js';
+import type { WriteContext } from './file-write.js';
+import { linkNew, syncDir, writeTemp } from './file-write.js';
+
+export interface Stored {
+  readonly field: string;
+  readonly name: string;
+  readonly size: number;
+  readonly type: string;
+  readonly href: string;
+}
+
+// C0 and C1 controls, DEL, and the bidirectional overrides that make
+// "txt.exe" read as "exe.txt" (CVE-2021-42574's trick).
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const MAX_NAME_BYTES = 200;
+
+/**
+ * A client's file name made safe to store: its last path component (some
+ * clients send `C:\dir\a.txt`), no control characters, no leading dots (no
+ * dotfiles, no `..`), no trailing dots or spaces, at most 200 bytes of UTF-8
+ * with the extension kept; `upload` when nothing is left.
+ */
+export function sanitizeName(raw: string): string {
+  let name = raw.slice(Math.max(raw.lastIndexOf('/'), raw.lastIndexOf('\\')) + 1);
+  name = name.normalize('NFC').replace(UNSAFE, '').replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
+  if (name === '') return 'upload';
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
+    const ext = path.extname(name).slice(0, 16);
+    let stem = name.slice(0, name.length - ext.length);
+    while (Buffer.byteLength(stem + ext) > MAX_NAME_BYTES) stem = stem.slice(0, -1);
+    name = stem.replace(/[\uD800-\uDBFF]$/, '') + ext;
+  }
+  return name;
+}
+
+/** `name`, then `name (1).ext`, `name (2).ext`… */
+function candidate(name: string, n: number): string {
+  if (n === 0) return name;
+  const ext = path.extname(name);
+  return `${name.slice(0, name.length - ext.length)} (${n})${ext}`;
+}
+
+const MAX_TRIES = 100;
+
+export async function upload(ctx: WriteContext, request: Request): Promise<Reply> {
+  const { fs, dotfiles, overwriteUploads, uploadLimits } = ctx.config;
+  const name = localName(request.address!, request.root, dotfiles);
+  const dir = await confine(fs, ctx.roots, name);
+  if (!(await fs.stat(dir)).isDirectory()) {
+    throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', 'POST stores uploads in a directory', { headers: { Allow: 'GET, HEAD, OPTIONS' } });
+  }
+  const limits: MultipartLimits = {
+    parts: uploadLimits.parts ?? 100,
+    files: uploadLimits.files ?? 20,
+    fieldSize: uploadLimits.fieldSize ?? 64 * 1024,
+    fileSize: uploadLimits.fileSize ?? request.maxBodySize,
+  };
+  const decoded = request.decodedPath ?? '/';
+  const base = decoded.endsWith('/') ? decoded : decoded + '/';
+  const stored: string[] = [];
+  const inflight = new Set<Promise<unknown>>();
+
+  const store = async (field: string, filename: string, type: string, stream: Readable): Promise<Stored | null> => {
+    if (filename === '') return null; // an empty file input
+    const wanted = sanitizeName(filename);
+    const written = await writeTemp(fs, dir, wanted, stream, limits.fileSize, request.signal);
+    try {
+      for (let n = 0; n < MAX_TRIES; n++) {
+        const final = candidate(wanted, n);
+        const file = path.join(dir, final);
+        if (overwriteUploads) await ctx.locks.run(file, () => fs.rename(written.temp, file));
+        else if (!(await linkNew(fs, ctx.locks, written.temp, file))) continue;
+        stored.push(file);
+        return { field, name: final, size: written.size, type, href: encodePath(base + final) };
+      }
+      throw new HttpError('WWW_ERR_FILE_CONFLICT', `no free name for ${wanted}`);
+    } catch (err) {
+      await fs.unlink(written.temp).catch(() => {});
+      throw err;
+    }
+  };
+
+  let files: Stored[];
+  try {
+    const result = await parseMultipart(request, limits, (part) => {
+      const p = store(part.name, part.filename, part.mimeType, part.stream);
+      inflight.add(p);
+      return p;
+    });
+    files = result.files.map((f) => f.result).filter((f): f is Stored => f !== null);
+    if (files.length === 0) throw new HttpError('WWW_ERR_CONV_MULTIPART', 'no file in the upload');
+  } catch (err) {
+    // All or nothing: wait for parts still being written, then remove them all.
+    await Promise.allSettled(inflight);
+    await Promise.all(stored.map((file) => fs.unlink(file).catch(() => {})));
+    throw err;
+  }
+  await syncDir(fs, dir);
+  ctx.invalidate(request, ...stored);
+  return answer(request, files);
+}
+
+/** 201 with what was stored: JSON unless the client prefers HTML (a browser's form). */
+function answer(request: Request, files: readonly Stored[]): Reply {
+  const accept = request.headers.accept;
+  const json = qualityOfType(accept, 'application/json') >= qualityOfType(accept, 'text/html');
+  const headers: Record<string, string> = { Vary: 'Accept' };
+  if (files.length === 1) headers.Location = files[0]!.href;
+  let text: string;
+  if (json) {
+    text = JSON.stringify({ files }) + '\n';
+  } else {
+    const rows = files.map((f) => `<li><a href="${escapeHtml(f.href)}">${escapeHtml(f.name)}</a> (${f.size} bytes, ${escapeHtml(f.type)})</li>`);
+    text = `<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Stored</title></head>\n<body>\n<h1>Stored ${files.length} file${files.length === 1 ? '' : 's'}</h1>\n<ul>\n${rows.join('\n')}\n</ul>\n</body>\n</html>\n`;
+  }
+  const body = Buffer.from(text, 'utf8');
+  const format = json ? makeFormat('application/json') : makeFormat('text/html', { charset: 'utf-8' });
+  return { status: 201, headers, format, length: body.length, body };
+}
