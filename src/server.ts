@@ -18,7 +18,7 @@ import { stackReply } from './stack.js';
 import type { StackOptions } from './stack.js';
 import { registerBuiltins } from '../converters/index.js';
 import { decodePath } from './rules/index.js';
-import type { RuleSet } from './rules/index.js';
+import type { RuleSet, Translation } from './rules/index.js';
 import type { Request } from './request.js';
 import type { Reply } from './reply.js';
 import { errorReply, textReply } from './reply.js';
@@ -45,6 +45,8 @@ export class Server {
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
+  /** Translations of the rules in force, by path (Pass and Fail do not depend on the query). */
+  #translations = new Map<string, Translation>();
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
@@ -63,6 +65,7 @@ export class Server {
   /** Swaps the rules in atomically: requests in flight keep the ones they started with. */
   setRules(rules: RuleSet): void {
     this.#rules = rules;
+    this.#translations = new Map();
     // Limits and timeouts apply to new reads at once: connections share this object.
     Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
     this.anchors.flush();
@@ -86,6 +89,19 @@ export class Server {
     return this.http.close(graceMs);
   }
 
+  #translate(rules: RuleSet, path: string, query: string): Translation {
+    if (rules !== this.#rules) return rules.translate(path, query);
+    const cache = this.#translations;
+    let t = cache.get(path);
+    if (t !== undefined) return t;
+    t = rules.translate(path, query);
+    if (t.kind === 'pass' || t.kind === 'fail') {
+      if (cache.size >= TRANSLATION_CACHE) cache.clear();
+      cache.set(path, t);
+    }
+    return t;
+  }
+
   async handle(request: Request): Promise<Reply> {
     const rules = this.#rules;
     request.rules = rules;
@@ -101,7 +117,7 @@ export class Server {
       return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
     }
     request.decodedPath = path;
-    const t = rules.translate(path, request.query);
+    const t = this.#translate(rules, path, request.query);
     switch (t.kind) {
       case 'fail':
         return errorReply(request.fail(new HttpError(t.code)));
@@ -134,6 +150,8 @@ export class Server {
     return reply;
   }
 }
+
+const TRANSLATION_CACHE = 10_000;
 
 function allowed(rules: RuleSet, path: string): string {
   let allow = 'GET, HEAD, OPTIONS';
