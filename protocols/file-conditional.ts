@@ -162,7 +162,7 @@ export function parseRange(value: string, size: number, maxRanges: number): Rang
     }
     const start = Number(first);
     const end = last === '' ? size - 1 : Number(last);
-    if (end < start) return IGNORE; // §14.1.1: last-pos below first-pos is invalid
+    if (last !== '' && end < start) return IGNORE; // §14.1.1: last-pos below first-pos is invalid
     if (start >= size) continue;
     out.push({ start, end: Math.min(end, size - 1) });
   }

@@ -59,7 +59,8 @@ export function whole(request: Request, rep: Representation, body: Buffer | Read
 function notModified(request: Request, rep: Representation, variants: boolean): Reply {
   const ifNoneMatch = request.headers['if-none-match'];
   const matched = ifNoneMatch === undefined ? null : matchingTag(ifNoneMatch, rep.etag, true);
-  const headers: ReplyHeaders = { ETag: matched !== null && matched !== '*' ? matched : rep.etag, 'Last-Modified': rep.lastModified };
+  const variant = matched !== null && matched !== '*' && (matched.startsWith('W/') ? matched.slice(2) : matched) !== rep.etag;
+  const headers: ReplyHeaders = { ETag: variant ? matched : rep.etag, 'Last-Modified': rep.lastModified };
   const cacheControl = request.rules?.cacheControlFor(request.decodedPath ?? '');
   if (cacheControl !== undefined) headers['Cache-Control'] = cacheControl;
   if (variants || (rep.format.codings.length === 0 && isCompressible(rep.format.type))) headers.Vary = 'Accept-Encoding';
