@@ -116,5 +116,6 @@ export async function confineParent(fs: FileSystem, roots: RealRoots, name: Loca
     }),
   ]);
   if (!isInsideRoot(dir, realRoot)) throw notFound('outside the root');
+  if (!(await fs.stat(dir)).isDirectory()) throw new HttpError('WWW_ERR_FILE_CONFLICT', 'the parent is not a directory');
   return { dir, file: path.join(dir, base), base };
 }

@@ -54,6 +54,23 @@ export function sanitizeName(raw: string): string {
   return name;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * busboy reads a plain `filename="…"` as latin1 (its defParamCharset), but
+ * browsers send the name's UTF-8 bytes there (RFC 7578 §4.2 leaves it to
+ * them): a name whose characters are all bytes and which decodes as UTF-8 is
+ * taken as UTF-8. A true latin1 name (`caf\xe9`) is not valid UTF-8 and stays.
+ */
+export function fromWire(name: string): string {
+  if (!/[\x80-\xff]/.test(name) || /[^\x00-\xff]/.test(name)) return name;
+  try {
+    return utf8.decode(Buffer.from(name, 'latin1'));
+  } catch {
+    return name;
+  }
+}
+
 /** `name`, then `name (1).ext`, `name (2).ext`… */
 function candidate(name: string, n: number): string {
   if (n === 0) return name;
@@ -80,24 +97,35 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
   const base = decoded.endsWith('/') ? decoded : decoded + '/';
   const stored: string[] = [];
   const inflight = new Set<Promise<unknown>>();
+  // Parts upload while the previous one commits; commits go in body order, so
+  // two parts named alike get `a.txt` and `a (1).txt` in the order sent.
+  let commits: Promise<unknown> = Promise.resolve();
 
   const store = async (field: string, filename: string, type: string, stream: Readable): Promise<Stored | null> => {
     if (filename === '') return null; // an empty file input
-    const wanted = sanitizeName(filename);
-    const written = await writeTemp(fs, dir, wanted, stream, limits.fileSize, request.signal);
+    const wanted = sanitizeName(fromWire(filename));
+    const turn = commits;
+    let done!: () => void;
+    commits = new Promise<void>((resolve) => (done = resolve));
     try {
-      for (let n = 0; n < MAX_TRIES; n++) {
-        const final = candidate(wanted, n);
-        const file = path.join(dir, final);
-        if (overwriteUploads) await ctx.locks.run(file, () => fs.rename(written.temp, file));
-        else if (!(await linkNew(fs, ctx.locks, written.temp, file))) continue;
-        stored.push(file);
-        return { field, name: final, size: written.size, type, href: encodePath(base + final) };
+      const written = await writeTemp(fs, dir, wanted, stream, limits.fileSize, request.signal);
+      await turn;
+      try {
+        for (let n = 0; n < MAX_TRIES; n++) {
+          const final = candidate(wanted, n);
+          const file = path.join(dir, final);
+          if (overwriteUploads) await ctx.locks.run(file, () => fs.rename(written.temp, file));
+          else if (!(await linkNew(fs, ctx.locks, written.temp, file))) continue;
+          stored.push(file);
+          return { field, name: final, size: written.size, type, href: encodePath(base + final) };
+        }
+        throw new HttpError('WWW_ERR_FILE_CONFLICT', `no free name for ${wanted}`);
+      } catch (err) {
+        await fs.unlink(written.temp).catch(() => {});
+        throw err;
       }
-      throw new HttpError('WWW_ERR_FILE_CONFLICT', `no free name for ${wanted}`);
-    } catch (err) {
-      await fs.unlink(written.temp).catch(() => {});
-      throw err;
+    } finally {
+      done();
     }
   };
 

@@ -130,16 +130,18 @@ export class CountingFs {
     this.calls.clear();
   }
 
+  /** Bytes written through every handle so far. */
+  written = 0;
+
   #wrapHandle(handle: fsp.FileHandle): fsp.FileHandle {
     const self = this;
-    let written = 0;
     return new Proxy(handle, {
       get(target, prop, receiver) {
         const f = self.failWrite;
         if (prop === 'write' && f?.on === 'write') {
           return async (buf: Buffer, off = 0, len = buf.length - off) => {
-            if (written + len > f.afterBytes) throw Object.assign(new Error(`${f.code}: injected`), { code: f.code });
-            written += len;
+            if (self.written + len > f.afterBytes) throw Object.assign(new Error(`${f.code}: injected`), { code: f.code });
+            self.written += len;
             return target.write(buf, off, len);
           };
         }

@@ -1,0 +1,357 @@
+// Writing through the FILE module over raw sockets: PUT (atomic replace,
+// preconditions, 409, 413, a client gone, ENOSPC), DELETE, POST multipart
+// uploads (sanitised names, no overwrite, all or nothing), and two concurrent
+// PUTs to one path that must never interleave.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
+import { connect, exchange, sleep } from '../helpers/wire.js';
+import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
+
+const RULES = [
+  'Pass /*',
+  'Enable PUT /up/*',
+  'Enable DELETE /up/*',
+  'Enable POST /up/*',
+  'MaxBodySize 64K /up/small/*',
+  'MaxBodySize 32M',
+].join('\n');
+
+let fx: ReturnType<typeof fileRoot>;
+let up: string;
+beforeAll(() => {
+  fx = fileRoot();
+});
+afterAll(() => fx.cleanup());
+beforeEach(() => {
+  up = path.join(fx.root, 'up');
+  fs.rmSync(up, { recursive: true, force: true });
+  fs.mkdirSync(path.join(up, 'small'), { recursive: true });
+  fs.mkdirSync(path.join(up, 'sub'));
+  fs.writeFileSync(path.join(up, 'keep.txt'), 'keep\n');
+});
+afterEach(stopServers);
+
+const read = (rel: string): string => fs.readFileSync(path.join(up, rel), 'utf8');
+const exists = (rel: string): boolean => fs.existsSync(path.join(up, rel));
+
+describe('PUT', () => {
+  it('creates (201, ETag), then replaces (204); GET sees the new bytes at once', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const created = await fetchRaw(port, req('PUT', '/up/new.txt', {}, 'one\n'));
+    expect(created.status).toBe(201);
+    expect(created.headers.etag).toMatch(/^"4-[0-9a-f]+"$/);
+    expect(read('new.txt')).toBe('one\n');
+    const get = await GET(port, '/up/new.txt');
+    expect([get.body.toString(), get.headers.etag]).toEqual(['one\n', created.headers.etag]);
+    const replaced = await fetchRaw(port, req('PUT', '/up/new.txt', {}, 'second\n'));
+    expect(replaced.status).toBe(204);
+    expect((await GET(port, '/up/new.txt')).body.toString()).toBe('second\n');
+    expect(temporaries(up)).toEqual([]);
+  });
+
+  it('takes a chunked body', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await fetchRaw(port, 'PUT /up/chunked.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+    expect(r.status).toBe(201);
+    expect(read('chunked.txt')).toBe('abcde');
+  });
+
+  it('is refused with 405 and Allow where no Enable rule matches', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await fetchRaw(port, req('PUT', '/hello.txt', {}, 'x'));
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe('GET, HEAD, OPTIONS');
+    expect(fs.readFileSync(path.join(fx.root, 'hello.txt'), 'utf8')).toBe('Hello, world\n');
+  });
+
+  it('If-None-Match: * refuses an overwrite with 412 before reading the body (no 100 Continue)', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await exchange(port, 'PUT /up/keep.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n', { responses: 1 });
+    expect(r.raw.toString('latin1')).not.toContain('100 Continue');
+    expect(r.responses[0]!.status).toBe(412);
+    expect(read('keep.txt')).toBe('keep\n');
+    const fresh = await fetchRaw(port, req('PUT', '/up/fresh.txt', { 'If-None-Match': '*' }, 'new'));
+    expect(fresh.status).toBe(201);
+  });
+
+  it('If-Match guards an update', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const etag = (await GET(port, '/up/keep.txt')).headers.etag!;
+    expect((await fetchRaw(port, req('PUT', '/up/keep.txt', { 'If-Match': '"stale"' }, 'x'))).status).toBe(412);
+    expect(read('keep.txt')).toBe('keep\n');
+    expect((await fetchRaw(port, req('PUT', '/up/keep.txt', { 'If-Match': etag }, 'updated'))).status).toBe(204);
+    expect(read('keep.txt')).toBe('updated');
+    expect((await fetchRaw(port, req('PUT', '/up/absent.txt', { 'If-Match': '*' }, 'x'))).status).toBe(412);
+    expect(exists('absent.txt')).toBe(false);
+  });
+
+  it('409 for a missing parent or a directory in the way; 404 for a dotfile', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    expect((await fetchRaw(port, req('PUT', '/up/no/such/dir.txt', {}, 'x'))).status).toBe(409);
+    expect((await fetchRaw(port, req('PUT', '/up/keep.txt/below', {}, 'x'))).status).toBe(409);
+    expect((await fetchRaw(port, req('PUT', '/up/sub', {}, 'x'))).status).toBe(409);
+    expect((await fetchRaw(port, req('PUT', '/up/.env', {}, 'x'))).status).toBe(404);
+    expect(exists('.env')).toBe(false);
+    expect(temporaries(up)).toEqual([]);
+  });
+
+  it('413 for a chunked body over MaxBodySize, and no file left', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const chunk = 'x'.repeat(16 * 1024);
+    const pieces = ['PUT /up/small/big.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    for (let i = 0; i < 6; i++) pieces.push(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    pieces.push('0\r\n\r\n');
+    const r = await exchange(port, pieces, { responses: 1, gap: 5 });
+    expect(r.responses[0]!.status).toBe(413);
+    await until(() => temporaries(up).length === 0);
+    expect(exists('small/big.txt')).toBe(false);
+    const declared = await fetchRaw(port, req('PUT', '/up/small/cl.txt', {}, 'y'.repeat(70 * 1024)));
+    expect(declared.status).toBe(413);
+    expect(exists('small/cl.txt')).toBe(false);
+  });
+
+  it('leaves no file behind when the client disconnects mid-upload', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const socket = await connect(port);
+    socket.write('PUT /up/gone.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n' + 'z'.repeat(100_000));
+    await until(() => temporaries(up).length === 1);
+    socket.destroy();
+    await until(() => temporaries(up).length === 0);
+    expect(exists('gone.txt')).toBe(false);
+  });
+
+  for (const on of ['write', 'sync'] as const) {
+    it(`507 when ${on} fails with ENOSPC, and no file left`, async () => {
+      const counting = new CountingFs();
+      counting.failWrite = { code: 'ENOSPC', afterBytes: 10_000, on };
+      const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+      const r = await fetchRaw(port, req('PUT', '/up/full.txt', {}, 'f'.repeat(50_000)));
+      expect(r.status).toBe(507);
+      expect(exists('full.txt')).toBe(false);
+      expect(temporaries(up)).toEqual([]);
+      // An existing file is left as it was.
+      const again = await fetchRaw(port, req('PUT', '/up/keep.txt', {}, 'g'.repeat(50_000)));
+      expect(again.status).toBe(507);
+      expect(read('keep.txt')).toBe('keep\n');
+    });
+  }
+
+  it('two concurrent big PUTs to one path never interleave: the file is exactly one of the bodies', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const size = 4 * 1024 * 1024;
+    const bodies = [Buffer.alloc(size, 'A'), Buffer.alloc(size, 'B')];
+    const send = (body: Buffer) => {
+      const pieces: Buffer[] = [Buffer.from(`PUT /up/race.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`)];
+      for (let off = 0; off < size; off += 256 * 1024) pieces.push(body.subarray(off, off + 256 * 1024));
+      return exchange(port, pieces, { responses: 1, gap: 2, timeout: 20_000 });
+    };
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all(bodies.map(send));
+      expect([a!.responses[0]!.status, b!.responses[0]!.status].every((s) => s === 201 || s === 204)).toBe(true);
+      const final = fs.readFileSync(path.join(up, 'race.bin'));
+      expect(final.length).toBe(size);
+      expect(final.equals(bodies[0]!) || final.equals(bodies[1]!)).toBe(true);
+      expect(temporaries(up)).toEqual([]);
+    }
+  });
+
+  it('a reader during a PUT sees the old file or the new one, never a partial one', async () => {
+    const { port } = await startServer(fx.root, RULES, { file: { cacheMaxFile: 0 } });
+    const size = 2 * 1024 * 1024;
+    fs.writeFileSync(path.join(up, 'atomic.bin'), Buffer.alloc(size, 'O'));
+    const pieces: Buffer[] = [Buffer.from(`PUT /up/atomic.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`)];
+    for (let off = 0; off < size; off += 128 * 1024) pieces.push(Buffer.alloc(128 * 1024, 'N'));
+    const writing = exchange(port, pieces, { responses: 1, gap: 5, timeout: 20_000 });
+    for (let i = 0; i < 10; i++) {
+      const r = await GET(port, '/up/atomic.bin');
+      expect(r.body.length).toBe(size);
+      const first = r.body[0]!;
+      expect(r.body.every((b) => b === first)).toBe(true);
+      await sleep(5);
+    }
+    expect((await writing).responses[0]!.status).toBe(204);
+  });
+});
+
+describe('DELETE', () => {
+  it('204, then 404; 404 when absent; 412 on a stale If-Match', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    expect((await GET(port, '/up/keep.txt')).status).toBe(200);
+    expect((await fetchRaw(port, req('DELETE', '/up/keep.txt', { 'If-Match': '"stale"' }))).status).toBe(412);
+    expect(exists('keep.txt')).toBe(true);
+    expect((await fetchRaw(port, req('DELETE', '/up/keep.txt'))).status).toBe(204);
+    expect(exists('keep.txt')).toBe(false);
+    expect((await GET(port, '/up/keep.txt')).status).toBe(404);
+    expect((await fetchRaw(port, req('DELETE', '/up/keep.txt'))).status).toBe(404);
+    expect((await fetchRaw(port, req('DELETE', '/up/no/such.txt'))).status).toBe(404);
+  });
+
+  it('removes a symlink, never its target; refuses a directory', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    fs.symlinkSync(path.join(fx.root, 'hello.txt'), path.join(up, 'link.txt'));
+    expect((await fetchRaw(port, req('DELETE', '/up/link.txt'))).status).toBe(204);
+    expect(fs.existsSync(path.join(fx.root, 'hello.txt'))).toBe(true);
+    expect((await fetchRaw(port, req('DELETE', '/up/sub'))).status).toBe(403);
+    expect(fs.existsSync(path.join(up, 'sub'))).toBe(true);
+  });
+});
+
+interface Part {
+  name: string;
+  filename?: string;
+  type?: string;
+  data: string | Buffer;
+}
+
+function multipart(parts: Part[], boundary = 'b0undary'): Buffer {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    head += `\r\nContent-Type: ${p.type ?? 'text/plain'}\r\n\r\n`;
+    chunks.push(Buffer.from(head, 'utf8'), Buffer.from(p.data), Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+function post(target: string, body: Buffer, headers: Record<string, string> = {}): (string | Buffer)[] {
+  return req('POST', target, { 'Content-Type': 'multipart/form-data; boundary=b0undary', ...headers }, body);
+}
+
+describe('POST multipart/form-data', () => {
+  it('stores each file part and answers 201 with what was stored (JSON)', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const body = multipart([
+      { name: 'note', data: 'a field' },
+      { name: 'f1', filename: 'one.txt', data: 'first\n' },
+      { name: 'f2', filename: 'two.bin', type: 'application/octet-stream', data: Buffer.from([0, 1, 2]) },
+    ]);
+    const r = await fetchRaw(port, post('/up/sub/', body, { Accept: 'application/json' }));
+    expect(r.status).toBe(201);
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(r.body.toString())).toEqual({
+      files: [
+        { field: 'f1', name: 'one.txt', size: 6, type: 'text/plain', href: '/up/sub/one.txt' },
+        { field: 'f2', name: 'two.bin', size: 3, type: 'application/octet-stream', href: '/up/sub/two.bin' },
+      ],
+    });
+    expect(read('sub/one.txt')).toBe('first\n');
+    expect(fs.readFileSync(path.join(up, 'sub', 'two.bin'))).toEqual(Buffer.from([0, 1, 2]));
+  });
+
+  it('sanitises names and never overwrites: name (1).ext', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const body = multipart([
+      { name: 'a', filename: '../../evil.txt', data: 'e' },
+      { name: 'b', filename: '.bashrc', data: 'b' },
+      { name: 'c', filename: 'C:\\Users\\me\\win.txt', data: 'w' },
+      { name: 'd', filename: 'ctl\u202egnp.txt', data: 'c' },
+      { name: 'u', filename: 'snow ☃.txt', data: 'u' },
+      { name: 'e', filename: 'keep.txt', data: 'not keep' },
+      { name: 'f', filename: 'keep.txt', data: 'nor this' },
+      { name: 'g', filename: '...', data: 'dots' },
+    ]);
+    const r = await fetchRaw(port, post('/up/', body));
+    expect(r.status).toBe(201);
+    const names = (JSON.parse(r.body.toString()) as { files: { name: string }[] }).files.map((f) => f.name);
+    expect(names).toEqual(['evil.txt', 'bashrc', 'win.txt', 'ctlgnp.txt', 'snow ☃.txt', 'keep (1).txt', 'keep (2).txt', 'upload']);
+    expect(read('keep.txt')).toBe('keep\n');
+    expect(read('keep (1).txt')).toBe('not keep');
+    expect(fs.existsSync(path.join(fx.root, 'evil.txt'))).toBe(false);
+    expect(exists('evil.txt')).toBe(true);
+    expect(read('snow ☃.txt')).toBe('u');
+  });
+
+  it('answers HTML to a browser, and overwrites when the option allows', async () => {
+    const { port } = await startServer(fx.root, RULES, { file: { overwriteUploads: true } });
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'keep.txt', data: 'over' }]), { Accept: 'text/html,*/*;q=0.8' }));
+    expect(r.status).toBe(201);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.body.toString()).toContain('<a href="/up/keep.txt">keep.txt</a>');
+    expect(read('keep.txt')).toBe('over');
+  });
+
+  it('all or nothing: a file over the limit removes the parts already stored (413)', async () => {
+    const { port } = await startServer(fx.root, RULES, { file: { uploadLimits: { fileSize: 1000 } } });
+    const body = multipart([
+      { name: 'ok', filename: 'small.txt', data: 's' },
+      { name: 'big', filename: 'big.txt', data: 'b'.repeat(5000) },
+    ]);
+    const r = await fetchRaw(port, post('/up/sub/', body));
+    expect(r.status).toBe(413);
+    await until(() => temporaries(up).length === 0);
+    expect(fs.readdirSync(path.join(up, 'sub'))).toEqual([]);
+  });
+
+  it('ENOSPC in the second part → 507 and nothing left', async () => {
+    const counting = new CountingFs();
+    const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    counting.failWrite = { code: 'ENOSPC', afterBytes: 20_000, on: 'write' };
+    const body = multipart([
+      { name: 'a', filename: 'a.txt', data: 'a'.repeat(15_000) },
+      { name: 'b', filename: 'b.txt', data: 'b'.repeat(15_000) },
+    ]);
+    const r = await fetchRaw(port, post('/up/sub/', body));
+    expect(r.status).toBe(507);
+    await until(() => temporaries(up).length === 0);
+    expect(fs.readdirSync(path.join(up, 'sub'))).toEqual([]);
+  });
+
+  it('leaves nothing when the client disconnects mid-upload', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const socket = await connect(port);
+    const partial = multipart([{ name: 'a', filename: 'a.txt', data: 'a' }, { name: 'b', filename: 'b.txt', data: 'b'.repeat(200_000) }]).subarray(0, 150_000);
+    socket.write(Buffer.concat([Buffer.from('POST /up/sub/ HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 400000\r\n\r\n'), partial]));
+    await until(() => temporaries(up).length === 1 || fs.readdirSync(path.join(up, 'sub')).length > 0);
+    await sleep(50);
+    socket.destroy();
+    await until(() => temporaries(up).length === 0 && fs.readdirSync(path.join(up, 'sub')).length === 0);
+  });
+
+  it('415 for another type, 405 for a file target, 400 without a file part', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    expect((await fetchRaw(port, req('POST', '/up/', { 'Content-Type': 'text/plain' }, 'x'))).status).toBe(415);
+    expect((await fetchRaw(port, post('/up/keep.txt', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
+    expect((await fetchRaw(port, post('/up/', multipart([{ name: 'only', data: 'field' }])))).status).toBe(400);
+    expect((await fetchRaw(port, post('/list/', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
+  });
+});
+
+describe('file names from the wire', () => {
+  it('takes the UTF-8 bytes busboy read as latin1 as UTF-8, and leaves true latin1 alone', () => {
+    expect(fromWire(Buffer.from('snow ☃.txt', 'utf8').toString('latin1'))).toBe('snow ☃.txt');
+    expect(fromWire('caf\xe9.txt')).toBe('caf\xe9.txt');
+    expect(fromWire('plain.txt')).toBe('plain.txt');
+    expect(fromWire('☃ already')).toBe('☃ already');
+  });
+});
+
+describe('sanitizeName', () => {
+  const rows: Array<[string, string]> = [
+    ['report.pdf', 'report.pdf'],
+    ['../../etc/passwd', 'passwd'],
+    ['..\\..\\boot.ini', 'boot.ini'],
+    ['.htaccess', 'htaccess'],
+    ['...', 'upload'],
+    ['', 'upload'],
+    ['a\u0000b', 'ab'],
+    ['tab\there', 'tabhere'],
+    ['name. ', 'name'],
+    ['evil\u202Etxt.exe', 'eviltxt.exe'],
+    ['snow ☃.txt', 'snow ☃.txt'],
+    ['e\u0301.txt', '\u00e9.txt'],
+  ];
+  it.each(rows)('%j → %j', (raw, safe) => {
+    expect(sanitizeName(raw)).toBe(safe);
+  });
+
+  it('keeps names under 200 bytes with their extension', () => {
+    const name = sanitizeName('☃'.repeat(200) + '.txt');
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(200);
+    expect(name.endsWith('.txt')).toBe(true);
+  });
+});
