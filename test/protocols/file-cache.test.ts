@@ -1,0 +1,218 @@
+// The memory cache of the FILE module (libwww's HyperDoc on the anchor): a
+// hit touches no file system (an injected fs counts every call), replies with
+// a Buffer, is revalidated by one stat at most once per revalidateMs, is
+// bounded by size with least-recent-use eviction, and is flushed on restart.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { Request } from '../../src/request.js';
+import { parseRules } from '../../src/rules/index.js';
+import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers } from './file-helpers.js';
+
+let fx: ReturnType<typeof fileRoot>;
+let counting: CountingFs;
+let clock: number;
+const now = () => clock;
+
+beforeAll(() => {
+  fx = fileRoot();
+  fs.mkdirSync(path.join(fx.root, 'lru'));
+  for (const n of ['a', 'b', 'c', 'd']) fs.writeFileSync(path.join(fx.root, 'lru', `${n}.bin`), Buffer.alloc(1000, n));
+  fs.writeFileSync(path.join(fx.root, 'exact.bin'), Buffer.alloc(64 * 1024, 1));
+  fs.writeFileSync(path.join(fx.root, 'over.bin'), Buffer.alloc(64 * 1024 + 1, 2));
+  fs.writeFileSync(path.join(fx.root, 'text.txt'), 'compress me, please. '.repeat(2000));
+});
+afterAll(() => fx.cleanup());
+beforeEach(() => {
+  counting = new CountingFs();
+  clock = 1_000_000;
+});
+afterEach(stopServers);
+
+const start = (rules = 'Pass /*', file: Record<string, unknown> = {}) => startServer(fx.root, rules, { file: { fs: counting.fs, now, ...file } });
+
+function request(target: string, headers: Record<string, string> = {}, method = 'GET'): Request {
+  return new Request({ method, target, versionMinor: 1, headers: { host: 't', ...headers }, rawHeaders: [], bodyLength: 0 });
+}
+
+describe('a hit', () => {
+  it('makes no file system call, whatever the request asks of the document', async () => {
+    const { port } = await start();
+    const first = await GET(port, '/hello.txt');
+    expect(counting.total).toBeGreaterThan(0);
+    counting.reset();
+    const variants: Array<Record<string, string>> = [
+      {},
+      { 'If-None-Match': first.headers.etag! },
+      { 'If-Modified-Since': first.headers['last-modified']! },
+      { Range: 'bytes=0-4' },
+      { Range: 'bytes=0-1,5-6' },
+      { 'Accept-Encoding': 'gzip' },
+      { 'If-Match': '"other"' },
+    ];
+    const statuses = [];
+    for (const headers of variants) statuses.push((await GET(port, '/hello.txt', headers)).status);
+    statuses.push((await fetchRaw(port, req('HEAD', '/hello.txt'), true)).status);
+    expect(statuses).toEqual([200, 304, 304, 206, 206, 200, 412, 200]);
+    expect(Object.fromEntries(counting.calls)).toEqual({});
+  });
+
+  it('keeps the realpath: a symlinked document and a Welcome file are hits too', async () => {
+    const { port } = await start();
+    for (const target of ['/inside-link.txt', '/site/', '/app.js']) {
+      await GET(port, target, { 'Accept-Encoding': 'br' });
+      counting.reset();
+      const r = await GET(port, target, { 'Accept-Encoding': 'br' });
+      expect(r.status).toBe(200);
+      expect([target, counting.total]).toEqual([target, 0]);
+    }
+  });
+
+  it('replies with a Buffer body (head and body leave in one write); a big miss streams', async () => {
+    const { server } = await start();
+    await server.handle(request('/page.html'));
+    const hit = await server.handle(request('/page.html'));
+    expect(Buffer.isBuffer(hit.body)).toBe(true);
+    expect(hit.length).toBe(10);
+    const big = await server.handle(request('/big.bin'));
+    expect(big.body).toBeInstanceOf(Readable);
+    (big.body as Readable).destroy();
+  });
+
+  it('serves sidecars and on-the-fly encodings from memory, charged to the total', async () => {
+    const { port, server } = await start();
+    const first = await GET(port, '/text.txt', { 'Accept-Encoding': 'gzip' });
+    expect(first.headers['content-encoding']).toBe('gzip');
+    const size = fs.statSync(path.join(fx.root, 'text.txt')).size;
+    const total = server.file.cache.total;
+    counting.reset();
+    const again = await GET(port, '/text.txt', { 'Accept-Encoding': 'gzip' });
+    expect(again.body.equals(first.body)).toBe(true);
+    expect(gunzipSync(again.body).length).toBe(size);
+    expect(counting.total).toBe(0);
+    expect(server.file.cache.total).toBe(total + first.body.length);
+    const br = await GET(port, '/app.js', { 'Accept-Encoding': 'br' });
+    counting.reset();
+    expect((await GET(port, '/app.js', { 'Accept-Encoding': 'br' })).body.equals(br.body)).toBe(true);
+    expect((await GET(port, '/app.js')).body.toString()).toBe(APP_JS);
+    expect(counting.total).toBe(0);
+  });
+});
+
+describe('bounds', () => {
+  it('keeps documents up to cacheMaxFile, not one byte more', async () => {
+    const { port } = await start();
+    for (const [name, cached] of [['exact.bin', true], ['over.bin', false]] as const) {
+      await GET(port, `/${name}`);
+      counting.reset();
+      await GET(port, `/${name}`);
+      expect([name, counting.total === 0]).toEqual([name, cached]);
+    }
+  });
+
+  it('evicts the least recently used past cacheMaxTotal', async () => {
+    const { port, server } = await start('Pass /*', { cacheMaxTotal: 3500 });
+    for (const n of ['a', 'b', 'c', 'a', 'd']) await GET(port, `/lru/${n}.bin`);
+    expect(server.file.cache.count).toBe(3);
+    expect(server.file.cache.total).toBe(3000);
+    const missed: string[] = [];
+    for (const n of ['a', 'c', 'd', 'b']) {
+      counting.reset();
+      const r = await GET(port, `/lru/${n}.bin`);
+      expect(r.body.equals(Buffer.alloc(1000, n))).toBe(true);
+      if (counting.total > 0) missed.push(n);
+    }
+    expect(missed).toEqual(['b']); // b was the oldest when d came in
+  });
+
+  it('keeps nothing with cacheMaxFile 0', async () => {
+    const { port, server } = await start('Pass /*', { cacheMaxFile: 0 });
+    await GET(port, '/hello.txt');
+    counting.reset();
+    await GET(port, '/hello.txt');
+    expect(counting.total).toBeGreaterThan(0);
+    expect(server.file.cache.count).toBe(0);
+  });
+});
+
+describe('revalidation', () => {
+  it('trusts the document for revalidateMs, then one stat; a change reloads it', async () => {
+    const file = path.join(fx.root, 'changing.txt');
+    fs.writeFileSync(file, 'version one\n');
+    const { port } = await start();
+    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version one\n');
+    fs.writeFileSync(file, 'version two, longer\n');
+    counting.reset();
+    clock += 999;
+    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version one\n');
+    expect(counting.total).toBe(0);
+    clock += 1;
+    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version two, longer\n');
+    expect(counting.calls.get('stat')).toBe(1);
+    // Unchanged: exactly one stat, no open.
+    clock += 5000;
+    counting.reset();
+    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version two, longer\n');
+    expect(Object.fromEntries(counting.calls)).toEqual({ stat: 1 });
+    // Same size, new mtime: reloaded too.
+    fs.writeFileSync(file, 'version 3, longer!! \n');
+    const t = new Date(Date.now() + 10_000);
+    fs.utimesSync(file, t, t);
+    clock += 1000;
+    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version 3, longer!! \n');
+  });
+
+  it('drops a document whose file vanished', async () => {
+    const file = path.join(fx.root, 'vanishing.txt');
+    fs.writeFileSync(file, 'here\n');
+    const { port, server } = await start();
+    expect((await GET(port, '/vanishing.txt')).status).toBe(200);
+    fs.unlinkSync(file);
+    clock += 1000;
+    expect((await GET(port, '/vanishing.txt')).status).toBe(404);
+    expect(server.file.cache.count).toBe(0);
+  });
+
+  it('a PUT drops every document read from the file, the Welcome of its directory too', async () => {
+    fs.writeFileSync(path.join(fx.root, 'site', 'index.html'), '<h1>welcome</h1>\n');
+    const { port } = await start('Pass /*\nEnable PUT /site/*');
+    expect((await GET(port, '/site/')).body.toString()).toBe('<h1>welcome</h1>\n');
+    expect((await fetchRaw(port, req('PUT', '/site/index.html', {}, '<h1>new</h1>\n'))).status).toBe(204);
+    expect((await GET(port, '/site/')).body.toString()).toBe('<h1>new</h1>\n');
+    fs.writeFileSync(path.join(fx.root, 'site', 'index.html'), '<h1>welcome</h1>\n');
+  });
+
+  it('reuses the realpath of a big file for revalidateMs', async () => {
+    const { port } = await start();
+    await GET(port, '/big.bin');
+    counting.reset();
+    await GET(port, '/big.bin');
+    expect(counting.calls.get('realpath')).toBeUndefined();
+    expect(counting.calls.get('open')).toBe(1);
+    clock += 1000;
+    counting.reset();
+    await GET(port, '/big.bin');
+    expect(counting.calls.get('realpath')).toBe(1);
+  });
+});
+
+describe('flush', () => {
+  it('empties the cache on flush() and on a rules swap (SIGHUP)', async () => {
+    const { port, server } = await start();
+    await GET(port, '/hello.txt');
+    expect(server.file.cache.count).toBe(1);
+    server.file.flush();
+    expect([server.file.cache.count, server.file.cache.total]).toEqual([0, 0]);
+    counting.reset();
+    await GET(port, '/hello.txt');
+    expect(counting.total).toBeGreaterThan(0);
+    server.setRules(parseRules('Pass /*', '/virtual/test.rules', { serverRoot: fx.root }));
+    expect(server.file.cache.count).toBe(0);
+    counting.reset();
+    await GET(port, '/hello.txt');
+    expect(counting.total).toBeGreaterThan(0);
+  });
+});
