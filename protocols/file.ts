@@ -9,10 +9,9 @@
 // Formats produced: the file's own (AddType, then `mime`), its sidecar's
 // coding, `www/dir` for a listing, `multipart/byteranges` for several ranges.
 
-import { constants, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Anchor } from '../src/anchor.js';
 import { HttpError, fromOsError } from '../src/errors.js';
 import type { NetManager, Protocol } from '../src/net.js';
@@ -20,18 +19,16 @@ import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { CachedVariant, FileDocument, MemoryCache, revalidate, type Representation } from './file-cache.js';
 import { directory, type DirContext } from './file-dir.js';
-import { fileConfig, strongETag, type FileConfig, type FileOptions } from './file-options.js';
+import { diskRep, handleSource, openForRead, readAll, sidecarStat } from './file-disk.js';
+import { fileConfig, type FileConfig, type FileOptions } from './file-options.js';
 import { RealRoots, confine, localName, type LocalName } from './file-path.js';
-import { bufferSource, send, whole, type Source } from './file-send.js';
+import { bufferSource, send, whole } from './file-send.js';
 import { upload } from './file-upload.js';
 import { SIDECARS, bindingFor, chooseSidecar, type Binding, type SidecarCoding } from './file-variants.js';
 import { PathLocks, del, put, type WriteContext } from './file-write.js';
 
 export type { FileOptions, FileSystem } from './file-options.js';
 
-/** O_NONBLOCK: opening a FIFO someone left in the tree never blocks (nginx does the same). */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
-const HIGH_WATER_MARK = 64 * 1024;
 const WRITE_METHODS = ['PUT', 'DELETE', 'POST'] as const;
 
 /** A realpath found for an anchor, trusted for revalidateMs. */
@@ -179,15 +176,8 @@ export class FileProtocol implements Protocol {
     return real;
   }
 
-  /** open + fstat: what is read is what was stat'ed, even if the path is replaced meanwhile. */
-  async #open(real: string): Promise<{ handle: FileHandle; stat: Stats }> {
-    const handle = await this.config.fs.open(real, READ_FLAGS);
-    try {
-      return { handle, stat: await handle.stat() };
-    } catch (err) {
-      await handle.close().catch(() => {});
-      throw err;
-    }
+  #open(real: string): Promise<{ handle: FileHandle; stat: Stats }> {
+    return openForRead(this.config.fs, real);
   }
 
   /** A regular file, opened: into the memory cache when small, else streamed from the handle. */
@@ -213,7 +203,7 @@ export class FileProtocol implements Protocol {
       return this.#sendDocument(request, doc);
     }
 
-    const found = sidecars ? await Promise.all(SIDECARS.map((s) => sidecarStat(this, real + s.suffix, stat))) : [null, null];
+    const found = sidecars ? await Promise.all(SIDECARS.map((s) => sidecarStat(config.fs, real + s.suffix, stat))) : [null, null];
     const has = (c: SidecarCoding): boolean => found[c === 'br' ? 0 : 1] !== null;
     const variants = found[0] !== null || found[1] !== null;
     let rep: Representation = diskRep(stat, binding, null);
@@ -236,7 +226,7 @@ export class FileProtocol implements Protocol {
 
   /** A sidecar into memory: a regular file (not a symlink), not older than its document, small. */
   async #readSidecar(file: string, of: Stats, binding: Binding, coding: SidecarCoding): Promise<CachedVariant | null> {
-    const st = await sidecarStat(this, file, of);
+    const st = await sidecarStat(this.config.fs, file, of);
     if (st === null || st.size > this.config.cacheMaxFile) return null;
     try {
       const { handle, stat } = await this.#open(file);
@@ -250,80 +240,6 @@ export class FileProtocol implements Protocol {
       return null;
     }
   }
-}
-
-/**
- * A sidecar is used when it is a regular file — lstat, so a symlink out of
- * the root cannot pose as one — and no older than its document: a stale
- * `x.gz` left behind by a deploy would serve yesterday's page.
- */
-async function sidecarStat(protocol: FileProtocol, file: string, of: Stats): Promise<Stats | null> {
-  try {
-    const st = await protocol.config.fs.lstat(file);
-    return st.isFile() && st.mtimeMs >= of.mtimeMs ? st : null;
-  } catch {
-    return null;
-  }
-}
-
-function diskRep(stat: Stats, binding: Binding, coding: SidecarCoding | null): Representation {
-  const format = coding === null ? binding.format : { type: binding.format.type, params: binding.format.params, codings: [coding] };
-  return {
-    size: stat.size,
-    mtimeMs: stat.mtimeMs,
-    etag: strongETag(stat.size, stat.mtimeMs, coding === null ? '' : '-' + coding),
-    mtimeSec: Math.floor(stat.mtimeMs / 1000),
-    lastModified: stat.mtime.toUTCString(),
-    format,
-    contentType: binding.contentType,
-    bytes: null,
-  };
-}
-
-/** The whole file into one Buffer (its own allocation: cached bytes must not pin a pool slab). */
-async function readAll(handle: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafeSlow(size);
-  let off = 0;
-  while (off < size) {
-    const { bytesRead } = await handle.read(buf, off, size - off, off);
-    if (bytesRead === 0) break;
-    off += bytesRead;
-  }
-  return off === size ? buf : buf.subarray(0, off);
-}
-
-/** Streams from an open file; each stream is destroyed when the client goes away. */
-function handleSource(handle: FileHandle, request: Request): Source {
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    handle.close().catch(() => {});
-  };
-  const open = (start: number, end: number, autoClose: boolean): Readable => {
-    const stream = handle.createReadStream({ start, end, highWaterMark: HIGH_WATER_MARK, autoClose });
-    stream.on('error', () => {}); // the writer sees the failure as a short body and closes
-    if (request.aborted) stream.destroy();
-    else {
-      const signal = request.signal;
-      const onAbort = (): void => void stream.destroy();
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-    return stream;
-  };
-  return {
-    range(start, end) {
-      if (end < start) {
-        release();
-        return Buffer.alloc(0);
-      }
-      released = true; // the stream closes the handle
-      return open(start, end, true);
-    },
-    part: (start, end) => open(start, end, false),
-    release,
-  };
 }
 
 function allowed(request: Request): string {
