@@ -86,6 +86,8 @@ const enum Timer {
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
+/** Bodies up to this size are copied next to their head and written once. */
+const SMALL_BODY = 16 * 1024;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 class Transaction {
@@ -465,7 +467,9 @@ export class Connection implements ParserHandler {
   #flush(): void {
     if (this.#streaming !== null || this.#state >= ConnState.Closed) return;
     const socket = this.#socket;
-    socket.cork();
+    // One reply: one write. Several ready at once: corked into one writev.
+    const corked = this.#queue.length > 1;
+    if (corked) socket.cork();
     while (this.#queue.length > 0) {
       const tx = this.#queue[0]!;
       if (tx.continuePending) {
@@ -477,7 +481,7 @@ export class Connection implements ParserHandler {
       this.#finish(tx);
       if (tx.close) break;
     }
-    socket.uncork();
+    if (corked) socket.uncork();
     this.#updateTimer();
   }
 
@@ -517,6 +521,16 @@ export class Connection implements ParserHandler {
       return true;
     }
     if (Buffer.isBuffer(body)) {
+      if (!chunked && body.length <= SMALL_BODY) {
+        // Head and a small body in one buffer: one write, no writev.
+        const headLength = Buffer.byteLength(head, 'latin1');
+        const out = Buffer.allocUnsafe(headLength + body.length);
+        out.write(head, 0, headLength, 'latin1');
+        body.copy(out, headLength);
+        socket.write(out);
+        this.#server.events.onReply?.(request, reply, body.length);
+        return true;
+      }
       socket.write(head, 'latin1');
       if (chunked) {
         if (body.length > 0) {
