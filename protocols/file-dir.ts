@@ -19,7 +19,7 @@ import { isInsideRoot } from '../src/rules/index.js';
 import type { FileConfig } from './file-options.js';
 import type { LocalName, RealRoots } from './file-path.js';
 import { isDotName } from './file-path.js';
-import type { Stats } from 'node:fs';
+import type { Dir, Stats } from 'node:fs';
 
 /** What the directory code needs from the FILE module. */
 export interface DirContext {
@@ -76,8 +76,17 @@ export async function directory(ctx: DirContext, request: Request, name: LocalNa
     throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'directory listing not allowed');
   }
   const format = makeFormat('www/dir', { path: decoded });
-  if (request.method === 'HEAD') return { status: 200, headers: {}, format, length: -1, body: null };
-  const body = Readable.from(entries(ctx, real, realRoot), { objectMode: true, highWaterMark: 64 });
+  // Opened now, so that a directory we may not read is a 403 and not a broken body.
+  const dir = await ctx.config.fs.opendir(real, { bufferSize: 64 }).catch((err: unknown) => {
+    throw fromOsError(err);
+  });
+  if (request.method === 'HEAD') {
+    await dir.close().catch(() => {});
+    return { status: 200, headers: {}, format, length: -1, body: null };
+  }
+  const body = Readable.from(entries(ctx, dir, real, realRoot), { objectMode: true, highWaterMark: 64 });
+  // A body destroyed before its first read never runs the generator: close the Dir here too.
+  body.once('close', () => void dir.close().catch(() => {}));
   if (request.aborted) body.destroy();
   else {
     const signal = request.signal;
@@ -113,10 +122,10 @@ async function listable(ctx: DirContext, access: string, real: string): Promise<
  * symlink whose target leaves the root (it would 404 anyway). An entry that
  * vanishes or cannot be stat'ed is left out.
  */
-async function* entries(ctx: DirContext, real: string, realRoot: string): AsyncGenerator<DirEntry> {
+async function* entries(ctx: DirContext, dir: Dir, real: string, realRoot: string): AsyncGenerator<DirEntry> {
   const fs = ctx.config.fs;
   const deny = ctx.config.dotfiles === 'deny';
-  const dir = await fs.opendir(real, { bufferSize: 64 });
+  // for-await closes the Dir when the loop ends, throws or is returned from.
   for await (const d of dir) {
     if (deny && isDotName(d.name)) continue;
     const full = path.join(real, d.name);

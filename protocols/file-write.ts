@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { decodeBody } from '../src/body.js';
 import { HttpError } from '../src/errors.js';
 import type { Reply } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
@@ -173,7 +174,8 @@ export async function put(ctx: WriteContext, request: Request): Promise<Reply> {
   if (evaluatePreconditions('PUT', request.headers, before && validatorsOf(before)) === PRECONDITION_FAILED) return precondition(request);
   const previousReal = before === null ? null : await fs.realpath(file).catch(() => null);
 
-  const body = request.body() ?? Readable.from([]);
+  // A gzip'ed or br'ed body is stored decoded (RFC 9110 §8.4: the coding is not part of the resource); 415 for one we cannot undo.
+  const body = decodeBody(request, request.maxBodySize) ?? Readable.from([]);
   const written = await writeTemp(fs, dir, base, body, request.maxBodySize, request.signal);
   let created: boolean;
   try {

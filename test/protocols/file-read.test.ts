@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, osError, req, startServer, stopServers } from './file-helpers.js';
+import { connect, readUntil } from '../helpers/wire.js';
+import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, osError, req, startServer, stopServers, until } from './file-helpers.js';
 
 let fx: ReturnType<typeof fileRoot>;
 beforeAll(() => {
@@ -152,6 +153,29 @@ describe('OS errors, mapped in one place', () => {
   });
 });
 
+describe('open files are released', () => {
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+
+  it('when a client goes away mid-download, and after HEAD, 304, 416 and multi-range answers', async () => {
+    const { port } = await startServer(fx.root, 'Pass /*\nDirAccess On');
+    await GET(port, '/big.bin'); // warm: realpath roots, lazy handles of the runtime
+    const baseline = fds();
+    for (let i = 0; i < 5; i++) {
+      const socket = await connect(port);
+      socket.write(req('GET', '/big.bin')[0]!);
+      await readUntil(socket, (all) => all.length > 100_000);
+      socket.destroy();
+    }
+    const etag = (await GET(port, '/big.bin', { Range: 'bytes=0-0' })).headers.etag!;
+    await fetchRaw(port, req('HEAD', '/big.bin'), true);
+    await GET(port, '/big.bin', { 'If-None-Match': etag });
+    await GET(port, '/big.bin', { Range: 'bytes=9999999-' });
+    await GET(port, '/big.bin', { Range: 'bytes=0-10,100-200' });
+    await GET(port, '/list/');
+    await until(() => fds() <= baseline + 1);
+  });
+});
+
 describe('directories', () => {
   it('redirects to the trailing slash with 308, keeping the query, not cached forever', async () => {
     const { port } = await startServer(fx.root);
@@ -201,6 +225,13 @@ describe('directories', () => {
     expect(names).toEqual(['sub', 'a.txt', 'b.txt']);
     const head = await fetchRaw(port, req('HEAD', '/list/'), true);
     expect([head.status, head.body.length]).toEqual([200, 0]);
+  });
+
+  it('answers 403 for a directory it may not read, before any body', async () => {
+    const counting = new CountingFs();
+    counting.fail.opendir = () => osError('EACCES');
+    const { port } = await startServer(fx.root, 'Pass /*\nDirAccess On', { file: { fs: counting.fs } });
+    expect((await GET(port, '/list/')).status).toBe(403);
   });
 
   it('lists only directories holding .www_browsable under DirAccess Selective', async () => {

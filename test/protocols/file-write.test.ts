@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
 import { connect, exchange, sleep } from '../helpers/wire.js';
 import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
@@ -57,6 +58,16 @@ describe('PUT', () => {
     const r = await fetchRaw(port, 'PUT /up/chunked.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
     expect(r.status).toBe(201);
     expect(read('chunked.txt')).toBe('abcde');
+  });
+
+  it('stores a gzip-encoded body decoded; 415 for a coding it cannot undo', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await fetchRaw(port, req('PUT', '/up/zipped.txt', { 'Content-Encoding': 'gzip' }, gzipSync('unzipped\n')));
+    expect(r.status).toBe(201);
+    expect(read('zipped.txt')).toBe('unzipped\n');
+    const bad = await fetchRaw(port, req('PUT', '/up/odd.txt', { 'Content-Encoding': 'compress' }, 'x'));
+    expect(bad.status).toBe(415);
+    expect(exists('odd.txt')).toBe(false);
   });
 
   it('is refused with 405 and Allow where no Enable rule matches', async () => {
