@@ -1,0 +1,155 @@
+// Child processes for the benchmark: CPU pinning, starting servers, reading
+// their CPU time and RSS from /proc, and killing every child we started, on a
+// normal end, an error or a signal alike.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const live = new Set();
+
+/** Tracks a child so killAll() finds it; forgets it once it has exited. */
+export function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Synchronous, so it also works from an 'exit' handler. */
+export function killAll() {
+  for (const child of live) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Kills one child by its pid and waits for it to be reaped (bounded). */
+export function stop(child, ms = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  });
+}
+
+/**
+ * Whether `taskset -c 0` and `taskset -c 1` both work here; the server then runs
+ * on CPU 0 and wrk on CPU 1, so neither steals the other's core.
+ */
+export function detectPinning() {
+  const cpus = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
+  if (cpus < 2) return { pinned: false, cpus, why: `only ${cpus} CPU` };
+  for (const cpu of ['0', '1']) {
+    const r = spawnSync('taskset', ['-c', cpu, 'true'], { encoding: 'utf8', timeout: 5000 });
+    if (r.error || r.status !== 0) {
+      return { pinned: false, cpus, why: `taskset -c ${cpu} failed: ${r.error?.message ?? r.stderr.trim()}` };
+    }
+  }
+  return { pinned: true, cpus, why: 'server on CPU 0, wrk on CPU 1' };
+}
+
+/** The command prefix that pins to `cpu`, or none. taskset execs, so the pid stays the program's. */
+export function pin(pinning, cpu) {
+  return pinning.pinned ? ['taskset', '-c', String(cpu)] : [];
+}
+
+export function clockTicks() {
+  return Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+}
+
+/** utime + stime of all the process's threads, in clock ticks (proc(5): fields 14 and 15). */
+export function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Resident set size in KiB, or NaN when the process is gone. */
+export function rssKiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The last `max` characters a stream produced, for error messages. */
+function tail(stream, max = 2000) {
+  const t = { text: '' };
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    t.text = (t.text + chunk).slice(-max);
+  });
+  return t;
+}
+
+/** The telling line of a program's output: an error line if there is one, else the last lines. */
+export function gist(text) {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(\w*Error\b|streamstack:)/.test(l)) ?? lines.slice(-3).join(' | ');
+}
+
+/**
+ * Starts `node SCRIPT ROOT --port 0` (pinned when possible) and resolves once it
+ * prints its URL: { child, pid, port, stdout, stderr }. Output keeps being
+ * drained, so a server that logs can never block on a full pipe.
+ */
+export function startServer({ script, root, pinning, cpu = 0, cwd, timeoutMs = 15000 }) {
+  const argv = [...pin(pinning, cpu), process.execPath, script, root, '--port', '0'];
+  const child = track(spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const stdout = tail(child.stdout);
+  const stderr = tail(child.stderr);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const fail = (why) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stop(child);
+      const said = gist(stderr.text) || gist(stdout.text);
+      reject(new Error(`${why}${said ? `; it said: ${said}` : ''}`));
+    };
+    const timer = setTimeout(() => fail(`no listening line within ${timeoutMs} ms`), timeoutMs);
+    child.on('error', (err) => fail(`spawn failed: ${err.message}`));
+    child.once('exit', (code, signal) => fail(`exited before listening (code ${code}, signal ${signal})`));
+    child.stdout.on('data', () => {
+      const m = /http:\/\/[^\s/]+:(\d+)\//.exec(stdout.text);
+      if (!m || done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ child, pid: child.pid, port: Number(m[1]), stdout, stderr });
+    });
+  });
+}
+
+/** Per-CPU busy and total ticks from /proc/stat: [{ busy, total }] indexed by CPU number. */
+export function systemTicks() {
+  const cpus = [];
+  for (const line of readFileSync('/proc/stat', 'latin1').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    // user nice system idle iowait irq softirq steal ...; idle and iowait are the idle time.
+    const t = m[2].trim().split(/\s+/).slice(0, 8).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    cpus[Number(m[1])] = { busy: total - t[3] - t[4], total };
+  }
+  return cpus;
+}

@@ -1,0 +1,118 @@
+// Summaries of the runs: medians, ratios against streamstack, targets, and
+// the plain-text table printed at the end (the JSON file holds the same).
+
+export function median(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** Fills in each peer's medians, its ratio and the scenario's target verdict. */
+export function summarize(scenario) {
+  for (const p of scenario.results) {
+    const ok = p.runs.filter((r) => !r.error);
+    p.median = {
+      rps: median(ok.map((r) => r.rps)),
+      cpuUsPerReq: median(ok.map((r) => r.cpuUsPerReq)),
+      cpuPercent: median(ok.map((r) => r.cpuPercent)),
+      otherCpuPercent: median(ok.map((r) => r.otherCpuPercent)),
+      wrkCpuPercent: median(ok.map((r) => r.wrkCpuPercent)),
+    };
+    p.peakRssMiB = ok.length ? Math.max(...ok.map((r) => r.peakRssMiB).filter(Number.isFinite)) : NaN;
+    const rps = ok.map((r) => r.rps);
+    p.spread = rps.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / p.median.rps : 0;
+  }
+  const ss = scenario.results.find((p) => p.peer === 'streamstack');
+  for (const p of scenario.results) {
+    if (p.peer === 'streamstack' || !ss) continue;
+    // ratio = streamstack / peer, of the medians; and the median of the per-round ratios.
+    p.ratio = ss.median.rps / p.median.rps;
+    const perRound = [];
+    for (const r of p.runs) {
+      const s = ss.runs.find((x) => x.round === r.round);
+      if (s && !s.error && !r.error) perRound.push(s.rps / r.rps);
+    }
+    p.ratioPerRoundMedian = median(perRound);
+  }
+  const t = scenario.target;
+  if (t) {
+    if (t.maxRssMiB !== undefined) {
+      t.value = ss?.peakRssMiB;
+      t.met = Number.isFinite(t.value) ? t.value < t.maxRssMiB : false;
+    } else {
+      const peer = scenario.results.find((p) => p.peer === t.peer);
+      t.value = peer?.ratio;
+      t.met = Number.isFinite(t.value) ? t.value >= t.ratio : false;
+    }
+  }
+}
+
+const fmt = {
+  int: (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-'),
+  fixed: (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-'),
+  pct: (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-'),
+  ratio: (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '-'),
+};
+
+function row(cells, widths) {
+  return cells.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd();
+}
+
+/** The plain-text table: one block per scenario, then the targets and every warning. */
+export function table(results) {
+  const lines = [];
+  const head = ['scenario', 'peer', 'req/s', 'spread', 'CPU us/req', 'CPU%', 'other%', 'wrk%', 'RSS MiB', 'ratio', 'target', 'met'];
+  const widths = [13, 16, 8, 6, 10, 4, 6, 4, 7, 7, 9, 3];
+  lines.push(row(head, widths));
+  lines.push('-'.repeat(widths.reduce((a, b) => a + b + 2, -2)));
+  for (const s of results.scenarios) {
+    const t = s.target;
+    for (const [i, p] of s.results.entries()) {
+      let target = '';
+      let met = '';
+      if (t && t.maxRssMiB !== undefined && p.peer === 'streamstack') {
+        target = `<${t.maxRssMiB} MiB`;
+        met = t.met ? 'yes' : 'NO';
+      } else if (t && t.ratio !== undefined && p.peer === t.peer) {
+        target = `>=${t.ratio}x`;
+        met = t.met ? 'yes' : 'NO';
+      }
+      const failed = p.runs.length === 0 || p.runs.every((r) => r.error);
+      lines.push(
+        row(
+          [
+            i === 0 ? s.name : '',
+            p.label,
+            failed ? 'error' : fmt.int(p.median.rps),
+            failed ? '' : fmt.pct(p.spread),
+            failed ? '' : fmt.fixed(p.median.cpuUsPerReq),
+            failed ? '' : fmt.fixed(p.median.cpuPercent, 0),
+            failed ? '' : fmt.fixed(p.median.otherCpuPercent, 0),
+            failed ? '' : fmt.fixed(p.median.wrkCpuPercent, 0),
+            failed ? '' : fmt.fixed(p.peakRssMiB),
+            p.peer === 'streamstack' ? '' : fmt.ratio(p.ratio),
+            target,
+            met,
+          ],
+          widths,
+        ),
+      );
+    }
+  }
+  const targets = results.scenarios.filter((s) => s.target);
+  lines.push('');
+  lines.push(`targets met: ${targets.filter((s) => s.target.met).length} of ${targets.length}` +
+    (targets.some((s) => !s.target.met) ? ` (missed: ${targets.filter((s) => !s.target.met).map((s) => s.name).join(', ')})` : ''));
+  lines.push('ratio = streamstack median req/s / peer median req/s; spread = (max - min) / median over the rounds;');
+  lines.push('CPU = the server process utime+stime over the run (CPU% of one core); other% = the rest of the busy time');
+  lines.push('of the server\'s CPU (other processes, softirqs): high means a noisy machine; wrk% = busy time of wrk\'s CPU:');
+  lines.push('near 100 means the load generator set the pace (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
+  const notes = results.scenarios.flatMap((s) => s.warnings.map((w) => `${s.name}: ${w}`));
+  if (notes.length) {
+    lines.push('');
+    lines.push('warnings:');
+    for (const n of notes) lines.push(`  ${n}`);
+  }
+  return lines.join('\n');
+}

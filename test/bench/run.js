@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// `npm run bench`: streamstack against node:http, send and compression, under
+// wrk, alternating the servers round by round in one run on one machine.
+// Each server is a child process pinned to CPU 0 (wrk to CPU 1) where taskset
+// works; we read its CPU time from /proc/PID/stat and its RSS from
+// /proc/PID/status. Prints a table and writes bench-results.json.
+//
+//   node test/bench/run.js [--quick] [--only NAME[,NAME]] [--rounds N]
+//     [--duration S] [--warmup S] [--threads N] [--json FILE] [--no-pin]
+
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeFixtures } from './fixtures.js';
+import { PEERS, REPO } from './peers.js';
+import { SCENARIOS } from './scenarios.js';
+import { startServer, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
+import { measure, flags, exited } from './measure.js';
+import { verify } from './verify.js';
+import { summarize, table } from './report.js';
+
+const USAGE = `Usage: node test/bench/run.js [options]
+
+  --quick           1 s runs (the same as --duration 1 --warmup 1)
+  --only NAMES      run only these scenarios (comma-separated, repeatable; 'file-*' matches a prefix)
+  --rounds N        rounds per scenario, each running every peer once (default 3)
+  --duration S      seconds per measured wrk run (default 3)
+  --warmup S        seconds of wrk warm-up per server and scenario, 0 for none (default 1)
+  --threads N       wrk threads (default 1: wrk has one core of its own)
+  --json FILE       where to write the results (default bench-results.json)
+  --no-pin          do not pin with taskset
+  -h, --help        this text
+
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+`;
+
+const SETTLE_MS = 100; // between runs, so one run's closing sockets do not land in the next
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      threads: { type: 'string', default: '1' },
+      json: { type: 'string', default: 'bench-results.json' },
+      'no-pin': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  // wrk takes whole seconds.
+  const int = (name, v, min) => {
+    if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} expects a whole number >= ${min}, got '${v}'`);
+    return Number(v);
+  };
+  const wanted = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+  const scenarios = wanted.length
+    ? SCENARIOS.filter((s) => wanted.some((w) => (w.endsWith('*') ? s.name.startsWith(w.slice(0, -1)) : s.name === w)))
+    : SCENARIOS;
+  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => (w.endsWith('*') ? s.name.startsWith(w.slice(0, -1)) : s.name === w)));
+  if (unknown.length) throw new Error(`unknown scenario: ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  return {
+    quick: values.quick,
+    scenarios,
+    rounds: int('rounds', values.rounds, 1),
+    duration: int('duration', values.duration ?? (values.quick ? '1' : '3'), 1),
+    warmup: int('warmup', values.warmup ?? '1', 0),
+    threads: int('threads', values.threads, 1),
+    json: values.json,
+    pin: !values['no-pin'],
+  };
+}
+
+const log = (line) => process.stderr.write(line + '\n');
+
+async function runScenario(ctx, scenario) {
+  const { opts } = ctx;
+  const result = {
+    name: scenario.name,
+    what: scenario.what,
+    path: scenario.path,
+    connections: scenario.connections,
+    headers: scenario.headers ?? [],
+    pipeline: scenario.scriptArgs ? Number(scenario.scriptArgs[0]) : 1,
+    target: scenario.target ? { ...scenario.target } : null,
+    warnings: [],
+    results: scenario.peers.map((peer) => ({ peer, label: PEERS[peer].label, runs: [], error: null })),
+  };
+  const warn = (line) => {
+    result.warnings.push(line);
+    log(`  warning: ${line}`);
+  };
+  log(`\n${scenario.name}: ${scenario.what} (${scenario.connections} connections)`);
+  const expected = ctx.fixtures.files[scenario.path.slice(1)];
+
+  // Fresh servers for each scenario, started one after the other.
+  const servers = new Map();
+  try {
+    for (const p of result.results) {
+      try {
+        const server = await startServer({ script: PEERS[p.peer].script, root: ctx.fixtures.root, pinning: ctx.pinning, cwd: REPO });
+        servers.set(p.peer, server);
+        p.pid = server.pid;
+        p.idleRssMiB = rssKiB(server.pid) / 1024;
+        log(`  started ${p.label} (pid ${server.pid}, port ${server.port}, RSS ${p.idleRssMiB.toFixed(1)} MiB)`);
+        const problems = await verify({ port: server.port, path: scenario.path, headers: scenario.headers, expected, gzip: scenario.gzip });
+        for (const problem of problems) warn(`${p.label}: ${problem}`);
+        if (opts.warmup > 0) {
+          const w = await measure(ctx, scenario, server, 'warmup', opts.warmup);
+          for (const f of flags(w, true)) warn(`${p.label} warm-up: ${f}`);
+        }
+      } catch (err) {
+        p.error = err.message;
+        warn(`${p.label}: ${err.message}`);
+        const server = servers.get(p.peer);
+        if (server) await stop(server.child);
+        servers.delete(p.peer);
+      }
+    }
+
+    // Rounds: every server once per round, the order reversed every other round.
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order = round % 2 === 1 ? result.results : [...result.results].reverse();
+      for (const p of order) {
+        const server = servers.get(p.peer);
+        if (!server) continue;
+        let run;
+        try {
+          run = await measure(ctx, scenario, server, round, opts.duration);
+        } catch (err) {
+          run = { round, error: err.message };
+          warn(`${p.label} round ${round}: ${err.message}`);
+          if (exited(server.child)) {
+            p.error = err.message;
+            servers.delete(p.peer);
+          }
+        }
+        p.runs.push(run);
+        if (!run.error) {
+          log(`  round ${round}  ${p.label.padEnd(17)} ${Math.round(run.rps).toLocaleString('en-US').padStart(9)} req/s` +
+            `  ${run.cpuUsPerReq.toFixed(1).padStart(8)} us/req  CPU ${run.cpuPercent.toFixed(0).padStart(3)}%` +
+            `  RSS ${run.peakRssMiB.toFixed(1)} MiB  other ${run.otherCpuPercent.toFixed(0)}%` +
+            `  wrk CPU ${run.wrkCpuPercent.toFixed(0)}%`);
+          for (const f of flags(run)) warn(`${p.label} round ${round}: ${f}`);
+        }
+        await sleep(SETTLE_MS);
+      }
+    }
+  } finally {
+    await Promise.all([...servers.values()].map((s) => stop(s.child)));
+  }
+  summarize(result);
+  return result;
+}
+
+function nodeVersion() {
+  return spawnSync(process.execPath, ['--version'], { encoding: 'utf8' }).stdout.trim() || process.version;
+}
+
+async function main() {
+  const opts = options();
+  const wrk = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (wrk.error) throw new Error(`wrk not found (${wrk.error.message}); on Debian: apt-get install wrk`);
+  if (!existsSync(PEERS.streamstack.script)) throw new Error(`${PEERS.streamstack.script} is missing: build first (npx tsc -p .)`);
+
+  const detected = detectPinning();
+  const pinning = opts.pin ? detected : { ...detected, pinned: false, why: '--no-pin' };
+  const clkTck = clockTicks();
+  const header = {
+    node: nodeVersion(),
+    nproc: detected.cpus,
+    pinned: pinning.pinned,
+    pinning: pinning.why,
+    clkTck,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    rounds: opts.rounds,
+    duration: opts.duration,
+    warmup: opts.warmup,
+    threads: opts.threads,
+    loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    date: new Date().toISOString(),
+  };
+  const headline = `streamstack bench: node ${header.node}, nproc ${header.nproc}, taskset pinning: ${pinning.pinned ? 'yes' : 'no'} (${pinning.why}); ` +
+    `${opts.rounds} round${opts.rounds === 1 ? "" : "s"} x ${opts.duration} s, warm-up ${opts.warmup} s, wrk -t${opts.threads}`;
+  process.stdout.write(headline + '\n');
+  // Other work on the machine skews every number; say so rather than hide it.
+  const before = systemTicks();
+  await sleep(1000);
+  const after = systemTicks();
+  header.busyAtStart = after.map((c, i) => Math.round(((c.busy - before[i].busy) / Math.max(1, c.total - before[i].total)) * 100));
+  if (header.busyAtStart.some((b) => b > 10)) {
+    process.stdout.write(`warning: CPUs busy before start (${header.busyAtStart.map((b, i) => `cpu${i} ${b}%`).join(', ')}): ` +
+      'other processes share them, expect noise\n');
+  }
+
+  const fixtures = makeFixtures();
+  cleanup.fixtures = fixtures;
+  const ctx = { opts, pinning, clkTck, fixtures };
+  const results = { header, scenarios: [] };
+  for (const scenario of opts.scenarios) {
+    results.scenarios.push(await runScenario(ctx, scenario));
+  }
+  fixtures.remove();
+  cleanup.fixtures = null;
+  header.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+
+  process.stdout.write('\n' + table(results) + '\n');
+  const jsonPath = path.resolve(opts.json);
+  writeFileSync(jsonPath, JSON.stringify(results, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  log(`\nresults written to ${jsonPath}`);
+}
+
+// Whatever happens, no child outlives us and the fixture directory goes.
+const cleanup = { fixtures: null };
+function cleanUp() {
+  killAll();
+  try {
+    cleanup.fixtures?.remove();
+  } catch {
+    // best effort
+  }
+  cleanup.fixtures = null;
+}
+process.on('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    log(`\nbench: ${signal}, stopping`);
+    cleanUp();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(`bench: ${err.message}`);
+    cleanUp();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,92 @@
+// The scenarios: one wrk load each, the peers it compares and the target the
+// issues set (#2 wire, #4 converters, #5 FILE). `target.ratio` is the least
+// streamstack/peer ratio of median requests/s; `target.maxRssMiB` bounds
+// streamstack's peak RSS.
+
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const WIRE = ['streamstack', 'node-fixed', 'node-send'];
+const FILE = ['streamstack', 'node-send'];
+
+export const SCENARIOS = [
+  {
+    name: 'keepalive-13b',
+    what: 'GET /hello.txt, keep-alive',
+    path: '/hello.txt',
+    connections: 50,
+    peers: WIRE,
+    target: { peer: 'node-send', ratio: 5, issue: 2 },
+  },
+  {
+    name: 'pipelined-13b',
+    what: 'GET /hello.txt, pipelined 16 deep',
+    path: '/hello.txt',
+    connections: 50,
+    script: path.join(here, 'pipeline.lua'),
+    scriptArgs: ['16'],
+    peers: WIRE,
+    target: { peer: 'node-send', ratio: 7, issue: 2 },
+  },
+  {
+    name: 'newconn-13b',
+    what: 'GET /hello.txt, a new connection per request',
+    path: '/hello.txt',
+    connections: 50,
+    headers: ['Connection: close'],
+    peers: WIRE,
+    target: { peer: 'node-send', ratio: 2.5, issue: 2 },
+  },
+  {
+    name: 'gzip-64k',
+    what: 'GET /64k.txt, Accept-Encoding: gzip, keep-alive',
+    path: '/64k.txt',
+    connections: 50,
+    headers: ['Accept-Encoding: gzip'],
+    gzip: true,
+    peers: ['streamstack', 'send-compression'],
+    target: { peer: 'send-compression', ratio: 10, issue: 4 },
+  },
+  {
+    name: 'file-4k',
+    what: 'GET /4k.bin, keep-alive',
+    path: '/4k.bin',
+    connections: 50,
+    peers: FILE,
+    target: { peer: 'node-send', ratio: 5, issue: 5 },
+  },
+  {
+    name: 'file-64k',
+    what: 'GET /64k.bin, keep-alive',
+    path: '/64k.bin',
+    connections: 50,
+    peers: FILE,
+    target: { peer: 'node-send', ratio: 3, issue: 5 },
+  },
+  {
+    name: 'file-1m',
+    what: 'GET /1m.bin, keep-alive',
+    path: '/1m.bin',
+    connections: 20,
+    peers: FILE,
+    target: { peer: 'node-send', ratio: 1.5, issue: 5 },
+  },
+  {
+    name: 'file-16m',
+    what: 'GET /16m.bin, keep-alive',
+    path: '/16m.bin',
+    connections: 10,
+    peers: FILE,
+    target: { peer: 'node-send', ratio: 1.5, issue: 5 },
+  },
+  {
+    name: 'rss-16m',
+    what: 'peak RSS while 50 clients GET /16m.bin',
+    path: '/16m.bin',
+    connections: 50,
+    peers: FILE,
+    rss: true,
+    target: { peer: 'streamstack', maxRssMiB: 100, issue: 5 },
+  },
+];
