@@ -97,7 +97,9 @@ export function send(request: Request, rep: Representation, source: Source, opti
   }
   if (method === 'HEAD') {
     source.release();
-    return whole(request, rep, null, options.variants);
+    // Bytes in memory go along (the writer sends none for HEAD): the stack
+    // then gives the HEAD the Content-Length the GET would have, encoded or not.
+    return whole(request, rep, rep.bytes, options.variants);
   }
   return whole(request, rep, rep.bytes ?? source.range(0, rep.size - 1), options.variants);
 }

@@ -128,10 +128,9 @@ export class FileProtocol implements Protocol {
 
   #sendDocument(request: Request, doc: FileDocument): Reply {
     const h = request.headers;
-    const method = request.method;
     let rep = doc.identity;
     // A range is of the identity bytes: a 206 is never content-encoded.
-    if (doc.hasSidecars && (method !== 'GET' || h.range === undefined)) {
+    if (doc.hasSidecars && (request.method !== 'GET' || h.range === undefined)) {
       const ae = h['accept-encoding'];
       if (ae !== doc.lastAcceptEncoding) {
         const choice = chooseSidecar(ae, (c) => doc[c] !== null);
@@ -142,7 +141,7 @@ export class FileProtocol implements Protocol {
     }
     if (h['if-none-match'] === undefined && h['if-modified-since'] === undefined && h.range === undefined
         && h['if-match'] === undefined && h['if-unmodified-since'] === undefined) {
-      return whole(request, rep, method === 'HEAD' ? null : rep.bytes, doc.hasSidecars);
+      return whole(request, rep, rep.bytes, doc.hasSidecars);
     }
     return send(request, rep, bufferSource(rep.bytes), { maxRanges: this.config.maxRanges, variants: doc.hasSidecars });
   }

@@ -40,6 +40,7 @@ export function fileRoot(): { root: string; outside: string; big: Buffer; cleanu
   w('app.js.gz', gzipSync(APP_JS));
   w('up/keep.txt', 'keep\n');
   w('empty.txt', '');
+  w('long.txt', 'a line of text to compress\n'.repeat(200));
   const big = randomBytes(1024 * 1024 + 7);
   w('big.bin', big);
   // Sidecars at least as new as their document.

@@ -48,6 +48,12 @@ describe('GET and HEAD of a file', () => {
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
     for (const name of ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges']) expect(head.headers[name]).toBe(get.headers[name]);
+    // Compressed on the fly: the HEAD of a cached document knows the GET's Content-Length too.
+    const gz = { 'Accept-Encoding': 'gzip' };
+    const getGz = await GET(port, '/long.txt', gz);
+    const headGz = await fetchRaw(port, req('HEAD', '/long.txt', gz), true);
+    expect(headGz.headers['content-length']).toBe(getGz.headers['content-length']);
+    expect(headGz.headers['content-encoding']).toBe('gzip');
   });
 
   it('serves the hard names, an empty file and a big file streamed from disk', async () => {
