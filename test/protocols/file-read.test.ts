@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { connect, readUntil } from '../helpers/wire.js';
 import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, osError, req, startServer, stopServers, until } from './file-helpers.js';
 
@@ -39,6 +39,19 @@ describe('GET and HEAD of a file', () => {
     expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(html.headers['cache-control']).toBe('public, max-age=60');
     expect((await GET(port, '/big.bin')).headers['content-type']).toBe('application/octet-stream');
+  });
+
+  it('sends the coding AddType or AddEncoding names as Content-Encoding, with the inner type', async () => {
+    fs.writeFileSync(path.join(fx.root, 'notes.txt.gz'), gzipSync('notes\n'));
+    fs.writeFileSync(path.join(fx.root, 'pic.svgz'), gzipSync('<svg/>'));
+    const { port } = await startServer(fx.root, 'Pass /*\nAddType .svgz image/svg+xml gzip\nAddEncoding .gz gzip');
+    const notes = await GET(port, '/notes.txt.gz', { 'Accept-Encoding': 'gzip' });
+    expect([notes.headers['content-type'], notes.headers['content-encoding']]).toEqual(['text/plain', 'gzip']);
+    expect(gunzipSync(notes.body).toString()).toBe('notes\n');
+    const svg = await GET(port, '/pic.svgz', { 'Accept-Encoding': 'gzip, br' });
+    expect([svg.headers['content-type'], svg.headers['content-encoding']]).toEqual(['image/svg+xml', 'gzip']);
+    const plain = await startServer(fx.root, 'Pass /*\nAddType .txt text/plain 8bit');
+    expect((await GET(plain.port, '/hello.txt')).headers['content-encoding']).toBeUndefined();
   });
 
   it('answers HEAD with the head of the GET and no body', async () => {
