@@ -2,10 +2,10 @@
 // /proc/PID/stat, its peak RSS from /proc/PID/status, and how busy each CPU was.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuTicks, rssKiB, systemTicks, gist } from './proc.js';
+import { cpuTicks, rssKiB, systemTicks, allProcessTicks, commandLine, gist } from './proc.js';
 import { runWrk } from './wrk.js';
 
-const NOISY = 20; // percent of the server's CPU taken by others before a run counts as unreliable
+export const NOISY = 20; // % of the server's or wrk's CPU taken by other processes: past it, a run is unreliable
 
 export const exited = (child) => child.exitCode !== null || child.signalCode !== null;
 
@@ -32,6 +32,8 @@ export async function measure(ctx, scenario, server, round, duration) {
     scriptArgs: scenario.scriptArgs,
     pinning: ctx.pinning,
   };
+  const others0 = allProcessTicks();
+  const start = process.hrtime.bigint();
   const system0 = systemTicks();
   let ticks0;
   try {
@@ -40,13 +42,23 @@ export async function measure(ctx, scenario, server, round, duration) {
     throw await died(server);
   }
   let peak = rssKiB(pid);
-  const sampler = setInterval(() => {
+  // wrk's own CPU time, read while it runs: its /proc entry goes when it exits,
+  // so the last 50 ms are missed (under 2% of a 3 s run).
+  let wrkPid = 0;
+  let wrkTicks = 0;
+  const sample = () => {
     const kib = rssKiB(pid);
     if (kib > peak) peak = kib;
-  }, 50);
+    try {
+      if (wrkPid) wrkTicks = cpuTicks(wrkPid);
+    } catch {
+      // wrk has exited
+    }
+  };
+  const sampler = setInterval(sample, 50);
   let report;
   try {
-    report = await runWrk(wrkOptions);
+    report = await runWrk({ ...wrkOptions, onSpawn: (p) => (wrkPid = p) });
   } finally {
     clearInterval(sampler);
   }
@@ -58,21 +70,24 @@ export async function measure(ctx, scenario, server, round, duration) {
   }
   if (exited(server.child)) throw await died(server);
   const system1 = systemTicks();
+  const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
 
   const cpuSeconds = ticks / ctx.clkTck;
-  // What else ran on the server's CPU (other processes, and kernel work not
-  // charged to the server such as softirqs): a noise gauge, not a result.
-  const cpus = ctx.pinning.pinned ? [0] : system1.map((_, i) => i);
-  let busy = 0;
-  let total = 0;
-  for (const i of cpus) {
-    busy += system1[i].busy - system0[i].busy;
-    total += system1[i].total - system0[i].total;
+  // Busy time of the measuring CPUs not charged to the server or to wrk: other
+  // processes (kernel work such as softirqs is charged to the task it interrupts).
+  // Pinned, each CPU is judged alone and the worse counts; unpinned, all CPUs together.
+  const delta = system1.map((c, i) => ({ busy: c.busy - system0[i].busy, total: c.total - system0[i].total }));
+  const share = (d, own) => (d.total ? (Math.max(0, d.busy - own) / d.total) * 100 : NaN);
+  let otherPercent;
+  if (ctx.pinning.pinned) {
+    otherPercent = Math.max(share(delta[0], ticks), share(delta[1], wrkTicks));
+  } else {
+    const all = delta.reduce((a, d) => ({ busy: a.busy + d.busy, total: a.total + d.total }), { busy: 0, total: 0 });
+    otherPercent = share(all, ticks + wrkTicks);
   }
-  const otherPercent = total ? (Math.max(0, busy - ticks) / total) * 100 : NaN;
-  // How busy wrk's CPU was: near 100% means the load generator, not the server, set the pace.
-  const load = ctx.pinning.pinned ? { busy: system1[1].busy - system0[1].busy, total: system1[1].total - system0[1].total } : null;
-  const wrkCpuPercent = load && load.total ? (load.busy / load.total) * 100 : NaN;
+  // Near 100% means the load generator, not the server, set the pace.
+  const wrkCpuPercent = (wrkTicks / ctx.clkTck / wallSeconds) * 100;
+  const neighbours = otherPercent > NOISY ? busiestOthers(others0, [pid, wrkPid, process.pid], ctx.clkTck, wallSeconds) : [];
   return {
     round,
     rps: report.rps,
@@ -81,20 +96,56 @@ export async function measure(ctx, scenario, server, round, duration) {
     bytesRead: report.bytesRead,
     cpuTicks: ticks,
     cpuUsPerReq: report.requests ? (cpuSeconds * 1e6) / report.requests : NaN,
-    cpuPercent: report.seconds ? (cpuSeconds / report.seconds) * 100 : NaN,
+    // Over the whole window the ticks were read in (wrk's start and end included).
+    cpuPercent: (cpuSeconds / wallSeconds) * 100,
     peakRssMiB: peak / 1024,
     otherCpuPercent: otherPercent,
+    neighbours,
     wrkCpuPercent,
     non2xx3xx: report.non2xx3xx,
     socketErrors: report.socketErrors,
   };
 }
 
+/**
+ * Waits until the server has finished what the last run left in flight (wrk
+ * stops without waiting for its responses): no CPU used for 100 ms, at most `maxMs`.
+ * Otherwise that work lands on the CPU while the next server is measured.
+ */
+export async function settle(server, maxMs = 3000) {
+  const deadline = Date.now() + maxMs;
+  let last = NaN;
+  while (Date.now() < deadline && !exited(server.child)) {
+    let now;
+    try {
+      now = cpuTicks(server.pid);
+    } catch {
+      return;
+    }
+    if (now === last) return;
+    last = now;
+    await sleep(100);
+  }
+}
+
+/** The processes, other than ours, that used the most CPU since `before` (those still alive). */
+function busiestOthers(before, ours, clkTck, seconds) {
+  const used = [];
+  for (const [pid, ticks] of allProcessTicks()) {
+    if (ours.includes(pid)) continue;
+    const d = ticks - (before.get(pid) ?? 0);
+    if (d > 0) used.push({ pid, percent: (d / clkTck / seconds) * 100 });
+  }
+  used.sort((a, b) => b.percent - a.percent);
+  return used.slice(0, 3).filter((u) => u.percent >= 5).map((u) => ({ ...u, percent: Math.round(u.percent), command: commandLine(u.pid) }));
+}
+
 /** Problems of one run worth flagging: error statuses, socket errors, nothing served, a busy machine. */
 export function flags(run, warmup = false) {
   const out = [];
   if (!warmup && run.otherCpuPercent > NOISY) {
-    out.push(`busy machine: ${run.otherCpuPercent.toFixed(0)}% of the server's CPU went to other processes: this run is unreliable`);
+    const who = run.neighbours?.length ? ` (${run.neighbours.map((n) => `${n.command}: ${n.percent}%`).join('; ')})` : '';
+    out.push(`busy machine: other processes took ${run.otherCpuPercent.toFixed(0)}% of the server's or wrk's CPU${who}: this run is unreliable`);
   }
   if (run.non2xx3xx) out.push(`${run.non2xx3xx} non-2xx/3xx responses of ${run.requests}`);
   const e = run.socketErrors;

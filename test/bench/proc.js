@@ -3,7 +3,7 @@
 // normal end, an error or a signal alike.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const live = new Set();
 
@@ -152,4 +152,30 @@ export function systemTicks() {
     cpus[Number(m[1])] = { busy: total - t[3] - t[4], total };
   }
   return cpus;
+}
+
+/** CPU ticks of every process on the machine: Map pid → ticks. */
+export function allProcessTicks() {
+  const out = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      out.set(Number(name), cpuTicks(Number(name)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** A process's command line, shortened, for naming the neighbours that made a run noisy. */
+export function commandLine(pid, max = 80) {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ');
+    // Kernel threads have no command line, only a name.
+    if (!argv) return `[${readFileSync(`/proc/${pid}/comm`, 'latin1').trim()}]`;
+    return argv.length > max ? argv.slice(0, max - 3) + '...' : argv;
+  } catch {
+    return `pid ${pid}`;
+  }
 }

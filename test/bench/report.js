@@ -104,10 +104,13 @@ export function table(results) {
   lines.push('');
   lines.push(`targets met: ${targets.filter((s) => s.target.met).length} of ${targets.length}` +
     (targets.some((s) => !s.target.met) ? ` (missed: ${targets.filter((s) => !s.target.met).map((s) => s.name).join(', ')})` : ''));
+  if (results.header.remeasured) {
+    lines.push(`${results.header.remeasured} run(s) measured again because other processes took the server's or wrk's CPU (see the JSON).`);
+  }
   lines.push('ratio = streamstack median req/s / peer median req/s; spread = (max - min) / median over the rounds;');
-  lines.push('CPU = the server process utime+stime over the run (CPU% of one core); other% = the rest of the busy time');
-  lines.push('of the server\'s CPU (other processes, softirqs): high means a noisy machine; wrk% = busy time of wrk\'s CPU:');
-  lines.push('near 100 means the load generator set the pace (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
+  lines.push('CPU = the server process utime+stime over the run (% of one core); wrk% = the same for wrk: near 100, the');
+  lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU: over 20, a');
+  lines.push('noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
   const notes = results.scenarios.flatMap((s) => s.warnings.map((w) => `${s.name}: ${w}`));
   if (notes.length) {
     lines.push('');

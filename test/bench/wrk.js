@@ -5,9 +5,9 @@ import { track, pin } from './proc.js';
 
 /**
  * Runs wrk against `url` and resolves with the parsed report. wrk is killed if
- * it outlives its duration by `graceS` seconds.
+ * it outlives its duration by `graceS` seconds. `onSpawn(pid)` lets the caller watch it.
  */
-export function runWrk({ url, duration, connections, threads = 1, headers = [], script, scriptArgs = [], timeoutS = 10, pinning, cpu = 1, graceS = 20 }) {
+export function runWrk({ url, duration, connections, threads = 1, headers = [], script, scriptArgs = [], timeoutS = 10, pinning, cpu = 1, graceS = 20, onSpawn }) {
   const args = [
     '-t', String(threads),
     '-c', String(Math.max(connections, threads)),
@@ -20,6 +20,7 @@ export function runWrk({ url, duration, connections, threads = 1, headers = [], 
   ];
   const argv = [...pin(pinning, cpu), 'wrk', ...args];
   const child = track(spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  onSpawn?.(child.pid);
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
