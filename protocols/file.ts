@@ -45,6 +45,10 @@ export class FileProtocol implements Protocol {
   readonly cache: MemoryCache;
   readonly #roots: RealRoots;
   #reals = new WeakMap<Anchor, RealEntry>();
+  /** The gate of a miss in progress, so concurrent misses share one read. */
+  #loading = new WeakMap<Anchor, Promise<void>>();
+  /** Anchors whose file was last seen too big for the memory cache. */
+  #big = new WeakSet<Anchor>();
   readonly #dir: DirContext;
   readonly #write: WriteContext;
 
@@ -111,6 +115,7 @@ export class FileProtocol implements Protocol {
     this.cache.flush();
     this.#roots.clear();
     this.#reals = new WeakMap();
+    this.#big = new WeakSet();
   }
 
   /** OS errors mapped in one place (src/errors.ts); the unexpected ones logged. */
@@ -148,6 +153,36 @@ export class FileProtocol implements Protocol {
 
   async #read(request: Request): Promise<Reply> {
     const name = localName(request.address!, request.root, this.config.dotfiles);
+    // A cold document asked for by many clients at once is read once: the
+    // first miss holds a gate on the anchor, the others wait for it and then
+    // find the document in memory, instead of each reading the file (and
+    // holding a copy of it). Files known to be too big for memory skip this.
+    const anchor = request.anchor;
+    let open: (() => void) | undefined;
+    if (anchor !== null && !this.#big.has(anchor)) {
+      const gate = this.#loading.get(anchor);
+      if (gate !== undefined) {
+        await gate;
+        const doc = anchor.document;
+        if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
+          this.cache.touch(doc);
+          return this.#sendDocument(request, doc);
+        }
+      } else {
+        this.#loading.set(anchor, new Promise<void>((resolve) => (open = resolve)));
+      }
+    }
+    try {
+      return await this.#miss(request, name);
+    } finally {
+      if (open !== undefined) {
+        this.#loading.delete(anchor!);
+        open();
+      }
+    }
+  }
+
+  async #miss(request: Request, name: LocalName): Promise<Reply> {
     const real = await this.#realOf(request.anchor, name);
     const { handle, stat } = await this.#open(real);
     if (stat.isDirectory()) {
@@ -187,20 +222,10 @@ export class FileProtocol implements Protocol {
     const sidecars = binding.format.codings.length === 0;
     const anchor = request.anchor;
     if (anchor !== null && config.cacheMaxTotal > 0 && stat.size <= config.cacheMaxFile) {
-      let bytes: Buffer;
-      try {
-        bytes = await readAll(handle, stat.size);
-      } finally {
-        await handle.close();
-      }
-      const identity = new CachedVariant(real, bytes, stat.mtimeMs, binding, null);
-      const [br, gzip] = sidecars
-        ? await Promise.all(SIDECARS.map((s) => this.#readSidecar(real + s.suffix, stat, binding, s.coding)))
-        : [null, null];
-      const doc = new FileDocument(anchor, request.root, request.rules, identity, br ?? null, gzip ?? null, config.now());
-      this.cache.put(doc);
-      return this.#sendDocument(request, doc);
+      this.#big.delete(anchor);
+      return this.#sendDocument(request, await this.#loadDocument(request, anchor, real, handle, stat, binding, sidecars));
     }
+    if (anchor !== null) this.#big.add(anchor);
 
     const found = sidecars ? await Promise.all(SIDECARS.map((s) => sidecarStat(config.fs, real + s.suffix, stat))) : [null, null];
     const has = (c: SidecarCoding): boolean => found[c === 'br' ? 0 : 1] !== null;
@@ -221,6 +246,25 @@ export class FileProtocol implements Protocol {
       }
     }
     return send(request, rep, handleSource(source, request), { maxRanges: config.maxRanges, variants });
+  }
+
+  /** The document and its sidecars into memory, hung on the anchor. */
+  async #loadDocument(
+    request: Request, anchor: Anchor, real: string, handle: FileHandle, stat: Stats, binding: Binding, sidecars: boolean,
+  ): Promise<FileDocument> {
+    let bytes: Buffer;
+    try {
+      bytes = await readAll(handle, stat.size);
+    } finally {
+      await handle.close();
+    }
+    const identity = new CachedVariant(real, bytes, stat.mtimeMs, binding, null);
+    const [br, gzip] = sidecars
+      ? await Promise.all(SIDECARS.map((s) => this.#readSidecar(real + s.suffix, stat, binding, s.coding)))
+      : [null, null];
+    const doc = new FileDocument(anchor, request.root, request.rules, identity, br ?? null, gzip ?? null, this.config.now());
+    this.cache.put(doc);
+    return doc;
   }
 
   /** A sidecar into memory: a regular file (not a symlink), not older than its document, small. */

@@ -102,6 +102,15 @@ describe('a hit', () => {
   });
 });
 
+describe('a cold document asked for by many at once', () => {
+  it('is read once; the others wait for that load', async () => {
+    const { port } = await start();
+    const replies = await Promise.all(Array.from({ length: 20 }, () => GET(port, '/long.txt')));
+    expect(new Set(replies.map((r) => r.body.length))).toEqual(new Set([fs.statSync(path.join(fx.root, 'long.txt')).size]));
+    expect(counting.log.filter((l) => l.startsWith('open ') && l.endsWith('/long.txt')).length).toBe(1);
+  });
+});
+
 describe('bounds', () => {
   it('keeps documents up to cacheMaxFile, not one byte more', async () => {
     const { port } = await start();

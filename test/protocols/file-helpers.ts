@@ -96,6 +96,8 @@ export async function GET(port: number, target: string, headers: Record<string, 
  */
 export class CountingFs {
   readonly calls = new Map<string, number>();
+  /** `name path` of every call, in order. */
+  readonly log: string[] = [];
   fail: Partial<Record<'open' | 'stat' | 'lstat' | 'realpath' | 'opendir' | 'rename' | 'link' | 'unlink', (p: string) => Error | undefined>> = {};
   /** Makes a written handle fail: write after `afterBytes`, or sync. */
   failWrite: { code: string; afterBytes: number; on: 'write' | 'sync' } | null = null;
@@ -105,6 +107,7 @@ export class CountingFs {
     const self = this;
     const wrap = <K extends keyof FileSystem>(name: K): FileSystem[K] => ((async (...args: unknown[]) => {
       self.count(name);
+      self.log.push(`${name} ${String(args[0])}`);
       const err = self.fail[name]?.(String(args[0]));
       if (err) throw err;
       const result = await (fsp[name] as (...a: unknown[]) => Promise<unknown>)(...args);
@@ -129,6 +132,7 @@ export class CountingFs {
 
   reset(): void {
     this.calls.clear();
+    this.log.length = 0;
   }
 
   /** Bytes written through every handle so far. */
