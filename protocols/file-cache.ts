@@ -107,8 +107,10 @@ export class FileDocument implements CachedDocument {
 
 /**
  * One stat per variant: true when all are as they were (checkedAt renewed),
- * false when one changed or vanished. New sidecars are noticed when the
- * document itself changes, or after a flush.
+ * false when one changed or vanished. A sidecar that appears behind the
+ * server's back is noticed when the document changes or after a flush (one
+ * written through PUT or POST at once); so is a Welcome file listed before
+ * the one being served.
  */
 export async function revalidate(fs: FileSystem, doc: FileDocument, now: number): Promise<boolean> {
   try {
@@ -122,6 +124,14 @@ export async function revalidate(fs: FileSystem, doc: FileDocument, now: number)
   }
   doc.checkedAt = now;
   return true;
+}
+
+/**
+ * The paths a document depends on: its file and both sidecar names, present
+ * or not, so that a PUT creating `x.gz` drops the `x` that had none.
+ */
+function pathsOf(doc: FileDocument): string[] {
+  return [doc.real, doc.real + '.br', doc.real + '.gz'];
 }
 
 export class MemoryCache {
@@ -159,7 +169,7 @@ export class MemoryCache {
     this.#total += doc.cost;
     this.#count++;
     doc.anchor.document = doc;
-    for (const v of [doc.identity, doc.br, doc.gzip]) if (v !== null) this.#index(v.real, doc);
+    for (const real of pathsOf(doc)) this.#index(real, doc);
     this.#evict();
     return true;
   }
@@ -185,11 +195,10 @@ export class MemoryCache {
     this.#unlink(doc);
     this.#total -= doc.cost;
     this.#count--;
-    for (const v of [doc.identity, doc.br, doc.gzip]) {
-      if (v === null) continue;
-      const set = this.#byReal.get(v.real);
+    for (const real of pathsOf(doc)) {
+      const set = this.#byReal.get(real);
       set?.delete(doc);
-      if (set?.size === 0) this.#byReal.delete(v.real);
+      if (set?.size === 0) this.#byReal.delete(real);
     }
   }
 

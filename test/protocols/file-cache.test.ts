@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Request } from '../../src/request.js';
 import { parseRules } from '../../src/rules/index.js';
 import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers } from './file-helpers.js';
@@ -192,6 +192,17 @@ describe('revalidation', () => {
     expect((await fetchRaw(port, req('PUT', '/site/index.html', {}, '<h1>new</h1>\n'))).status).toBe(204);
     expect((await GET(port, '/site/')).body.toString()).toBe('<h1>new</h1>\n');
     fs.writeFileSync(path.join(fx.root, 'site', 'index.html'), '<h1>welcome</h1>\n');
+  });
+
+  it('a PUT of a new sidecar drops the document that had none', async () => {
+    fs.writeFileSync(path.join(fx.root, 'site', 'plain.css'), 'p{}\n'.repeat(400));
+    const { port } = await start('Pass /*\nEnable PUT /site/*');
+    const gz = { 'Accept-Encoding': 'gzip' };
+    expect((await GET(port, '/site/plain.css', gz)).headers.vary).toBe('Accept-Encoding');
+    const sidecar = gzipSync('q{}\n');
+    expect((await fetchRaw(port, req('PUT', '/site/plain.css.gz', {}, sidecar))).status).toBe(201);
+    const r = await GET(port, '/site/plain.css', gz);
+    expect(r.body.equals(sidecar)).toBe(true);
   });
 
   it('reuses the realpath of a big file for revalidateMs', async () => {
