@@ -140,13 +140,16 @@ function busiestOthers(before, ours, clkTck, seconds) {
   return used.slice(0, 3).filter((u) => u.percent >= 5).map((u) => ({ ...u, percent: Math.round(u.percent), command: commandLine(u.pid) }));
 }
 
-/** Problems of one run worth flagging: error statuses, socket errors, nothing served, a busy machine. */
+/** A run that other processes disturbed: the line that says so and names them, or null. */
+export function noise(run) {
+  if (!(run.otherCpuPercent > NOISY)) return null;
+  const who = run.neighbours?.length ? ` (${run.neighbours.map((n) => `${n.command}: ${n.percent}%`).join('; ')})` : '';
+  return `busy machine: other processes took ${run.otherCpuPercent.toFixed(0)}% of the server's or wrk's CPU${who}: this run is unreliable`;
+}
+
+/** Problems of one run worth flagging: error statuses, socket errors, nothing served. */
 export function flags(run, warmup = false) {
   const out = [];
-  if (!warmup && run.otherCpuPercent > NOISY) {
-    const who = run.neighbours?.length ? ` (${run.neighbours.map((n) => `${n.command}: ${n.percent}%`).join('; ')})` : '';
-    out.push(`busy machine: other processes took ${run.otherCpuPercent.toFixed(0)}% of the server's or wrk's CPU${who}: this run is unreliable`);
-  }
   if (run.non2xx3xx) out.push(`${run.non2xx3xx} non-2xx/3xx responses of ${run.requests}`);
   const e = run.socketErrors;
   if (e && e.connect + e.read + e.write + e.timeout > 0) {

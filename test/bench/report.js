@@ -104,6 +104,15 @@ export function table(results) {
   lines.push('');
   lines.push(`targets met: ${targets.filter((s) => s.target.met).length} of ${targets.length}` +
     (targets.some((s) => !s.target.met) ? ` (missed: ${targets.filter((s) => !s.target.met).map((s) => s.name).join(', ')})` : ''));
+  const runs = results.scenarios.flatMap((s) => s.results.flatMap((p) => p.runs.filter((r) => !r.error)));
+  const noisy = runs.filter((r) => r.otherCpuPercent > 20);
+  if (noisy.length) {
+    const blame = new Map();
+    for (const r of noisy) for (const n of r.neighbours ?? []) blame.set(n.command, (blame.get(n.command) ?? 0) + n.percent);
+    const top = [...blame].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c]) => c);
+    lines.push(`busy machine: ${noisy.length} of ${runs.length} runs had other% over 20 and are unreliable` +
+      (top.length ? `; the busiest neighbours: ${top.join('; ')}` : '') + '.');
+  }
   if (results.header.remeasured) {
     lines.push(`${results.header.remeasured} run(s) measured again because other processes took the server's or wrk's CPU (see the JSON).`);
   }

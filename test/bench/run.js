@@ -18,7 +18,7 @@ import { makeFixtures } from './fixtures.js';
 import { PEERS, REPO } from './peers.js';
 import { SCENARIOS } from './scenarios.js';
 import { startServer, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
-import { measure, settle, flags, exited, NOISY } from './measure.js';
+import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
 import { verify } from './verify.js';
 import { summarize, table } from './report.js';
 
@@ -164,7 +164,12 @@ async function runScenario(ctx, scenario) {
         }
         p.runs.push(run);
         if (p.error) servers.delete(p.peer);
-        if (!run.error) for (const f of flags(run)) warn(`${p.label} round ${round}: ${f}`);
+        if (!run.error) {
+          for (const f of flags(run)) warn(`${p.label} round ${round}: ${f}`);
+          // Noise goes to the log as it happens and to the JSON; the table sums it up.
+          const n = noise(run);
+          if (n) log(`  note: ${p.label} round ${round}: ${n}`);
+        }
         await settle(server);
       }
     }
