@@ -16,7 +16,8 @@ import type { ParserHandler, ParserLimits, RequestHead } from './http-parser.js'
 import { hasNoContent, serializeHead } from './http-writer.js';
 import { Request } from '../src/request.js';
 import type { Reply } from '../src/reply.js';
-import { errorReply } from '../src/reply.js';
+import { errorReply, isDirectBody } from '../src/reply.js';
+import type { DirectBody } from '../src/reply.js';
 import { HttpError } from '../src/errors.js';
 import { toHttpError } from '../src/net.js';
 
@@ -132,6 +133,8 @@ export class Connection implements ParserHandler {
   #ended = false;
   #flushScheduled = false;
   #pumping = false;
+  /** The stream being written writes itself (#writeDirect). */
+  #direct = false;
   #pumpAgain = false;
   /** Transactions parsed in this pass, to be handed to the handler after it. */
   #parsed: Transaction[] = [];
@@ -458,9 +461,18 @@ export class Connection implements ParserHandler {
   }
 
   #onDrain(): void {
-    if (this.#streaming !== null) this.#streaming.resume();
-    else this.#flush();
+    this.#progress();
+    if (this.#streaming !== null) {
+      if (!this.#direct) this.#streaming.resume();
+    } else {
+      this.#flush();
+    }
     this.#updateTimer();
+  }
+
+  /** The client took bytes: a write stall is measured from here. */
+  #progress(): void {
+    if (this.#timerKind === Timer.Write) this.#deadline = Date.now() + this.#options.writeTimeout;
   }
 
   /** Writes from the head of the queue, in order, batching what is ready. */
@@ -546,8 +558,33 @@ export class Connection implements ParserHandler {
       return true;
     }
     socket.write(head, 'latin1');
-    this.#pipe(tx, body, chunked);
+    if (!chunked && isDirectBody(body)) this.#writeDirect(tx, body);
+    else this.#pipe(tx, body, chunked);
     return false;
+  }
+
+  /** A body that writes itself, reusing its buffers (files). */
+  #writeDirect(tx: Transaction, body: Readable & DirectBody): void {
+    const socket = this.#socket;
+    this.#streaming = body;
+    this.#direct = true;
+    body.on('error', () => {}); // reported through `done`
+    body.writeTo(socket, () => {
+      this.#progress();
+      this.#updateTimer();
+    }, (err) => {
+      if (this.#streaming === body) {
+        this.#streaming = null;
+        this.#direct = false;
+      }
+      if (err !== null) {
+        this.#server.events.onError?.(err);
+        return void socket.destroy();
+      }
+      this.#server.events.onReply?.(tx.request, tx.reply!, tx.reply!.length);
+      this.#finish(tx);
+      this.#flush();
+    });
   }
 
   #pipe(tx: Transaction, body: Readable, chunked: boolean): void {

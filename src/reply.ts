@@ -2,7 +2,7 @@
 // object). The response writer derives Content-Type, Content-Encoding and
 // Content-Length from `format` and `length`, so converters only change those.
 
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Format } from './format.js';
 import type { Anchor } from './anchor.js';
 import { HttpError, STATUS_TEXT } from './errors.js';
@@ -21,6 +21,20 @@ export interface Reply {
   /** A Buffer (memory cache, small bodies) or a stream; null for none. */
   body: Buffer | Readable | null;
   anchor?: Anchor | null;
+}
+
+/**
+ * A stream body that can also write itself to the socket, reusing its
+ * buffers (the FILE module's). The writer uses `writeTo` when the body goes
+ * out as it is; converters read it as any other stream.
+ */
+export interface DirectBody {
+  /** `progress` after each chunk handed to the socket; `done` once, at the end or on failure. */
+  writeTo(socket: Writable, progress: () => void, done: (err: Error | null) => void): void;
+}
+
+export function isDirectBody(body: Readable): body is Readable & DirectBody {
+  return typeof (body as Partial<DirectBody>).writeTo === 'function';
 }
 
 const TEXT_PLAIN = makeFormat('text/plain', { charset: 'utf-8' });
