@@ -433,6 +433,40 @@ describe('timeouts', () => {
   });
 });
 
+describe('a slow but steady reader', () => {
+  it('is not cut off by the write timeout while it keeps taking bytes', async () => {
+    const size = 8 * 1024 * 1024;
+    const { port } = await start(async () => {
+      let sent = 0;
+      const body = new Readable({
+        read() {
+          if (sent >= size) return void this.push(null);
+          sent += 64 * 1024;
+          this.push(Buffer.alloc(64 * 1024, 'z'));
+        },
+      });
+      return { status: 200, headers: {}, format: makeFormat('application/octet-stream'), length: size, body };
+    }, { writeTimeout: 300 });
+    const s = await connect(port);
+    s.write(get('/big'));
+    let got = 0;
+    const started = Date.now();
+    // Read in small sips, pausing often: the whole download takes several write timeouts.
+    await new Promise<void>((resolve, reject) => {
+      s.on('data', (c: Buffer) => {
+        got += c.length;
+        s.pause();
+        setTimeout(() => s.resume(), 2);
+        if (got >= size) resolve();
+      });
+      s.on('close', () => (got >= size ? resolve() : reject(new Error(`closed after ${got} bytes`))));
+    });
+    expect(Date.now() - started).toBeGreaterThan(300);
+    expect(got).toBeGreaterThanOrEqual(size);
+    s.destroy();
+  });
+});
+
 describe('aborts', () => {
   it('aborts the load and destroys the body stream when the client disconnects mid-response', async () => {
     let request: Request | null = null;
