@@ -28,7 +28,8 @@ const USAGE = `Usage: node test/bench/run.js [options]
   --only NAMES      run only these scenarios (comma-separated, repeatable; 'file-*' matches a prefix)
   --rounds N        rounds per scenario, each running every peer once (default 3)
   --duration S      seconds per measured wrk run (default 3)
-  --warmup S        seconds of wrk warm-up per server and scenario, 0 for none (default 1)
+  --warmup S        seconds of wrk warm-up per server and scenario, 0 for none (default 1;
+                    3 for newconn-13b, whose first seconds run slower)
   --threads N       wrk threads (default 1: wrk has one core of its own)
   --retries N       runs measured again, in all, when other processes took over 20% of the
                     server's or wrk's CPU (default 10; the first measure stays in the JSON as discarded)
@@ -76,6 +77,7 @@ function options() {
     rounds: int('rounds', values.rounds, 1),
     duration: int('duration', values.duration ?? (values.quick ? '1' : '3'), 1),
     warmup: int('warmup', values.warmup ?? '1', 0),
+    warmupGiven: values.warmup !== undefined,
     threads: int('threads', values.threads, 1),
     retries: int('retries', values.retries, 0),
     json: values.json,
@@ -120,6 +122,8 @@ async function runScenario(ctx, scenario) {
   };
   log(`\n${scenario.name}: ${scenario.what} (${scenario.connections} connections)`);
   const expected = ctx.fixtures.files[scenario.path.slice(1)];
+  // --quick and an explicit --warmup keep their own; the default gives way to the scenario's.
+  const warmup = opts.warmupGiven || opts.quick ? opts.warmup : Math.max(opts.warmup, scenario.warmup ?? 0);
 
   // Fresh servers for each scenario, started one after the other.
   const servers = new Map();
@@ -133,8 +137,8 @@ async function runScenario(ctx, scenario) {
         log(`  started ${p.label} (pid ${server.pid}, port ${server.port}, RSS ${p.idleRssMiB.toFixed(1)} MiB)`);
         const problems = await verify({ port: server.port, path: scenario.path, headers: scenario.headers, expected, gzip: scenario.gzip });
         for (const problem of problems) warn(`${p.label}: ${problem}`);
-        if (opts.warmup > 0) {
-          const w = await measure(ctx, scenario, server, 'warmup', opts.warmup);
+        if (warmup > 0) {
+          const w = await measure(ctx, scenario, server, 'warmup', warmup);
           for (const f of flags(w, true)) warn(`${p.label} warm-up: ${f}`);
           await settle(server);
         }

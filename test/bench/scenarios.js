@@ -1,7 +1,7 @@
 // The scenarios: one wrk load each, the peers it compares and the target the
 // issues set (#2 wire, #4 converters, #5 FILE). `target.ratio` is the least
 // streamstack/peer ratio of median requests/s; `target.maxRssMiB` bounds
-// streamstack's peak RSS.
+// streamstack's peak RSS; `warmup` is a longer warm-up (seconds) where one is needed.
 
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -35,6 +35,9 @@ export const SCENARIOS = [
     path: '/hello.txt',
     connections: 50,
     headers: ['Connection: close'],
+    // Measured: after 1 s of warm-up the first round ran 2-3x slower for every
+    // server (CPU per request included); after 3 s the rounds agree.
+    warmup: 3,
     peers: WIRE,
     target: { peer: 'node-send', ratio: 2.5, issue: 2 },
   },
