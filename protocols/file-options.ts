@@ -17,7 +17,7 @@ export interface FileOptions {
   dotfiles?: 'deny' | 'allow';
   /** More ranges than this in one Range field → the whole 200 (RFC 9110 §14.2 lets a server ignore Range). Default 16. */
   maxRanges?: number;
-  /** Documents up to this size are kept in memory on their anchor. Default 64 KiB; 0 turns the cache off. */
+  /** Documents up to this size are kept in memory on their anchor. Default 1 MiB; 0 turns the cache off. */
   cacheMaxFile?: number;
   /** All cached documents together, sidecars and on-the-fly encodings included. Default 64 MiB. */
   cacheMaxTotal?: number;
@@ -55,7 +55,7 @@ export function fileConfig(options: FileOptions = {}): FileConfig {
     fs: options.fs ?? fsp,
     dotfiles: options.dotfiles ?? 'deny',
     maxRanges: options.maxRanges ?? 16,
-    cacheMaxFile: options.cacheMaxFile ?? 64 * KiB,
+    cacheMaxFile: options.cacheMaxFile ?? MiB,
     cacheMaxTotal: options.cacheMaxTotal ?? 64 * MiB,
     revalidateMs: options.revalidateMs ?? 1000,
     overwriteUploads: options.overwriteUploads ?? false,

@@ -50,7 +50,12 @@ export class Server {
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
-    this.file = new FileProtocol(options.file);
+    const cache = rules.settings;
+    this.file = new FileProtocol({
+      ...(cache.cacheMaxFile !== undefined && { cacheMaxFile: cache.cacheMaxFile }),
+      ...(cache.cacheMaxTotal !== undefined && { cacheMaxTotal: cache.cacheMaxTotal }),
+      ...options.file,
+    });
     this.net.register(this.file);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024 };

@@ -161,6 +161,8 @@ const LIST: Directive[] = [
   limit('KeepAliveTimeout', 'keepAliveTimeout', parseDuration, 'DURATION'),
   limit('BodyTimeout', 'bodyTimeout', parseDuration, 'DURATION'),
   limit('WriteTimeout', 'writeTimeout', parseDuration, 'DURATION'),
+  limit('CacheMaxFile', 'cacheMaxFile', parseSize, 'SIZE'),
+  limit('CacheSize', 'cacheMaxTotal', parseSize, 'SIZE'),
   {
     name: 'OutputCharset', usage: 'CHARSET', min: 1, max: 1,
     apply([w], d, ctx) {

@@ -35,6 +35,9 @@ export interface ServerSettings {
   keepAliveTimeout?: number;
   bodyTimeout?: number;
   writeTimeout?: number;
+  /** The memory cache: the largest document kept, and all documents together. */
+  cacheMaxFile?: number;
+  cacheMaxTotal?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */

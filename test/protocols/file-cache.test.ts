@@ -113,7 +113,7 @@ describe('a cold document asked for by many at once', () => {
 
 describe('bounds', () => {
   it('keeps documents up to cacheMaxFile, not one byte more', async () => {
-    const { port } = await start();
+    const { port } = await start('Pass /*', { cacheMaxFile: 64 * 1024 });
     for (const [name, cached] of [['exact.bin', true], ['over.bin', false]] as const) {
       await GET(port, `/${name}`);
       counting.reset();
@@ -144,6 +144,17 @@ describe('bounds', () => {
     await GET(port, '/hello.txt');
     expect(counting.total).toBeGreaterThan(0);
     expect(server.file.cache.count).toBe(0);
+  });
+});
+
+describe('the rule file sets the bounds', () => {
+  it('CacheMaxFile and CacheSize reach the cache', async () => {
+    const off = await start('CacheMaxFile 0\nPass /*');
+    await GET(off.port, '/hello.txt');
+    expect(off.server.file.cache.count).toBe(0);
+    const small = await start('CacheSize 2500\nPass /*');
+    for (const n of ['a', 'b', 'c']) await GET(small.port, `/lru/${n}.bin`);
+    expect(small.server.file.cache.total).toBeLessThanOrEqual(2500);
   });
 });
 
