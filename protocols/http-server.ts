@@ -130,6 +130,8 @@ export class Connection implements ParserHandler {
   #timer: NodeJS.Timeout | null = null;
   #timerKind = Timer.None;
   #deadline = 0;
+  /** When the armed timer fires. */
+  #timerAt = 0;
   #ended = false;
   #flushScheduled = false;
   #pumping = false;
@@ -684,17 +686,31 @@ export class Connection implements ParserHandler {
     }
   }
 
+  /**
+   * One timer per connection, re-armed rarely: it fires at most every
+   * `min(timeouts)` and checks the deadline of what the connection waits for
+   * now. Since every deadline lies at least that far ahead, switching between
+   * waits (head, idle, body, write) only stores a number.
+   */
   #setTimer(kind: Timer, ms: number): void {
     this.#timerKind = kind;
-    const deadline = Date.now() + ms;
-    if (this.#timer !== null && this.#deadline <= deadline) {
-      this.#deadline = deadline;
-      return; // the armed timer fires earlier and re-checks
-    }
+    const now = Date.now();
+    const deadline = now + ms;
     this.#deadline = deadline;
+    if (this.#timer !== null && this.#timerAt <= deadline) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#arm(now, Math.min(ms, this.#period()));
+  }
+
+  #arm(now: number, ms: number): void {
+    this.#timerAt = now + ms;
     this.#timer = setTimeout(() => this.#onTimer(), ms);
     this.#timer.unref();
+  }
+
+  #period(): number {
+    const o = this.#options;
+    return Math.max(1, Math.min(o.headerTimeout, o.keepAliveTimeout, o.bodyTimeout, o.writeTimeout));
   }
 
   #clearTimer(): void {
@@ -705,11 +721,12 @@ export class Connection implements ParserHandler {
 
   #onTimer(): void {
     this.#timer = null;
-    if (this.#timerKind === Timer.None || this.#state >= ConnState.Closed) return;
-    const left = this.#deadline - Date.now();
+    if (this.#state >= ConnState.Closed) return;
+    const now = Date.now();
+    const left = this.#timerKind === Timer.None ? Infinity : this.#deadline - now;
     if (left > 0) {
-      this.#timer = setTimeout(() => this.#onTimer(), left);
-      this.#timer.unref();
+      // Keep the rhythm even with nothing to wait for, so a later wait never re-arms.
+      if (left !== Infinity || this.#queue.length > 0) this.#arm(now, Math.min(left, this.#period()));
       return;
     }
     const kind = this.#timerKind;
