@@ -2,7 +2,7 @@
 // /proc/PID/stat, its peak RSS from /proc/PID/status, and how busy each CPU was.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuTicks, rssKiB, systemTicks, allProcessTicks, commandLine, gist } from './proc.js';
+import { cpuTicks, rssKiB, systemTicks, allProcessTicks, reapedChildrenTicks, commandLine, gist } from './proc.js';
 import { runWrk } from './wrk.js';
 
 export const NOISY = 20; // % of the server's or wrk's CPU taken by other processes: past it, a run is unreliable
@@ -42,26 +42,20 @@ export async function measure(ctx, scenario, server, round, duration) {
     throw await died(server);
   }
   let peak = rssKiB(pid);
-  // wrk's own CPU time, read while it runs: its /proc entry goes when it exits,
-  // so the last 50 ms are missed (under 2% of a 3 s run).
-  let wrkPid = 0;
-  let wrkTicks = 0;
-  const sample = () => {
+  const sampler = setInterval(() => {
     const kib = rssKiB(pid);
     if (kib > peak) peak = kib;
-    try {
-      if (wrkPid) wrkTicks = cpuTicks(wrkPid);
-    } catch {
-      // wrk has exited
-    }
-  };
-  const sampler = setInterval(sample, 50);
+  }, 50);
+  const reaped0 = reapedChildrenTicks();
+  let wrkPid = 0;
   let report;
   try {
     report = await runWrk({ ...wrkOptions, onSpawn: (p) => (wrkPid = p) });
   } finally {
     clearInterval(sampler);
   }
+  // wrk has been reaped by now (runWrk resolves on 'close'), its exit included.
+  const wrkTicks = reapedChildrenTicks() - reaped0;
   let ticks;
   try {
     ticks = cpuTicks(pid) - ticks0;
@@ -75,15 +69,20 @@ export async function measure(ctx, scenario, server, round, duration) {
   const cpuSeconds = ticks / ctx.clkTck;
   // Busy time of the measuring CPUs not charged to the server or to wrk: other
   // processes (kernel work such as softirqs is charged to the task it interrupts).
-  // Pinned, each CPU is judged alone and the worse counts; unpinned, all CPUs together.
+  // It only costs us where the CPU was full (busy 90% or more); elsewhere the
+  // machine's background just used idle time. Pinned, each CPU is judged alone
+  // and the worse counts; unpinned, all CPUs together.
   const delta = system1.map((c, i) => ({ busy: c.busy - system0[i].busy, total: c.total - system0[i].total }));
   const share = (d, own) => (d.total ? (Math.max(0, d.busy - own) / d.total) * 100 : NaN);
+  const full = (d) => d.total > 0 && d.busy / d.total >= 0.9;
   let otherPercent;
+  let otherByCpu = null;
   if (ctx.pinning.pinned) {
-    otherPercent = Math.max(share(delta[0], ticks), share(delta[1], wrkTicks));
+    otherByCpu = { server: share(delta[0], ticks), wrk: share(delta[1], wrkTicks) };
+    otherPercent = Math.max(full(delta[0]) ? otherByCpu.server : 0, full(delta[1]) ? otherByCpu.wrk : 0);
   } else {
     const all = delta.reduce((a, d) => ({ busy: a.busy + d.busy, total: a.total + d.total }), { busy: 0, total: 0 });
-    otherPercent = share(all, ticks + wrkTicks);
+    otherPercent = full(all) ? share(all, ticks + wrkTicks) : 0;
   }
   // Near 100% means the load generator, not the server, set the pace.
   const wrkCpuPercent = (wrkTicks / ctx.clkTck / wallSeconds) * 100;
@@ -100,6 +99,7 @@ export async function measure(ctx, scenario, server, round, duration) {
     cpuPercent: (cpuSeconds / wallSeconds) * 100,
     peakRssMiB: peak / 1024,
     otherCpuPercent: otherPercent,
+    otherByCpu,
     neighbours,
     wrkCpuPercent,
     non2xx3xx: report.non2xx3xx,

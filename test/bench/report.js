@@ -104,6 +104,15 @@ export function table(results) {
   lines.push('');
   lines.push(`targets met: ${targets.filter((s) => s.target.met).length} of ${targets.length}` +
     (targets.some((s) => !s.target.met) ? ` (missed: ${targets.filter((s) => !s.target.met).map((s) => s.name).join(', ')})` : ''));
+  // Where wrk, not the server, set the pace, the requests/s ratio understates the server.
+  for (const s of results.scenarios) {
+    const ss = s.results.find((p) => p.peer === 'streamstack');
+    if (!ss?.median || !(ss.median.wrkCpuPercent >= 90 && ss.median.cpuPercent < 90)) continue;
+    const peer = s.results.find((p) => p.peer === s.target?.peer && p.peer !== 'streamstack');
+    const cpuRatio = peer ? peer.median.cpuUsPerReq / ss.median.cpuUsPerReq : NaN;
+    lines.push(`${s.name}: wrk set the pace (wrk ${fmt.fixed(ss.median.wrkCpuPercent, 0)}%, streamstack ${fmt.fixed(ss.median.cpuPercent, 0)}% CPU): ` +
+      `the req/s ratio understates it` + (peer ? `; CPU per request: ${peer.label} / streamstack = ${fmt.ratio(cpuRatio)}` : '') + '.');
+  }
   const runs = results.scenarios.flatMap((s) => s.results.flatMap((p) => p.runs.filter((r) => !r.error)));
   const noisy = runs.filter((r) => r.otherCpuPercent > 20);
   if (noisy.length) {
@@ -118,8 +127,8 @@ export function table(results) {
   }
   lines.push('ratio = streamstack median req/s / peer median req/s; spread = (max - min) / median over the rounds;');
   lines.push('CPU = the server process utime+stime over the run (% of one core); wrk% = the same for wrk: near 100, the');
-  lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU: over 20, a');
-  lines.push('noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
+  lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU while it was');
+  lines.push('full: over 20, a noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
   const notes = results.scenarios.flatMap((s) => s.warnings.map((w) => `${s.name}: ${w}`));
   if (notes.length) {
     lines.push('');
