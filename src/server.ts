@@ -45,8 +45,8 @@ export class Server {
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
-  /** Translations of the rules in force, by path (Pass and Fail do not depend on the query). */
-  #translations = new Map<string, Translation>();
+  /** What the rules in force say of each path seen. */
+  #routes = new Map<string, Route>();
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
@@ -58,7 +58,7 @@ export class Server {
     });
     this.net.register(this.file);
     registerBuiltins(this.registry);
-    this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024 };
+    this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), options.events);
   }
@@ -70,7 +70,8 @@ export class Server {
   /** Swaps the rules in atomically: requests in flight keep the ones they started with. */
   setRules(rules: RuleSet): void {
     this.#rules = rules;
-    this.#translations = new Map();
+    this.#routes = new Map();
+    this.#stackOptions = { ...this.#stackOptions, outputCharset: rules.outputCharset };
     // Limits and timeouts apply to new reads at once: connections share this object.
     Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
     this.anchors.flush();
@@ -94,17 +95,19 @@ export class Server {
     return this.http.close(graceMs);
   }
 
-  #translate(rules: RuleSet, path: string, query: string): Translation {
-    if (rules !== this.#rules) return rules.translate(path, query);
-    const cache = this.#translations;
-    let t = cache.get(path);
-    if (t !== undefined) return t;
-    t = rules.translate(path, query);
-    if (t.kind === 'pass' || t.kind === 'fail') {
-      if (cache.size >= TRANSLATION_CACHE) cache.clear();
-      cache.set(path, t);
+  /** What the rules say of a path; cached while the rules stay in force. */
+  #route(rules: RuleSet, path: string, query: string): Route {
+    const cache = this.#routes;
+    let route = rules === this.#rules ? cache.get(path) : undefined;
+    if (route !== undefined) return route;
+    const translation = rules.translate(path, query);
+    route = { translation, maxBodySize: rules.maxBodySizeFor(path), cacheControl: rules.cacheControlFor(path) };
+    // Pass and Fail do not depend on the query; Redirect and Proxy carry it.
+    if (rules === this.#rules && (translation.kind === 'pass' || translation.kind === 'fail')) {
+      if (cache.size >= ROUTE_CACHE) cache.clear();
+      cache.set(path, route);
     }
-    return t;
+    return route;
   }
 
   async handle(request: Request): Promise<Reply> {
@@ -122,7 +125,8 @@ export class Server {
       return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
     }
     request.decodedPath = path;
-    const t = this.#translate(rules, path, request.query);
+    const route = this.#route(rules, path, request.query);
+    const t = route.translation;
     switch (t.kind) {
       case 'fail':
         return errorReply(request.fail(new HttpError(t.code)));
@@ -141,22 +145,28 @@ export class Server {
       return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: allowed(rules, path) } })));
     }
     if (method === 'OPTIONS') return { status: 204, headers: { Allow: allowed(rules, path) }, format: null, length: -1, body: null };
-    const limit = rules.maxBodySizeFor(path);
-    if (limit !== undefined) request.maxBodySize = limit;
-    else request.maxBodySize = this.http.options.maxBodySize;
-    if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
-    request.anchor = this.anchors.get(request.address!);
-    let reply = await this.net.load(request);
-    if (reply.status === 200 || reply.status === 206) {
-      const cacheControl = rules.cacheControlFor(path);
-      if (cacheControl !== undefined && reply.headers['Cache-Control'] === undefined) reply.headers['Cache-Control'] = cacheControl;
+    if (request.bodyLength !== 0) {
+      request.maxBodySize = route.maxBodySize ?? this.http.options.maxBodySize;
+      if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
     }
-    reply = stackReply(reply, request, this.registry, { ...this.#stackOptions, outputCharset: rules.outputCharset });
-    return reply;
+    request.anchor = this.anchors.get(request.address!);
+    const reply = await this.net.load(request);
+    const cacheControl = route.cacheControl;
+    if (cacheControl !== undefined && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
+      reply.headers['Cache-Control'] = cacheControl;
+    }
+    const stackOptions = rules === this.#rules ? this.#stackOptions : { ...this.#stackOptions, outputCharset: rules.outputCharset };
+    return stackReply(reply, request, this.registry, stackOptions);
   }
 }
 
-const TRANSLATION_CACHE = 10_000;
+const ROUTE_CACHE = 10_000;
+
+interface Route {
+  readonly translation: Translation;
+  readonly maxBodySize: number | undefined;
+  readonly cacheControl: string | undefined;
+}
 
 function allowed(rules: RuleSet, path: string): string {
   let allow = 'GET, HEAD, OPTIONS';
