@@ -134,6 +134,8 @@ export class Connection implements ParserHandler {
   #timerAt = 0;
   #ended = false;
   #flushScheduled = false;
+  /** Our FIN is queued: ending twice only makes an error object. */
+  #endSent = false;
   #pumping = false;
   /** The stream being written writes itself (#writeDirect). */
   #direct = false;
@@ -146,7 +148,6 @@ export class Connection implements ParserHandler {
     this.#server = server;
     this.#options = options;
     this.#parser = new RequestParser(this, options);
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('close', () => this.#onClose());
@@ -303,7 +304,7 @@ export class Connection implements ParserHandler {
       rawHeaders: head.rawHeaders,
       bodyLength: head.bodyLength,
       openBody: () => this.#openBody(tx),
-      remoteAddress: this.#socket.remoteAddress,
+      remoteAddress: () => this.#socket.remoteAddress ?? '',
     });
     (tx as { request: Request }).request = request;
     request.maxBodySize = this.#options.maxBodySize;
@@ -651,7 +652,8 @@ export class Connection implements ParserHandler {
   }
 
   #end(): void {
-    if (this.#state >= ConnState.Closed) return;
+    if (this.#state >= ConnState.Closed || this.#endSent) return;
+    this.#endSent = true;
     this.#state = ConnState.Closing;
     for (const tx of this.#queue) {
       tx.request?.abort();

@@ -22,7 +22,8 @@ export interface RequestInit {
   bodyLength: number;
   /** Opens the body for reading; sends 100 Continue if the client expects it. */
   openBody?: () => Readable;
-  remoteAddress?: string;
+  /** The peer's address, or how to find it (a system call, so only when asked). */
+  remoteAddress?: string | (() => string);
 }
 
 export class Request {
@@ -37,7 +38,7 @@ export class Request {
   readonly headers: RequestHeaders;
   readonly rawHeaders: string[];
   readonly bodyLength: number;
-  readonly remoteAddress: string;
+  #remoteAddress: string | (() => string);
   readonly startedAt: number;
   /** The error stack; the newest error decides the status. */
   readonly errors: HttpError[] = [];
@@ -76,9 +77,15 @@ export class Request {
     this.headers = init.headers;
     this.rawHeaders = init.rawHeaders;
     this.bodyLength = init.bodyLength;
-    this.remoteAddress = init.remoteAddress ?? '';
+    this.#remoteAddress = init.remoteAddress ?? '';
     this.#openBody = init.openBody;
     this.startedAt = Date.now();
+  }
+
+  get remoteAddress(): string {
+    const r = this.#remoteAddress;
+    if (typeof r === 'string') return r;
+    return (this.#remoteAddress = r());
   }
 
   get signal(): AbortSignal {
