@@ -1,5 +1,5 @@
 // The scenarios: one wrk load each, the peers it compares and the target the
-// issues set (#2 wire, #4 converters, #5 FILE). `target.ratio` is the least
+// project sets for the wire, the converters and the FILE module. `target.ratio` is the least
 // streamstack/peer ratio of median requests/s; `target.maxRssMiB` bounds
 // streamstack's peak RSS; `warmup` is a longer warm-up (seconds) where one is needed.
 
@@ -17,7 +17,7 @@ export const SCENARIOS = [
     path: '/hello.txt',
     connections: 50,
     peers: WIRE,
-    target: { peer: 'node-send', ratio: 5, issue: 2 },
+    target: { peer: 'node-send', ratio: 5 },
   },
   {
     name: 'pipelined-13b',
@@ -27,7 +27,7 @@ export const SCENARIOS = [
     script: path.join(here, 'pipeline.lua'),
     scriptArgs: ['16'],
     peers: WIRE,
-    target: { peer: 'node-send', ratio: 7, issue: 2 },
+    target: { peer: 'node-send', ratio: 7 },
   },
   {
     name: 'newconn-13b',
@@ -39,7 +39,7 @@ export const SCENARIOS = [
     // server (CPU per request included); after 3 s the rounds agree.
     warmup: 3,
     peers: WIRE,
-    target: { peer: 'node-send', ratio: 2.5, issue: 2 },
+    target: { peer: 'node-send', ratio: 2.5 },
   },
   {
     name: 'gzip-64k',
@@ -49,7 +49,7 @@ export const SCENARIOS = [
     headers: ['Accept-Encoding: gzip'],
     gzip: true,
     peers: ['streamstack', 'send-compression'],
-    target: { peer: 'send-compression', ratio: 10, issue: 4 },
+    target: { peer: 'send-compression', ratio: 10 },
   },
   {
     name: 'file-4k',
@@ -57,7 +57,7 @@ export const SCENARIOS = [
     path: '/4k.bin',
     connections: 50,
     peers: FILE,
-    target: { peer: 'node-send', ratio: 5, issue: 5 },
+    target: { peer: 'node-send', ratio: 5 },
   },
   {
     name: 'file-64k',
@@ -65,7 +65,7 @@ export const SCENARIOS = [
     path: '/64k.bin',
     connections: 50,
     peers: FILE,
-    target: { peer: 'node-send', ratio: 3, issue: 5 },
+    target: { peer: 'node-send', ratio: 3 },
   },
   {
     name: 'file-1m',
@@ -73,7 +73,7 @@ export const SCENARIOS = [
     path: '/1m.bin',
     connections: 20,
     peers: FILE,
-    target: { peer: 'node-send', ratio: 1.5, issue: 5 },
+    target: { peer: 'node-send', ratio: 1.5 },
   },
   {
     name: 'file-16m',
@@ -81,7 +81,7 @@ export const SCENARIOS = [
     path: '/16m.bin',
     connections: 10,
     peers: FILE,
-    target: { peer: 'node-send', ratio: 1.5, issue: 5 },
+    target: { peer: 'node-send', ratio: 1.5 },
   },
   {
     name: 'rss-16m',
@@ -90,6 +90,6 @@ export const SCENARIOS = [
     connections: 50,
     peers: FILE,
     rss: true,
-    target: { peer: 'streamstack', maxRssMiB: 100, issue: 5 },
+    target: { peer: 'streamstack', maxRssMiB: 100 },
   },
 ];
