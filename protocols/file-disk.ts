@@ -1,7 +1,7 @@
 // Reading files from disk for the FILE module (libwww HTFile's HTFileOpen
 // and the stream it fed): open + fstat so that what is read is what was
 // stat'ed, a small file whole into one Buffer for the memory cache, a big
-// one streamed from its handle (pooled 128 KiB reads, start/end for ranges), each
+// one streamed from its handle (pooled 64 KiB reads, start/end for ranges), each
 // stream destroyed when the client goes away. And the sidecar test of HTMulti.
 
 import * as nodeFs from 'node:fs';

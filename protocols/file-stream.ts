@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import type { DirectBody } from '../src/reply.js';
 
 /** Read size: large enough that per-chunk costs vanish, small enough to pool. */
-export const CHUNK = 128 * 1024;
+export const CHUNK = 64 * 1024;
 /** Free buffers kept for reuse; more are garbage. */
 const POOL_MAX = 64;
 const pool: Buffer[] = [];
