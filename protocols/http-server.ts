@@ -447,7 +447,10 @@ export class Connection implements ParserHandler {
       return;
     }
     tx.reply = reply;
-    if (this.#queue[0] === tx) this.#scheduleFlush();
+    if (this.#queue[0] !== tx) return;
+    // Alone in the queue, nothing to batch with: write now.
+    if (this.#queue.length === 1 && !this.#flushScheduled) this.#flush();
+    else this.#scheduleFlush();
   }
 
   /**
