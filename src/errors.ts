@@ -52,7 +52,7 @@ export const ERRORS = table({
   WWW_ERR_FILE_FORBIDDEN: { status: 403, message: 'Forbidden' },
   WWW_ERR_FILE_BUSY: { status: 503, message: 'Too many open files' },
   WWW_ERR_FILE_NO_SPACE: { status: 507, message: 'Insufficient storage' },
-  WWW_ERR_FILE_CONFLICT: { status: 409, message: 'Parent directory missing' },
+  WWW_ERR_FILE_CONFLICT: { status: 409, message: 'Conflict with the current state of the target' },
   WWW_ERR_FILE_PRECONDITION: { status: 412, message: 'Precondition failed' },
   WWW_ERR_FILE_RANGE: { status: 416, message: 'Range not satisfiable' },
   WWW_ERR_FILE_IO: { status: 500, message: 'File system error' },
