@@ -129,19 +129,22 @@ async function main(argv: string[]): Promise<number> {
   }
   const server = new Server(rules);
   await loadPlugins(server, rules, flags);
-  const host = flags.host ?? rules.settings.host ?? '127.0.0.1';
-  const port = flags.port ?? rules.settings.port ?? 8080;
-  let address;
-  try {
-    address = await server.listen(port, host);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new StartError(`cannot listen on ${host}:${port}: ${why}`);
-  }
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at http://${shown}:${address.port}/\n`);
-
+  // Signals are handled before the URL is printed: whoever reads it may signal at once.
+  let listening = false;
+  let early: string | null = null;
+  let stop: (signal: string) => void = () => {};
+  const stopped = new Promise<number>((resolve) => {
+    stop = (signal) => {
+      process.stdout.write(`streamstack: ${signal}, stopping\n`);
+      server.close(5000).then(() => resolve(0));
+    };
+  });
+  const onStop = (signal: string) => {
+    if (listening) stop(signal);
+    else early = signal;
+  };
+  process.once('SIGTERM', () => onStop('SIGTERM'));
+  process.once('SIGINT', () => onStop('SIGINT'));
   process.on('SIGHUP', () => {
     readRules(flags).then(
       (next) => {
@@ -153,14 +156,21 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   });
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.stdout.write(`streamstack: ${signal}, stopping\n`);
-      server.close(5000).then(() => resolve(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const host = flags.host ?? rules.settings.host ?? '127.0.0.1';
+  const port = flags.port ?? rules.settings.port ?? 8080;
+  let address;
+  try {
+    address = await server.listen(port, host);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new StartError(`cannot listen on ${host}:${port}: ${why}`);
+  }
+  listening = true;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at http://${shown}:${address.port}/\n`);
+  if (early !== null) stop(early);
+  return stopped;
 }
 
 main(process.argv.slice(2)).then(
