@@ -6,6 +6,7 @@
 // after an error the parser is dead (the connection must close).
 
 import type { ErrorCode } from '../src/errors.js';
+import { hasToken } from '../src/negotiate.js';
 
 export interface ParserLimits {
   /** Request line, bytes without CRLF (→ 414). */
@@ -416,9 +417,8 @@ export class RequestParser {
     }
     const connection = h.connection;
     if (connection !== undefined) {
-      const tokens = connection.toLowerCase();
-      if (hasToken(tokens, 'close')) head.keepAlive = false;
-      else if (head.versionMinor === 0 && hasToken(tokens, 'keep-alive')) head.keepAlive = true;
+      if (hasToken(connection, 'close')) head.keepAlive = false;
+      else if (head.versionMinor === 0 && hasToken(connection, 'keep-alive')) head.keepAlive = true;
     }
     const expect = h.expect;
     if (expect !== undefined) head.expect = expect.trim().toLowerCase();
@@ -481,12 +481,6 @@ export class RequestParser {
     this.errorDetail = detail;
     return at;
   }
-}
-
-function hasToken(list: string, token: string): boolean {
-  if (list === token) return true;
-  for (const part of list.split(',')) if (part.trim() === token) return true;
-  return false;
 }
 
 /** Field names are case-insensitive; most arrive in one of two spellings. */

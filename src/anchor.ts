@@ -52,9 +52,6 @@ export class AnchorTable {
     return anchor;
   }
 
-  peek(address: string): Anchor | undefined {
-    return this.#anchors.get(address);
-  }
 
   get size(): number {
     return this.#anchors.size;

@@ -58,7 +58,7 @@ export function parseContentEncoding(value: string | undefined): string[] {
  */
 export function decodeBody(request: Request, maxDecodedSize: number): Readable | null {
   if (!request.hasBody) return null;
-  const applied = parseContentEncoding(request.header('content-encoding'));
+  const applied = parseContentEncoding(request.headers['content-encoding']);
   const raw = request.body();
   if (raw === null || applied.length === 0) return raw;
 

@@ -23,10 +23,6 @@ export function makeFormat(type: string, params?: Record<string, string>, coding
   };
 }
 
-export function charsetOf(format: Format): string | undefined {
-  return format.params.charset;
-}
-
 /** The Content-Type field value of a format. */
 export function contentType(format: Format): string {
   let out = format.type;

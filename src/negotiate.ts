@@ -118,6 +118,15 @@ function parseTokensUncached(header: string): readonly TokenRange[] {
   return out;
 }
 
+/** Whether a comma-separated list field (Connection, Cache-Control…) holds `token`, case-insensitively. */
+export function hasToken(list: string | undefined, token: string): boolean {
+  if (list === undefined) return false;
+  const lower = list.toLowerCase();
+  if (lower === token) return true;
+  for (const part of lower.split(',')) if (part.trim() === token) return true;
+  return false;
+}
+
 /** The members of an Accept field; invalid members (bad range, bad q) are left out. */
 export function parseAccept(header: string): readonly MediaRange[] {
   return acceptCache.get(header, parseAcceptUncached);

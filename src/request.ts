@@ -123,9 +123,6 @@ export class Request {
     return this.#body;
   }
 
-  get bodyOpened(): boolean {
-    return this.#body !== null;
-  }
 
   /** Pushes an error on the stack and returns it. */
   fail(err: HttpError): HttpError {
@@ -133,7 +130,4 @@ export class Request {
     return err;
   }
 
-  header(name: string): string | undefined {
-    return this.headers[name];
-  }
 }

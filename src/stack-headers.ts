@@ -6,28 +6,13 @@
 
 import type { ReplyHeaders } from './reply.js';
 
-/** A field by name, whatever its case in the object; repeated values joined (RFC 9110 §5.3). */
+/**
+ * A field by its canonical name (replies keep canonical names: src/reply.ts),
+ * repeated values joined (RFC 9110 §5.3). One lookup: this runs per reply.
+ */
 export function getHeader(headers: ReplyHeaders, name: string): string | undefined {
-  let value = headers[name];
-  if (value === undefined) {
-    const lower = name.toLowerCase();
-    for (const key in headers) {
-      if (key.toLowerCase() === lower) {
-        value = headers[key];
-        break;
-      }
-    }
-  }
+  const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** Sets a field under its canonical name, dropping spellings in another case. */
-export function setHeader(headers: ReplyHeaders, name: string, value: string): void {
-  const lower = name.toLowerCase();
-  for (const key in headers) {
-    if (key !== name && key.toLowerCase() === lower) delete headers[key];
-  }
-  headers[name] = value;
 }
 
 /** A copy without the named fields (lower-case names). */

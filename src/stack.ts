@@ -11,13 +11,13 @@ import { Readable, pipeline, type Duplex, type Transform } from 'node:stream';
 import type { Converter } from './converter.js';
 import { HttpError } from './errors.js';
 import { isCompressible, isTextual, makeFormat, parseMediaType, type Format } from './format.js';
-import { identityIsImplicit, qualityOfCharset, qualityOfCoding, qualityOfType } from './negotiate.js';
+import { hasToken, identityIsImplicit, qualityOfCharset, qualityOfCoding, qualityOfType } from './negotiate.js';
 import type { ConverterRegistry } from './registry.js';
 import { errorReply, type Reply } from './reply.js';
 import type { Request } from './request.js';
 import { CharsetTranscoder, charsetSupported, sameCharset, transcodeSync } from '../converters/charset.js';
 import { codings, type ContentCoding } from '../converters/index.js';
-import { getHeader, mergeVary, setHeader, variantETag, withoutHeaders } from './stack-headers.js';
+import { getHeader, mergeVary, variantETag, withoutHeaders } from './stack-headers.js';
 
 export { baseETag, variantETag } from './stack-headers.js';
 
@@ -113,10 +113,6 @@ function chooseCoding(type: string, length: number, ae: string | undefined, minS
   return { coding, vary: true };
 }
 
-function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined && value.toLowerCase().split(',').some((t) => t.trim() === token);
-}
-
 function fail(request: Request, body: Reply['body'], made: readonly Duplex[], err: unknown): Reply {
   if (body instanceof Readable) body.destroy();
   for (const stream of made) stream.destroy();
@@ -208,14 +204,14 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
 
   if (converter === null && charset === null && coding === null) {
     // The zero-cost path: the same object, at most a Vary more.
-    if (vary.length > 0) setHeader(reply.headers, 'Vary', mergeVary(getHeader(reply.headers, 'Vary'), vary));
+    if (vary.length > 0) reply.headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
     return reply;
   }
 
   const headers = withoutHeaders(reply.headers, ['content-length', 'content-type', 'content-encoding', 'accept-ranges']);
-  if (vary.length > 0) setHeader(headers, 'Vary', mergeVary(getHeader(reply.headers, 'Vary'), vary));
+  if (vary.length > 0) headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
   const etag = getHeader(reply.headers, 'ETag');
-  if (etag !== undefined) setHeader(headers, 'ETag', variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null));
+  if (etag !== undefined) headers.ETag = variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null);
   const out = makeFormat(format.type, format.params, coding === null ? [] : [coding.name]);
   const level = coding === null ? undefined : coding.name === 'br' ? options.brotliQuality : options.compressionLevel ?? 6;
 
