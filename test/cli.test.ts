@@ -62,6 +62,17 @@ describe('flags and exit codes', () => {
     expect(server.stdout()).toMatch(new RegExp(`^streamstack: serving .* at http://127\\.0\\.0\\.1:${server.port}/\\n`));
   });
 
+  it('-p and --host choose where it listens', async () => {
+    const s = await startCli([fixture.root, '-p', '0', '--host', '127.0.0.1']);
+    try {
+      expect(s.stdout()).toMatch(new RegExp(`at http://127\\.0\\.0\\.1:${s.port}/`));
+      const r = await exchange(s.port, get('/hello.txt'), { responses: 1 });
+      expect(r.responses[0]!.body.toString()).toBe('Hello, world\n');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('SIGTERM stops cleanly with exit 0', async () => {
     const s = await startCli([fixture.root, '--port', '0']);
     expect(await s.stop()).toBe(0);

@@ -104,6 +104,22 @@ describe('serving with a rule file', () => {
   });
 });
 
+describe('the wire takes its limits from the rule file', () => {
+  it('HeaderTimeout and MaxHeaderSize reach the connections', async () => {
+    const d = tmp();
+    fs.writeFileSync(path.join(d, 'x.txt'), 'x\n');
+    fs.writeFileSync(path.join(d, 'site.rules'), 'HeaderTimeout 200ms\nMaxHeaderSize 1K\nPass /* *\n');
+    const s = await startCli(['--rules', path.join(d, 'site.rules'), '--port', '0']);
+    running.push(s);
+    const big = await exchange(s.port, get('/x.txt', `X-Big: ${'a'.repeat(2048)}\r\n`));
+    expect(big.responses.map((r) => r.status)).toEqual([431]);
+    const started = Date.now();
+    const slow = await exchange(s.port, ['GET /x.txt HTTP/1.1\r\n', 'Host: x\r\n', 'X-1: a\r\n', 'X-2: a\r\n'], { gap: 150 });
+    expect(slow.responses.map((r) => r.status)).toEqual([408]);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
 describe('SIGHUP', () => {
   it('swaps in new rules, and keeps them when the next file is broken', async () => {
     const d = tmp();
