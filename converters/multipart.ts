@@ -9,9 +9,14 @@
 // again, so a slow consumer slows the request body instead of filling memory.
 
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
+import { createRequire } from 'node:module';
+import type busboy from 'busboy';
 import { HttpError } from '../src/errors.js';
 import type { Request } from '../src/request.js';
+
+// busboy loads with the first form: a server without uploads never pays for it.
+const require = createRequire(import.meta.url);
+let parserFactory: typeof busboy | undefined;
 
 export interface MultipartLimits {
   /** Fields and files together. */
@@ -86,7 +91,8 @@ export function parseMultipart<T = void>(
       // busboy reports a limit when a value *reaches* it: one byte more lets
       // a file of exactly fileSize bytes through. Counts are kept here, so a
       // part over the count is refused before its bytes are stored.
-      parser = busboy({
+      parserFactory ??= require('busboy') as typeof busboy;
+      parser = parserFactory({
         headers: { 'content-type': contentType },
         limits: { fileSize: limits.fileSize + 1, fieldSize: limits.fieldSize + 1 },
       });
