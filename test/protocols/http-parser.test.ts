@@ -89,6 +89,21 @@ table('basics', [
     }],
   },
   {
+    name: 'common names in any case are one field; names one byte off them are others',
+    raw: withFields('hOsT: a\r\nIF-NONE-MATCH: "x"\r\nIf-None-Matcg: y\r\nSec-CH-UA: z\r\nAccept-Encodin^: w\r\n'
+      + 'Accept-Encoding: gzip\r\nACCEPT-encoding: br\r\nTE: trailers\r\nT_: 1\r\nD~T: 2\r\nRange: bytes=0-1\r\n'),
+    messages: [{
+      head: {
+        headers: {
+          host: 'a', 'if-none-match': '"x"', 'if-none-matcg': 'y', 'sec-ch-ua': 'z', 'accept-encodin^': 'w',
+          'accept-encoding': 'gzip, br', te: 'trailers', t_: '1', 'd~t': '2', range: 'bytes=0-1',
+        },
+        rawHeaders: ['hOsT', 'a', 'IF-NONE-MATCH', '"x"', 'If-None-Matcg', 'y', 'Sec-CH-UA', 'z', 'Accept-Encodin^', 'w',
+          'Accept-Encoding', 'gzip', 'ACCEPT-encoding', 'br', 'TE', 'trailers', 'T_', '1', 'D~T', '2', 'Range', 'bytes=0-1'],
+      },
+    }],
+  },
+  {
     name: 'value OWS trimmed, inner whitespace kept, empty value',
     raw: withFields(`${H}X-A:   v  \r\nX-B:\t v\t \r\nX-C:\r\nX-D: a  b\r\nX-E: \t \r\n`),
     messages: [{ head: { headers: { host: 'a', 'x-a': 'v', 'x-b': 'v', 'x-c': '', 'x-d': 'a  b', 'x-e': '' } } }],
