@@ -549,6 +549,8 @@ export class Connection implements ParserHandler {
         this.#server.events.onReply?.(request, reply, body.length);
         return true;
       }
+      // One writev, not a write per piece: the client wakes once for the whole reply.
+      socket.cork();
       socket.write(head, 'latin1');
       if (chunked) {
         if (body.length > 0) {
@@ -560,6 +562,7 @@ export class Connection implements ParserHandler {
       } else {
         socket.write(body);
       }
+      socket.uncork();
       this.#server.events.onReply?.(request, reply, body.length);
       return true;
     }

@@ -1,6 +1,7 @@
 // Wire tests of the HTTP server module: literal bytes over real sockets.
 
 import { describe, it, expect, afterEach } from 'vitest';
+import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { HttpServer } from '../../protocols/http-server.js';
 import type { Handler, WireOptions } from '../../protocols/http-server.js';
@@ -105,6 +106,52 @@ describe('keep-alive and versions', () => {
     expect(r10.closed).toBe(true);
     expect(r10.responses[0]!.headers['transfer-encoding']).toBeUndefined();
     expect(r10.responses[0]!.body.toString()).toBe('abcd');
+  });
+});
+
+describe('writes', () => {
+  /** Records the server side's socket writes (net.Socket's _write and _writev) while `run` goes. */
+  async function recordWrites(port: number, run: () => Promise<void>): Promise<string[]> {
+    const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+    const { _write, _writev } = proto;
+    const calls: string[] = [];
+    const mine = (s: net.Socket) => s.localPort === port;
+    proto._write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+      if (mine(this)) calls.push(`write ${(chunk as Buffer | string).length}`);
+      return _write.call(this, chunk, ...rest);
+    };
+    proto._writev = function (this: net.Socket, chunks: unknown, ...rest: unknown[]) {
+      if (mine(this)) calls.push(`writev ${(chunks as { chunk: Buffer | string }[]).map((c) => c.chunk.length).join('+')}`);
+      return _writev.call(this, chunks, ...rest);
+    };
+    try {
+      await run();
+    } finally {
+      Object.assign(proto, { _write, _writev });
+    }
+    return calls;
+  }
+
+  it('sends head and a large in-memory body in one writev, so the client wakes once per reply', async () => {
+    const big = Buffer.alloc(64 * 1024, 0x61);
+    const format = makeFormat('application/octet-stream');
+    const { port } = await start(async (): Promise<Reply> => ({ status: 200, headers: {}, format, body: big, length: big.length }));
+    let r!: Awaited<ReturnType<typeof exchange>>;
+    const calls = await recordWrites(port, async () => {
+      r = await exchange(port, get('/a'), { responses: 1 });
+    });
+    expect(r.responses[0]!.body.equals(big)).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^writev \d+\+65536$/);
+  });
+
+  it('sends a small reply as one buffer', async () => {
+    const { port } = await start(echoPath);
+    const calls = await recordWrites(port, async () => {
+      await exchange(port, get('/a'), { responses: 1 });
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^write \d+$/);
   });
 });
 
