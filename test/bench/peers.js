@@ -1,5 +1,5 @@
 // The servers the benchmark compares, each a separate child process:
-// streamstack's own CLI and three node:http peers (scripts in this directory).
+// streamstack's own CLI, three node:http peers (scripts in this directory) and nginx.
 // Every one takes `ROOT --port 0` and prints `http://HOST:PORT/` once listening.
 
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,12 @@ export const PEERS = {
   'node-send': {
     label: 'node:http+send',
     script: path.join(here, 'peer-send.js'),
+  },
+  nginx: {
+    label: 'nginx (sendfile)',
+    // A reference, not a Node peer: started from a config of proc.js's
+    // (startNginx) where nginx is installed, skipped with a warning otherwise.
+    nginx: true,
   },
   'send-compression': {
     label: 'send+compression',

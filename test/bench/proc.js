@@ -3,7 +3,10 @@
 // normal end, an error or a signal alike.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 const live = new Set();
 
@@ -188,5 +191,80 @@ export function commandLine(pid, max = 80) {
     return argv.length > max ? argv.slice(0, max - 3) + '...' : argv;
   } catch {
     return `pid ${pid}`;
+  }
+}
+
+/** Whether an `nginx` binary runs here (Debian: apt-get install nginx-light). */
+export function nginxInstalled() {
+  const r = spawnSync('nginx', ['-v'], { encoding: 'utf8', timeout: 5000 });
+  return !r.error && r.status === 0;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts nginx on ROOT as a reference: one process (`master_process off`, so
+ * the pid measured is the one serving), sendfile on, no access log, keep-alive
+ * connections never closed by a request count. Its config and temporary files
+ * live in a fresh directory removed when it exits. Resolves like startServer
+ * once the port accepts connections.
+ */
+export async function startNginx({ root, pinning, cpu = 0, timeoutMs = 15000 }) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'streamstack-bench-nginx-'));
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(conf, [
+    'daemon off;',
+    'master_process off;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log;`,
+    'events { worker_connections 1024; }',
+    'http {',
+    '  access_log off;',
+    '  sendfile on;',
+    '  tcp_nopush on;',
+    '  keepalive_requests 100000000;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+    `  server { listen 127.0.0.1:${port}; root ${root}; }`,
+    '}',
+    '',
+  ].join('\n'));
+  const argv = [...pin(pinning, cpu), 'nginx', '-p', dir, '-e', path.join(dir, 'error.log'), '-c', conf];
+  const child = track(spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const stdout = tail(child.stdout);
+  const stderr = tail(child.stderr);
+  let exited = null;
+  child.once('exit', (code, signal) => (exited = `exited before listening (code ${code}, signal ${signal})`));
+  child.on('error', (err) => (exited = `spawn failed: ${err.message}`));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== null || Date.now() > deadline) {
+      await stop(child);
+      const said = gist(stderr.text) || gist(stdout.text);
+      throw new Error(`${exited ?? `not accepting within ${timeoutMs} ms`}${said ? `; it said: ${said}` : ''}`);
+    }
+    if (await canConnect(port)) return { child, pid: child.pid, port, stdout, stderr };
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFixtures } from './fixtures.js';
 import { PEERS, REPO } from './peers.js';
 import { SCENARIOS } from './scenarios.js';
-import { startServer, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
+import { startServer, startNginx, nginxInstalled, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
 import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
 import { verify } from './verify.js';
 import { summarize, table } from './report.js';
@@ -130,7 +130,11 @@ async function runScenario(ctx, scenario) {
   try {
     for (const p of result.results) {
       try {
-        const server = await startServer({ script: PEERS[p.peer].script, root: ctx.fixtures.root, pinning: ctx.pinning, cwd: REPO });
+        const { root } = ctx.fixtures;
+        let server;
+        if (!PEERS[p.peer].nginx) server = await startServer({ script: PEERS[p.peer].script, root, pinning: ctx.pinning, cwd: REPO });
+        else if (ctx.nginx) server = await startNginx({ root, pinning: ctx.pinning });
+        else throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
         servers.set(p.peer, server);
         p.pid = server.pid;
         p.idleRssMiB = rssKiB(server.pid) / 1024;
@@ -226,7 +230,7 @@ async function main() {
 
   const fixtures = makeFixtures();
   cleanup.fixtures = fixtures;
-  const ctx = { opts, pinning, clkTck, fixtures, retriesLeft: opts.retries };
+  const ctx = { opts, pinning, clkTck, fixtures, nginx: nginxInstalled(), retriesLeft: opts.retries };
   const results = { header, scenarios: [] };
   for (const scenario of opts.scenarios) {
     results.scenarios.push(await runScenario(ctx, scenario));

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WIRE = ['streamstack', 'node-fixed', 'node-send'];
-const FILE = ['streamstack', 'node-send'];
+const FILE = ['streamstack', 'node-send', 'nginx'];
 
 export const SCENARIOS = [
   {
