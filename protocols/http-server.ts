@@ -89,6 +89,26 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 /** Bodies up to this size are copied next to their head and written once. */
 const SMALL_BODY = 16 * 1024;
+
+/**
+ * Small replies are carved from a shared slab, as Node's Buffer pool does
+ * for pieces under 4 KiB: a reply of a few KiB then costs no malloc, no
+ * ArrayBuffer and no sweeping. A slab is garbage once every reply cut from
+ * it has been written.
+ */
+const SLAB = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabUsed = 0;
+
+function outputBuffer(size: number): Buffer {
+  if (slabUsed + size > SLAB) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed = (slabUsed + size + 7) & ~7; // 8-byte aligned, as Node's pool keeps them
+  return out;
+}
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 class Transaction {
@@ -542,7 +562,7 @@ export class Connection implements ParserHandler {
       if (!chunked && body.length <= SMALL_BODY) {
         // Head and a small body in one buffer: one write, no writev.
         const headLength = Buffer.byteLength(head, 'latin1');
-        const out = Buffer.allocUnsafe(headLength + body.length);
+        const out = outputBuffer(headLength + body.length);
         out.write(head, 0, headLength, 'latin1');
         body.copy(out, headLength);
         socket.write(out);
