@@ -135,8 +135,9 @@ function pathsOf(doc: FileDocument): string[] {
 }
 
 export class MemoryCache {
-  readonly maxFile: number;
-  readonly maxTotal: number;
+  /** Set through setLimits. */
+  maxFile: number;
+  maxTotal: number;
   #total = 0;
   #count = 0;
   /** Most and least recently used. */
@@ -148,6 +149,18 @@ export class MemoryCache {
   constructor(maxFile: number, maxTotal: number) {
     this.maxFile = maxFile;
     this.maxTotal = maxTotal;
+  }
+
+  /** New bounds: documents larger than `maxFile` leave, then the oldest until `maxTotal` holds. */
+  setLimits(maxFile: number, maxTotal: number): void {
+    this.maxFile = maxFile;
+    this.maxTotal = maxTotal;
+    for (let doc = this.#oldest; doc !== null;) {
+      const next = doc.newer;
+      if (doc.size > maxFile) this.remove(doc);
+      doc = next;
+    }
+    this.#evict();
   }
 
   get total(): number {

@@ -49,14 +49,17 @@ export interface FileConfig {
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+/** The memory cache's default bounds (CacheMaxFile, CacheSize). */
+export const CACHE_MAX_FILE = MiB;
+export const CACHE_MAX_TOTAL = 64 * MiB;
 
 export function fileConfig(options: FileOptions = {}): FileConfig {
   return Object.freeze({
     fs: options.fs ?? fsp,
     dotfiles: options.dotfiles ?? 'deny',
     maxRanges: options.maxRanges ?? 16,
-    cacheMaxFile: options.cacheMaxFile ?? MiB,
-    cacheMaxTotal: options.cacheMaxTotal ?? 64 * MiB,
+    cacheMaxFile: options.cacheMaxFile ?? CACHE_MAX_FILE,
+    cacheMaxTotal: options.cacheMaxTotal ?? CACHE_MAX_TOTAL,
     revalidateMs: options.revalidateMs ?? 1000,
     overwriteUploads: options.overwriteUploads ?? false,
     uploadLimits: options.uploadLimits ?? {},

@@ -110,6 +110,11 @@ export class FileProtocol implements Protocol {
     }
   }
 
+  /** New bounds for the memory cache (SIGHUP): documents beyond them go now. */
+  setCacheLimits(maxFile: number, maxTotal: number): void {
+    this.cache.setLimits(maxFile, maxTotal);
+  }
+
   /** Empties the memory cache and forgets realpaths (restart, SIGHUP). */
   flush(): void {
     this.cache.flush();
@@ -221,7 +226,7 @@ export class FileProtocol implements Protocol {
     // A file that is itself encoded (AddEncoding, `.svgz`) has no sidecars.
     const sidecars = binding.format.codings.length === 0;
     const anchor = request.anchor;
-    if (anchor !== null && config.cacheMaxTotal > 0 && stat.size <= config.cacheMaxFile) {
+    if (anchor !== null && this.cache.maxTotal > 0 && stat.size <= this.cache.maxFile) {
       this.#big.delete(anchor);
       return this.#sendDocument(request, await this.#loadDocument(request, anchor, real, handle, stat, binding, sidecars));
     }
@@ -270,7 +275,7 @@ export class FileProtocol implements Protocol {
   /** A sidecar into memory: a regular file (not a symlink), not older than its document, small. */
   async #readSidecar(file: string, of: Stats, binding: Binding, coding: SidecarCoding): Promise<CachedVariant | null> {
     const st = await sidecarStat(this.config.fs, file, of);
-    if (st === null || st.size > this.config.cacheMaxFile) return null;
+    if (st === null || st.size > this.cache.maxFile) return null;
     try {
       const { handle, stat } = await this.#open(file);
       try {

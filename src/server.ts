@@ -9,6 +9,7 @@ import { HttpServer, DEFAULT_WIRE } from '../protocols/http-server.js';
 import type { WireEvents, WireOptions } from '../protocols/http-server.js';
 import { FileProtocol } from '../protocols/file.js';
 import type { FileOptions } from '../protocols/file.js';
+import { CACHE_MAX_FILE, CACHE_MAX_TOTAL } from '../protocols/file-options.js';
 import { NetManager } from './net.js';
 import type { Protocol } from './net.js';
 import { AnchorTable } from './anchor.js';
@@ -45,17 +46,14 @@ export class Server {
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
+  #explicitFile: FileOptions;
   /** What the rules in force say of each path seen. */
   #routes = new Map<string, Route>();
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
-    const cache = rules.settings;
-    this.file = new FileProtocol({
-      ...(cache.cacheMaxFile !== undefined && { cacheMaxFile: cache.cacheMaxFile }),
-      ...(cache.cacheMaxTotal !== undefined && { cacheMaxTotal: cache.cacheMaxTotal }),
-      ...options.file,
-    });
+    this.#explicitFile = options.file ?? {};
+    this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
@@ -74,6 +72,8 @@ export class Server {
     this.#stackOptions = { ...this.#stackOptions, outputCharset: rules.outputCharset };
     // Limits and timeouts apply to new reads at once: connections share this object.
     Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
+    const { cacheMaxFile, cacheMaxTotal } = cacheLimits(rules, this.#explicitFile);
+    this.file.setCacheLimits(cacheMaxFile, cacheMaxTotal);
     this.anchors.flush();
     this.file.flush();
   }
@@ -172,6 +172,15 @@ function allowed(rules: RuleSet, path: string): string {
   let allow = 'GET, HEAD, OPTIONS';
   for (const m of WRITE_METHODS) if (rules.isEnabled(m, path)) allow += ', ' + m;
   return allow;
+}
+
+/** The memory cache's bounds: explicit options, then the rule file's CacheMaxFile and CacheSize, then defaults. */
+function cacheLimits(rules: RuleSet, explicit: FileOptions): { cacheMaxFile: number; cacheMaxTotal: number } {
+  const s = rules.settings;
+  return {
+    cacheMaxFile: explicit.cacheMaxFile ?? s.cacheMaxFile ?? CACHE_MAX_FILE,
+    cacheMaxTotal: explicit.cacheMaxTotal ?? s.cacheMaxTotal ?? CACHE_MAX_TOTAL,
+  };
 }
 
 /** Wire options: defaults, then the rule file's settings, then explicit options. */

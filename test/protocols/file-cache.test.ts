@@ -246,4 +246,40 @@ describe('flush', () => {
     await GET(port, '/hello.txt');
     expect(counting.total).toBeGreaterThan(0);
   });
+
+  it('takes CacheMaxFile and CacheSize from the new rules on a swap (SIGHUP)', async () => {
+    const rules = (extra: string) => parseRules(`${extra}\nPass /*`, '/virtual/test.rules', { serverRoot: fx.root });
+    const { port, server } = await startServer(fx.root, 'CacheMaxFile 0\nPass /*', { file: { fs: counting.fs, now } });
+    await GET(port, '/exact.bin');
+    expect(server.file.cache.count).toBe(0);
+    server.setRules(rules('CacheMaxFile 64K\nCacheSize 1M'));
+    expect([server.file.cache.maxFile, server.file.cache.maxTotal]).toEqual([64 * 1024, 1024 * 1024]);
+    await GET(port, '/exact.bin');
+    await GET(port, '/over.bin');
+    expect(server.file.cache.count).toBe(1);
+    counting.reset();
+    expect((await GET(port, '/exact.bin')).body.length).toBe(64 * 1024);
+    expect(counting.total).toBe(0);
+    // No directive: the defaults again.
+    server.setRules(rules(''));
+    expect([server.file.cache.maxFile, server.file.cache.maxTotal]).toEqual([1024 * 1024, 64 * 1024 * 1024]);
+    await GET(port, '/over.bin');
+    expect(server.file.cache.count).toBe(1);
+  });
+
+  it('keeps bounds given in the options over the rules on a swap', async () => {
+    const { server } = await startServer(fx.root, 'Pass /*', { file: { fs: counting.fs, now, cacheMaxFile: 2000 } });
+    server.setRules(parseRules('CacheMaxFile 64K\nCacheSize 2M\nPass /*', '/virtual/test.rules', { serverRoot: fx.root }));
+    expect([server.file.cache.maxFile, server.file.cache.maxTotal]).toEqual([2000, 2 * 1024 * 1024]);
+  });
+
+  it('lowering the bounds drops what no longer fits at once', async () => {
+    const { port, server } = await start();
+    for (const n of ['a', 'b', 'c']) await GET(port, `/lru/${n}.bin`);
+    await GET(port, '/exact.bin');
+    expect(server.file.cache.count).toBe(4);
+    server.file.setCacheLimits(1000, 2000);
+    expect(server.file.cache.count).toBe(2);
+    expect(server.file.cache.total).toBeLessThanOrEqual(2000);
+  });
 });
