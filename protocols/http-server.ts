@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { RequestParser, DEFAULT_LIMITS } from './http-parser.js';
 import type { ParserHandler, ParserLimits, RequestHead } from './http-parser.js';
-import { hasNoContent, serializeHead } from './http-writer.js';
+import { SMALL_BODY, hasNoContent, headWithBody, serializeHead } from './http-writer.js';
 import { Request } from '../src/request.js';
 import type { Reply } from '../src/reply.js';
 import { errorReply, isDirectBody } from '../src/reply.js';
@@ -87,28 +87,6 @@ const enum Timer {
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
-/** Bodies up to this size are copied next to their head and written once. */
-const SMALL_BODY = 16 * 1024;
-
-/**
- * Small replies are carved from a shared slab, as Node's Buffer pool does
- * for pieces under 4 KiB: a reply of a few KiB then costs no malloc, no
- * ArrayBuffer and no sweeping. A slab is garbage once every reply cut from
- * it has been written.
- */
-const SLAB = 128 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB);
-let slabUsed = 0;
-
-function outputBuffer(size: number): Buffer {
-  if (slabUsed + size > SLAB) {
-    slab = Buffer.allocUnsafeSlow(SLAB);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + size);
-  slabUsed = (slabUsed + size + 7) & ~7; // 8-byte aligned, as Node's pool keeps them
-  return out;
-}
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 class Transaction {
@@ -561,11 +539,7 @@ export class Connection implements ParserHandler {
     if (Buffer.isBuffer(body)) {
       if (!chunked && body.length <= SMALL_BODY) {
         // Head and a small body in one buffer: one write, no writev.
-        const headLength = Buffer.byteLength(head, 'latin1');
-        const out = outputBuffer(headLength + body.length);
-        out.write(head, 0, headLength, 'latin1');
-        body.copy(out, headLength);
-        socket.write(out);
+        socket.write(headWithBody(head, body));
         this.#server.events.onReply?.(request, reply, body.length);
         return true;
       }

@@ -74,3 +74,36 @@ export function serializeHead(reply: Reply, framing: HeadFraming, server: string
 function safe(value: string): boolean {
   return value.indexOf('\n') === -1 && value.indexOf('\r') === -1;
 }
+
+/** Bodies up to this size are copied next to their head and written once. */
+export const SMALL_BODY = 16 * 1024;
+
+/**
+ * Small replies are carved from a shared slab, as Node's Buffer pool does
+ * for pieces under 4 KiB: a reply of a few KiB then costs no malloc, no
+ * ArrayBuffer and no sweeping. A slab is garbage once every reply cut from
+ * it has been written.
+ */
+const SLAB = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabUsed = 0;
+
+/** The head and a body of at most SMALL_BODY bytes in one buffer. */
+export function headWithBody(head: string, body: Buffer): Buffer {
+  const headLength = Buffer.byteLength(head, 'latin1');
+  const size = headLength + body.length;
+  let out: Buffer;
+  if (size > SLAB >>> 2) {
+    out = Buffer.allocUnsafe(size); // a head of unusual size: its own buffer
+  } else {
+    if (slabUsed + size > SLAB) {
+      slab = Buffer.allocUnsafeSlow(SLAB);
+      slabUsed = 0;
+    }
+    out = slab.subarray(slabUsed, slabUsed + size);
+    slabUsed = (slabUsed + size + 7) & ~7; // 8-byte aligned, as Node's pool keeps them
+  }
+  out.write(head, 0, headLength, 'latin1');
+  body.copy(out, headLength);
+  return out;
+}
