@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { RequestParser, DEFAULT_LIMITS } from './http-parser.js';
 import type { ParserHandler, ParserLimits, RequestHead } from './http-parser.js';
 import { SMALL_BODY, hasNoContent, headWithBody, serializeHead } from './http-writer.js';
+import { Wait, WaitTimer } from './http-timer.js';
 import { Request } from '../src/request.js';
 import type { Reply } from '../src/reply.js';
 import { errorReply, isDirectBody } from '../src/reply.js';
@@ -77,14 +78,6 @@ const enum ConnState {
   Dead,
 }
 
-const enum Timer {
-  None,
-  Header,
-  KeepAlive,
-  Body,
-  Write,
-}
-
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
@@ -125,11 +118,7 @@ export class Connection implements ParserHandler {
   /** A stream body being written. */
   #streaming: Readable | null = null;
   #handlers = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #timerKind = Timer.None;
-  #deadline = 0;
-  /** When the armed timer fires. */
-  #timerAt = 0;
+  readonly #timer: WaitTimer;
   #ended = false;
   #flushScheduled = false;
   /** Our FIN is queued: ending twice only makes an error object. */
@@ -151,7 +140,8 @@ export class Connection implements ParserHandler {
     socket.on('close', () => this.#onClose());
     socket.on('error', () => {});
     socket.on('drain', () => this.#onDrain());
-    this.#setTimer(Timer.Header, options.headerTimeout);
+    this.#timer = new WaitTimer(() => this.#period(), (kind) => this.#onTimeout(kind), () => this.#queue.length > 0);
+    this.#timer.set(Wait.Header, options.headerTimeout);
   }
 
   get state(): 'open' | 'closing' | 'closed' | 'dead' {
@@ -195,7 +185,7 @@ export class Connection implements ParserHandler {
       this.#pending = Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
       this.#pendingOffset = 0;
     }
-    if (this.#parser.idle && this.#timerKind === Timer.KeepAlive) this.#setTimer(Timer.Header, this.#options.headerTimeout);
+    if (this.#parser.idle && this.#timer.kind === Wait.KeepAlive) this.#timer.set(Wait.Header, this.#options.headerTimeout);
     this.#pump();
   }
 
@@ -260,7 +250,7 @@ export class Connection implements ParserHandler {
   onBody(chunk: Buffer): boolean {
     const tx = this.#reading!;
     tx.received += chunk.length;
-    if (this.#timerKind === Timer.Body) this.#deadline = Date.now() + this.#options.bodyTimeout;
+    this.#timer.extend(Wait.Body, this.#options.bodyTimeout);
     if (tx.discarding) {
       if (tx.received > this.#options.maxDiscard) {
         tx.discarding = false;
@@ -414,7 +404,7 @@ export class Connection implements ParserHandler {
 
   #onClose(): void {
     this.#state = ConnState.Closed;
-    this.#clearTimer();
+    this.#timer.stop();
     this.#pending = null;
     for (const tx of this.#queue) {
       tx.request?.abort();
@@ -476,7 +466,7 @@ export class Connection implements ParserHandler {
 
   /** The client took bytes: a write stall is measured from here. */
   #progress(): void {
-    if (this.#timerKind === Timer.Write) this.#deadline = Date.now() + this.#options.writeTimeout;
+    this.#timer.extend(Wait.Write, this.#options.writeTimeout);
   }
 
   /** Writes from the head of the queue, in order, batching what is ready. */
@@ -663,7 +653,7 @@ export class Connection implements ParserHandler {
     this.#socket.end();
     this.#updateTimer();
     // A client that never reads our FIN-wait data must not hold the socket forever.
-    if (!this.#ended) this.#setTimer(Timer.Write, this.#options.writeTimeout);
+    if (!this.#ended) this.#timer.set(Wait.Write, this.#options.writeTimeout);
   }
 
   // --- timeouts --------------------------------------------------------------
@@ -672,42 +662,19 @@ export class Connection implements ParserHandler {
   #updateTimer(): void {
     if (this.#state >= ConnState.Closed) return;
     const o = this.#options;
-    if (this.#socket.writableNeedDrain) {
-      if (this.#timerKind !== Timer.Write) this.#setTimer(Timer.Write, o.writeTimeout);
-    } else if (this.#state === ConnState.Closing && this.#queue.length === 0) {
-      if (this.#timerKind !== Timer.Write) this.#setTimer(Timer.Write, o.writeTimeout);
+    const timer = this.#timer;
+    if (this.#socket.writableNeedDrain || (this.#state === ConnState.Closing && this.#queue.length === 0)) {
+      if (timer.kind !== Wait.Write) timer.set(Wait.Write, o.writeTimeout);
     } else if (this.#reading !== null && (this.#reading.bodyWanted || this.#reading.discarding)) {
-      if (this.#timerKind !== Timer.Body) this.#setTimer(Timer.Body, o.bodyTimeout);
+      if (timer.kind !== Wait.Body) timer.set(Wait.Body, o.bodyTimeout);
     } else if (this.#queue.length === 0 && this.#parser.idle && this.#pending === null) {
-      if (this.#timerKind !== Timer.KeepAlive) this.#setTimer(Timer.KeepAlive, o.keepAliveTimeout);
+      if (timer.kind !== Wait.KeepAlive) timer.set(Wait.KeepAlive, o.keepAliveTimeout);
     } else if (this.#parser.inHead && this.#queue.length === 0) {
       // The deadline runs from the head's first byte; trickling bytes do not extend it.
-      if (this.#timerKind !== Timer.Header) this.#setTimer(Timer.Header, o.headerTimeout);
-    } else if (this.#timerKind !== Timer.None) {
-      this.#timerKind = Timer.None;
+      if (timer.kind !== Wait.Header) timer.set(Wait.Header, o.headerTimeout);
+    } else {
+      timer.idle();
     }
-  }
-
-  /**
-   * One timer per connection, re-armed rarely: it fires at most every
-   * `min(timeouts)` and checks the deadline of what the connection waits for
-   * now. Since every deadline lies at least that far ahead, switching between
-   * waits (head, idle, body, write) only stores a number.
-   */
-  #setTimer(kind: Timer, ms: number): void {
-    this.#timerKind = kind;
-    const now = Date.now();
-    const deadline = now + ms;
-    this.#deadline = deadline;
-    if (this.#timer !== null && this.#timerAt <= deadline) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#arm(now, Math.min(ms, this.#period()));
-  }
-
-  #arm(now: number, ms: number): void {
-    this.#timerAt = now + ms;
-    this.#timer = setTimeout(() => this.#onTimer(), ms);
-    this.#timer.unref();
   }
 
   #period(): number {
@@ -715,33 +682,17 @@ export class Connection implements ParserHandler {
     return Math.max(1, Math.min(o.headerTimeout, o.keepAliveTimeout, o.bodyTimeout, o.writeTimeout));
   }
 
-  #clearTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#timerKind = Timer.None;
-  }
-
-  #onTimer(): void {
-    this.#timer = null;
+  #onTimeout(kind: Wait): void {
     if (this.#state >= ConnState.Closed) return;
-    const now = Date.now();
-    const left = this.#timerKind === Timer.None ? Infinity : this.#deadline - now;
-    if (left > 0) {
-      // Keep the rhythm even with nothing to wait for, so a later wait never re-arms.
-      if (left !== Infinity || this.#queue.length > 0) this.#arm(now, Math.min(left, this.#period()));
-      return;
-    }
-    const kind = this.#timerKind;
-    this.#timerKind = Timer.None;
     switch (kind) {
-      case Timer.KeepAlive:
-      case Timer.Write:
+      case Wait.KeepAlive:
+      case Wait.Write:
         this.#socket.destroy();
         return;
-      case Timer.Header:
-      case Timer.Body: {
+      case Wait.Header:
+      case Wait.Body: {
         const reading = this.#reading;
-        const err = new HttpError('WWW_ERR_REQ_TIMEOUT', kind === Timer.Header ? 'header' : 'body');
+        const err = new HttpError('WWW_ERR_REQ_TIMEOUT', kind === Wait.Header ? 'header' : 'body');
         this.#server.events.onError?.(err);
         if (reading !== null) {
           this.#reading = null;
