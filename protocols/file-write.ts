@@ -165,6 +165,8 @@ export async function linkNew(fs: FileSystem, locks: PathLocks | null, temp: str
 const precondition = (request: Request): Reply => errorReply(request.fail(new HttpError('WWW_ERR_FILE_PRECONDITION')));
 
 export async function put(ctx: WriteContext, request: Request): Promise<Reply> {
+  // RFC 9110 §14.5: the body of a PUT with Content-Range is likely a part mistaken for the whole.
+  if (request.headers['content-range'] !== undefined) throw new HttpError('WWW_ERR_REQ_PARTIAL_PUT');
   const { fs, dotfiles } = ctx.config;
   const name = localName(request.address!, request.root, dotfiles);
   const { dir, file, base } = await confineParent(fs, ctx.roots, name);
@@ -209,7 +211,9 @@ export async function put(ctx: WriteContext, request: Request): Promise<Reply> {
 export async function del(ctx: WriteContext, request: Request): Promise<Reply> {
   const { fs, dotfiles } = ctx.config;
   const name = localName(request.address!, request.root, dotfiles);
-  const { file } = await confineParent(fs, ctx.roots, name).catch((err: unknown) => {
+  // The root, or a path with a trailing slash, names a directory: look at it as at any other name.
+  if (name.file === name.root) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
+  const { file } = await confineParent(fs, ctx.roots, { ...name, slash: false }).catch((err: unknown) => {
     // No parent, nothing to delete.
     throw err instanceof HttpError && err.code === 'WWW_ERR_FILE_CONFLICT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
   });
@@ -218,6 +222,11 @@ export async function del(ctx: WriteContext, request: Request): Promise<Reply> {
     throw code === 'ENOENT' || code === 'ENOTDIR' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
   });
   if (link.isDirectory()) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
+  if (name.slash) {
+    // `x/` names a directory: a file x is not it, a link to a directory is one.
+    const target = await currentFile(fs, file);
+    throw target?.isDirectory() ? new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted') : new HttpError('WWW_ERR_FILE_NOT_FOUND');
+  }
   const target = link.isSymbolicLink() ? await currentFile(fs, file) : link;
   if (evaluatePreconditions('DELETE', request.headers, target && validatorsOf(target)) === PRECONDITION_FAILED) return precondition(request);
   const previousReal = await fs.realpath(file).catch(() => null);

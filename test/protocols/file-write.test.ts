@@ -99,6 +99,18 @@ describe('PUT', () => {
     expect(exists('absent.txt')).toBe(false);
   });
 
+  it('400 for a Content-Range (RFC 9110 §14.5), before the body is read, and nothing stored', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await exchange(port, 'PUT /up/keep.txt HTTP/1.1\r\nHost: t\r\nContent-Range: bytes 0-3/10\r\n'
+      + 'Expect: 100-continue\r\nContent-Length: 4\r\n\r\n', { responses: 1 });
+    expect(r.raw.toString('latin1')).not.toContain('100 Continue');
+    expect(r.responses[0]!.status).toBe(400);
+    expect(r.responses[0]!.body.toString()).toContain('Content-Range');
+    expect((await fetchRaw(port, req('PUT', '/up/part.txt', { 'Content-Range': 'bytes 0-1/2' }, 'ab'))).status).toBe(400);
+    expect([read('keep.txt'), exists('part.txt')]).toEqual(['keep\n', false]);
+    expect(temporaries(up)).toEqual([]);
+  });
+
   it('409 for a missing parent or a directory in the way; 404 for a dotfile', async () => {
     const { port } = await startServer(fx.root, RULES);
     expect((await fetchRaw(port, req('PUT', '/up/no/such/dir.txt', {}, 'x'))).status).toBe(409);
@@ -206,7 +218,13 @@ describe('DELETE', () => {
     expect((await fetchRaw(port, req('DELETE', '/up/link.txt'))).status).toBe(204);
     expect(fs.existsSync(path.join(fx.root, 'hello.txt'))).toBe(true);
     expect((await fetchRaw(port, req('DELETE', '/up/sub'))).status).toBe(403);
+    expect((await fetchRaw(port, req('DELETE', '/up/sub/'))).status).toBe(403);
+    expect((await fetchRaw(port, req('DELETE', '/up/'))).status).toBe(403);
     expect(fs.existsSync(path.join(up, 'sub'))).toBe(true);
+    expect((await fetchRaw(port, req('DELETE', '/up/nothing/'))).status).toBe(404);
+    // A file named with a trailing slash is not that file.
+    expect((await fetchRaw(port, req('DELETE', '/up/keep.txt/'))).status).toBe(404);
+    expect(read('keep.txt')).toBe('keep\n');
   });
 });
 
