@@ -82,7 +82,7 @@ export function table(results) {
       lines.push(
         row(
           [
-            i === 0 ? s.name : '',
+            i === 0 ? s.name + (s.shared ? ' *' : '') : '',
             p.label,
             failed ? 'error' : fmt.int(p.median.rps),
             failed ? '' : fmt.pct(p.spread),
@@ -107,7 +107,7 @@ export function table(results) {
   // Where wrk, not the server, set the pace, the requests/s ratio understates the server.
   for (const s of results.scenarios) {
     const ss = s.results.find((p) => p.peer === 'streamstack');
-    if (!ss?.median || !(ss.median.wrkCpuPercent >= 90 && ss.median.cpuPercent < 90)) continue;
+    if (s.shared || !ss?.median || !(ss.median.wrkCpuPercent >= 90 && ss.median.cpuPercent < 90)) continue;
     const peer = s.results.find((p) => p.peer === s.target?.peer && p.peer !== 'streamstack');
     const cpuRatio = peer ? peer.median.cpuUsPerReq / ss.median.cpuUsPerReq : NaN;
     lines.push(`${s.name}: wrk set the pace (wrk ${fmt.fixed(ss.median.wrkCpuPercent, 0)}%, streamstack ${fmt.fixed(ss.median.cpuPercent, 0)}% CPU): ` +
@@ -129,6 +129,10 @@ export function table(results) {
   lines.push('CPU = the server process utime+stime over the run (% of one core); wrk% = the same for wrk: near 100, the');
   lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU while it was');
   lines.push('full: over 20, a noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
+  if (results.scenarios.some((s) => s.shared)) {
+    lines.push('* shared: server and wrk (2 threads) unpinned on all CPUs, since one pinned wrk thread reads slower than');
+    lines.push('the servers write at these sizes; wrk% then counts both threads (up to 200).');
+  }
   const notes = results.scenarios.flatMap((s) => s.warnings.map((w) => `${s.name}: ${w}`));
   if (notes.length) {
     lines.push('');

@@ -103,7 +103,17 @@ async function measureOnce(ctx, scenario, server, p, round, warn) {
   return run;
 }
 
-async function runScenario(ctx, scenario) {
+/** The context of a `shared` scenario: nothing pinned, wrk with two threads or more. */
+function sharedContext(ctx) {
+  return {
+    ...ctx,
+    pinning: { ...ctx.pinning, pinned: false, why: 'shared: server and wrk on all CPUs' },
+    opts: { ...ctx.opts, threads: Math.max(2, ctx.opts.threads) },
+  };
+}
+
+async function runScenario(outer, scenario) {
+  const ctx = scenario.shared ? sharedContext(outer) : outer;
   const { opts } = ctx;
   const result = {
     name: scenario.name,
@@ -113,6 +123,7 @@ async function runScenario(ctx, scenario) {
     headers: scenario.headers ?? [],
     pipeline: scenario.scriptArgs ? Number(scenario.scriptArgs[0]) : 1,
     target: scenario.target ? { ...scenario.target } : null,
+    shared: Boolean(scenario.shared),
     warnings: [],
     results: scenario.peers.map((peer) => ({ peer, label: PEERS[peer].label, runs: [], discarded: [], error: null })),
   };
@@ -120,7 +131,8 @@ async function runScenario(ctx, scenario) {
     result.warnings.push(line);
     log(`  warning: ${line}`);
   };
-  log(`\n${scenario.name}: ${scenario.what} (${scenario.connections} connections)`);
+  log(`\n${scenario.name}: ${scenario.what} (${scenario.connections} connections` +
+    `${scenario.shared ? `, shared CPUs, wrk -t${opts.threads}` : ''})`);
   const expected = ctx.fixtures.files[scenario.path.slice(1)];
   // --quick and an explicit --warmup keep their own; the default gives way to the scenario's.
   const warmup = opts.warmupGiven || opts.quick ? opts.warmup : Math.max(opts.warmup, scenario.warmup ?? 0);
@@ -163,8 +175,8 @@ async function runScenario(ctx, scenario) {
         if (!server) continue;
         let run = await measureOnce(ctx, scenario, server, p, round, warn);
         // Another process took the server's CPU: measure again, a bounded number of times per invocation.
-        if (!run.error && run.otherCpuPercent > NOISY && ctx.retriesLeft > 0 && servers.has(p.peer)) {
-          ctx.retriesLeft--;
+        if (!run.error && run.otherCpuPercent > NOISY && ctx.retries.left > 0 && servers.has(p.peer)) {
+          ctx.retries.left--;
           log(`  (other processes took ${run.otherCpuPercent.toFixed(0)}% of the server's or wrk's CPU: measuring again)`);
           p.discarded.push(run);
           await settle(server);
@@ -230,14 +242,14 @@ async function main() {
 
   const fixtures = makeFixtures();
   cleanup.fixtures = fixtures;
-  const ctx = { opts, pinning, clkTck, fixtures, nginx: nginxInstalled(), retriesLeft: opts.retries };
+  const ctx = { opts, pinning, clkTck, fixtures, nginx: nginxInstalled(), retries: { left: opts.retries } };
   const results = { header, scenarios: [] };
   for (const scenario of opts.scenarios) {
     results.scenarios.push(await runScenario(ctx, scenario));
   }
   fixtures.remove();
   cleanup.fixtures = null;
-  header.remeasured = opts.retries - ctx.retriesLeft;
+  header.remeasured = opts.retries - ctx.retries.left;
   header.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
 
   process.stdout.write('\n' + table(results) + '\n');
