@@ -62,6 +62,13 @@ function give(buf: Buffer): void {
   else if (small.length < SMALL_MAX) small.push(buf);
 }
 
+/** A pooled buffer of a download and what runs when a read into it or a write of it ends. */
+interface Slot {
+  readonly buf: Buffer;
+  readonly afterRead: (err: Error | null, n: number) => void;
+  readonly afterWrite: (err?: Error | null) => void;
+}
+
 export class FileStream extends Readable implements DirectBody {
   readonly #fd: number;
   #pos: number;
@@ -69,6 +76,7 @@ export class FileStream extends Readable implements DirectBody {
   readonly #end: number;
   /** A read in flight: destruction waits for it, so the descriptor is never closed under it. */
   #reading = false;
+  #readDone: ((err: Error | null, n: number) => void) | null = null;
   #destroyed: (() => void) | null = null;
 
   /** Bytes `start`…`end` (inclusive) of the open descriptor `fd`, which the caller closes. */
@@ -95,16 +103,22 @@ export class FileStream extends Readable implements DirectBody {
 
   #read(buf: Buffer, size: number, callback: (err: Error | null, n: number) => void): void {
     this.#reading = true;
-    fs.read(this.#fd, buf, 0, size, this.#pos, (err, n) => {
-      this.#reading = false;
-      const destroyed = this.#destroyed;
-      if (destroyed !== null) {
-        this.#destroyed = null;
-        destroyed();
-      }
-      callback(err, n);
-    });
+    this.#readDone = callback;
+    fs.read(this.#fd, buf, 0, size, this.#pos, this.#onRead);
   }
+
+  /** The end of every read: one function, so a read allocates no closure of ours. */
+  readonly #onRead = (err: Error | null, n: number): void => {
+    this.#reading = false;
+    const callback = this.#readDone!;
+    this.#readDone = null;
+    const destroyed = this.#destroyed;
+    if (destroyed !== null) {
+      this.#destroyed = null;
+      destroyed();
+    }
+    callback(err, n);
+  };
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     if (this.#reading) this.#destroyed = () => callback(err);
@@ -112,28 +126,48 @@ export class FileStream extends Readable implements DirectBody {
   }
 
   writeTo(socket: Writable, progress: () => void, done: (err: Error | null) => void): void {
-    const free = takePair(this.#end - this.#pos + 1);
-    const size = free[0]!.length;
+    const buffers = takePair(this.#end - this.#pos + 1);
+    const size = buffers[0]!.length;
     let writing = 0;
     let finished = false;
     const finish = (err: Error | null): void => {
       if (finished) return;
       finished = true;
       // A buffer still in the socket comes back through its write callback.
-      for (const b of free) give(b);
+      for (const slot of free) give(slot.buf);
       free.length = 0;
       this.destroy(); // 'close' tells whoever holds the descriptor that it may close it
       done(err);
     };
-    const written = (buf: Buffer) => (werr?: Error | null): void => {
-      writing--;
-      // The callback comes once the socket is done with the buffer, also when it failed.
-      if (finished) return give(buf);
-      free.push(buf);
-      if (werr) return finish(werr);
-      progress();
-      step();
+    // Each buffer has its callbacks made once, so a chunk allocates no closure of ours.
+    const slot = (buf: Buffer): Slot => {
+      const s: Slot = {
+        buf,
+        afterRead: (err, n) => {
+          if (finished) return give(buf);
+          if (err || this.destroyed || n === 0) {
+            free.push(s);
+            return finish(err ?? new Error(n === 0 ? 'file shorter than its length' : 'file stream destroyed'));
+          }
+          this.#pos += n;
+          writing++;
+          socket.write(n === buf.length ? buf : buf.subarray(0, n), s.afterWrite);
+          progress();
+          step();
+        },
+        // Called once the socket is done with the buffer, also when it failed.
+        afterWrite: (werr) => {
+          writing--;
+          if (finished) return give(buf);
+          free.push(s);
+          if (werr) return finish(werr);
+          progress();
+          step();
+        },
+      };
+      return s;
     };
+    const free: Slot[] = buffers.map(slot);
     const step = (): void => {
       if (finished || this.#reading) return;
       if (this.destroyed) return finish(new Error('file stream destroyed'));
@@ -142,20 +176,9 @@ export class FileStream extends Readable implements DirectBody {
         if (writing === 0) finish(null);
         return;
       }
-      const buf = free.pop();
-      if (buf === undefined) return; // both buffers are in the socket: a write callback calls again
-      this.#read(buf, want, (err, n) => {
-        if (finished) return give(buf);
-        if (err || this.destroyed || n === 0) {
-          free.push(buf);
-          return finish(err ?? new Error(n === 0 ? 'file shorter than its length' : 'file stream destroyed'));
-        }
-        this.#pos += n;
-        writing++;
-        socket.write(n === buf.length ? buf : buf.subarray(0, n), written(buf));
-        progress();
-        step();
-      });
+      const s = free.pop();
+      if (s === undefined) return; // both buffers are in the socket: a write callback calls again
+      this.#read(s.buf, want, s.afterRead);
     };
     step();
   }
