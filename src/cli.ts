@@ -111,6 +111,17 @@ async function loadPlugins(server: Server | null, rules: RuleSet, flags: Flags):
   }
 }
 
+/**
+ * Protect rules are parsed and kept, but no module authenticates yet: say so
+ * at every load, so that no path only looks guarded.
+ */
+function warnUnenforced(rules: RuleSet): void {
+  for (const p of rules.protections) {
+    process.stderr.write(`streamstack: warning: ${p.file}:${p.line}: Protect ${p.template}: not enforced yet ` +
+      '(no authentication module): every client may do there what Enable allows\n');
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
   if (flags.help) {
@@ -122,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const rules = await readRules(flags);
+  warnUnenforced(rules);
   if (flags.check) {
     await loadPlugins(null, rules, flags);
     process.stdout.write(`${rules.file ?? 'default rules'}: OK\n`);
@@ -148,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGHUP', () => {
     readRules(flags).then(
       (next) => {
+        warnUnenforced(next);
         server.setRules(next);
         process.stdout.write(`streamstack: restarted with ${next.file ?? next.serverRoot}\n`);
       },

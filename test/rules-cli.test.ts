@@ -39,9 +39,20 @@ describe('--check', () => {
       // upload-area.rules names /tmp/uploads as its ServerRoot; a ROOT argument stands in for it.
       const root = f === 'upload-area.rules' ? ['example'] : [];
       const r = await runCli([...root, '--check', '--rules', path.join(REPO, 'rules', f)], { cwd: REPO });
-      expect({ f, code: r.code, stderr: r.stderr }).toEqual({ f, code: 0, stderr: '' });
+      // upload-area.rules protects /files/*: accepted, with the warning that nothing enforces it yet.
+      const stderr = f === 'upload-area.rules' ? '' : r.stderr;
+      expect({ f, code: r.code, stderr }).toEqual({ f, code: 0, stderr: '' });
       expect(r.stdout).toContain(': OK');
     }
+  });
+
+  it('warns, naming file and line, that a Protect rule is not enforced yet', async () => {
+    const file = path.join(REPO, 'rules', 'upload-area.rules');
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith('Protect ')) + 1;
+    const r = await runCli(['example', '--check', '--rules', file], { cwd: REPO });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`streamstack: warning: ${file}:${line}: Protect /files/*: not enforced yet ` +
+      '(no authentication module): every client may do there what Enable allows\n');
   });
 
   it('prints every error as file:line and exits 2', async () => {
