@@ -77,14 +77,27 @@ export class FileProtocol implements Protocol {
     };
   }
 
+  /** The hit path: a cached document checked less than revalidateMs ago. No system call, one Reply. */
+  loadNow(request: Request): Reply | null {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') return null;
+    const doc = request.anchor?.document;
+    if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
+    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs) return null;
+    this.cache.touch(doc);
+    return this.#sendDocument(request, doc);
+  }
+
   async load(request: Request, _net: NetManager): Promise<Reply> {
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') {
-      // The hit path: no system call, one Reply.
+      const hit = this.loadNow(request);
+      if (hit !== null) return hit;
+      // A cached document due for its stat.
       const doc = request.anchor?.document;
       if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
         const now = this.config.now();
-        if (now - doc.checkedAt < this.config.revalidateMs || (await revalidate(this.config.fs, doc, now))) {
+        if (await revalidate(this.config.fs, doc, now)) {
           this.cache.touch(doc);
           return this.#sendDocument(request, doc);
         }

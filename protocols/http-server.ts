@@ -53,7 +53,8 @@ export const DEFAULT_WIRE: Readonly<WireOptions> = Object.freeze({
   serverName: 'streamstack',
 });
 
-export type Handler = (request: Request) => Promise<Reply>;
+/** A reply now (a memory-cache hit), or a promise of one. */
+export type Handler = (request: Request) => Promise<Reply> | Reply;
 
 /** Observers for the log and for tests. */
 export interface WireEvents {
@@ -312,13 +313,15 @@ export class Connection implements ParserHandler {
     const request = tx.request!;
     if (this.#state >= ConnState.Closed) return;
     this.#handlers++;
-    let promise: Promise<Reply>;
+    let result: Promise<Reply> | Reply;
     try {
-      promise = this.#server.handler(request);
+      result = this.#server.handler(request);
     } catch (err) {
-      promise = Promise.reject(err);
+      result = Promise.reject(err);
     }
-    promise.then(
+    // A reply given at once costs no promise and no turn of the event loop.
+    if (typeof (result as Partial<Promise<Reply>>).then !== 'function') return this.#onReply(tx, result as Reply);
+    (result as Promise<Reply>).then(
       (reply) => this.#onReply(tx, reply),
       (err) => {
         this.#server.events.onError?.(err);

@@ -12,6 +12,8 @@ export interface Protocol {
   /** URL scheme of the addresses it loads: 'file', 'http'. */
   readonly scheme: string;
   load(request: Request, net: NetManager): Promise<Reply>;
+  /** The reply it can give without waiting for anything (a memory-cache hit), or null: then `load`. */
+  loadNow?(request: Request): Reply | null;
 }
 
 export class NetManager {
@@ -28,6 +30,14 @@ export class NetManager {
 
   get running(): number {
     return this.#running.size;
+  }
+
+  /** The reply the module of the address's scheme can give at once, or null. */
+  loadNow(request: Request): Reply | null {
+    const address = request.address;
+    const colon = address === null ? -1 : address.indexOf(':');
+    const protocol = colon > 0 ? this.#protocols.get(address!.slice(0, colon)) : undefined;
+    return protocol?.loadNow?.(request) ?? null;
   }
 
   /** Loads `request.address` with the module of its scheme. Never rejects. */

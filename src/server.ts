@@ -110,7 +110,8 @@ export class Server {
     return route;
   }
 
-  async handle(request: Request): Promise<Reply> {
+  /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
+  handle(request: Request): Promise<Reply> | Reply {
     const rules = this.#rules;
     request.rules = rules;
     const method = request.method;
@@ -150,7 +151,13 @@ export class Server {
       if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
     }
     request.anchor = this.anchors.get(request.address!);
-    const reply = await this.net.load(request);
+    const now = this.net.loadNow(request);
+    if (now !== null) return this.#stack(now, request, route, rules);
+    return this.net.load(request).then((reply) => this.#stack(reply, request, route, rules));
+  }
+
+  /** Cache-Control from the rules, then the converters from what was loaded to what the client accepts. */
+  #stack(reply: Reply, request: Request, route: Route, rules: RuleSet): Reply {
     const cacheControl = route.cacheControl;
     if (cacheControl !== undefined && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
       reply.headers['Cache-Control'] = cacheControl;

@@ -71,6 +71,21 @@ describe('a hit', () => {
     }
   });
 
+  it('is answered at once, without a promise, until the document is due for its stat', async () => {
+    const { server } = await start();
+    const first = server.handle(request('/page.html'));
+    expect(typeof (first as Partial<Promise<unknown>>).then).toBe('function'); // a miss waits for the disk
+    await first;
+    const hit = server.handle(request('/page.html'));
+    expect(typeof (hit as Partial<Promise<unknown>>).then).toBe('undefined');
+    expect(hit).toMatchObject({ status: 200, length: 10 });
+    clock += 1000; // revalidateMs: the next one stats the file first
+    const due = server.handle(request('/page.html'));
+    expect(typeof (due as Partial<Promise<unknown>>).then).toBe('function');
+    expect(await due).toMatchObject({ status: 200, length: 10 });
+    expect(counting.calls.get('stat')).toBe(1);
+  });
+
   it('replies with a Buffer body (head and body leave in one write); a big miss streams', async () => {
     const { server } = await start();
     await server.handle(request('/page.html'));

@@ -145,6 +145,25 @@ describe('writes', () => {
     expect(calls[0]).toMatch(/^writev \d+\+65536$/);
   });
 
+  it('serves a reply the handler gives at once (no promise), in order with pipelined ones that wait', async () => {
+    const { port } = await start(((req: Request) => req.target === '/later'
+      ? sleep(30).then(() => textReply(200, req.target))
+      : textReply(200, req.target)) as Handler);
+    const one = await exchange(port, get('/now'), { responses: 1 });
+    expect(one.responses[0]!.body.toString()).toBe('/now\n');
+    const r = await exchange(port, get('/a') + get('/later') + get('/b'), { responses: 3 });
+    expect(r.responses.map((x) => x.body.toString())).toEqual(['/a\n', '/later\n', '/b\n']);
+  });
+
+  it('a handler that throws at once gets a 500, and the connection goes on', async () => {
+    const { port } = await start(((req: Request) => {
+      if (req.target === '/boom') throw new Error('boom');
+      return textReply(200, req.target);
+    }) as Handler);
+    const r = await exchange(port, get('/boom') + get('/ok'), { responses: 2 });
+    expect(r.responses.map((x) => x.status)).toEqual([500, 200]);
+  });
+
   it('sends a small reply as one buffer', async () => {
     const { port } = await start(echoPath);
     const calls = await recordWrites(port, async () => {
