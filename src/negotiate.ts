@@ -183,15 +183,22 @@ function canonicalCoding(token: string): string {
 export function qualityOfCoding(acceptEncoding: string | undefined, coding: string): number {
   if (acceptEncoding === undefined) return 1;
   const wanted = canonicalCoding(coding.toLowerCase());
+  return listQuality(acceptEncoding, wanted, canonicalCoding, wanted === 'identity' ? 1 : 0);
+}
+
+/**
+ * The q a token list (Accept-Encoding, Accept-Charset) gives `wanted`, names
+ * compared after `canonical`: its own entry, else `*`, else `otherwise`.
+ */
+function listQuality(field: string, wanted: string, canonical: (token: string) => string, otherwise: number): number {
   let star = -1;
   let q = -1;
-  for (const member of parseTokenList(acceptEncoding)) {
+  for (const member of parseTokenList(field)) {
     if (member.token === '*') star = Math.max(star, member.q);
-    else if (canonicalCoding(member.token) === wanted) q = Math.max(q, member.q);
+    else if (canonical(member.token) === wanted) q = Math.max(q, member.q);
   }
   if (q !== -1) return q;
-  if (star !== -1) return star;
-  return wanted === 'identity' ? 1 : 0;
+  return star !== -1 ? star : otherwise;
 }
 
 /**
@@ -214,13 +221,5 @@ export function normalizeCharset(name: string): string {
 /** The client's q for a charset (RFC 9110 §12.5.2); no field accepts every charset. */
 export function qualityOfCharset(acceptCharset: string | undefined, charset: string): number {
   if (acceptCharset === undefined) return 1;
-  const wanted = normalizeCharset(charset);
-  let star = -1;
-  let q = -1;
-  for (const member of parseTokenList(acceptCharset)) {
-    if (member.token === '*') star = Math.max(star, member.q);
-    else if (normalizeCharset(member.token) === wanted) q = Math.max(q, member.q);
-  }
-  if (q !== -1) return q;
-  return star !== -1 ? star : 0;
+  return listQuality(acceptCharset, normalizeCharset(charset), normalizeCharset, 0);
 }

@@ -91,12 +91,12 @@ function chooseCharset(format: Format, request: Request, outputCharset: string |
 }
 
 /** Step 3: the content coding, or null for identity; `vary` when Accept-Encoding mattered. */
-function chooseCoding(type: string, length: number, ae: string | undefined, minSize: number): { coding: ContentCoding | null; vary: boolean } {
+/** `identity` is the client's q for identity (qualityOfCoding), which the caller needs too. */
+function chooseCoding(type: string, length: number, ae: string | undefined, identity: number, minSize: number): { coding: ContentCoding | null; vary: boolean } {
   const compressible = isCompressible(type);
   // No Accept-Encoding: the RFC allows any coding, but clients such as curl
   // without --compressed could not read it; send identity like every server.
   if (ae === undefined) return { coding: null, vary: compressible };
-  const identity = qualityOfCoding(ae, 'identity');
   // Identity refused: any acceptable coding beats a 406, whatever the type or size.
   if (identity > 0 && (!compressible || (length !== -1 && length < minSize))) return { coding: null, vary: compressible };
   let coding: ContentCoding | null = null;
@@ -188,16 +188,17 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
 
   let coding: ContentCoding | null = null;
   const ae = request.headers['accept-encoding'];
+  const identity = qualityOfCoding(ae, 'identity');
   if (!noTransform && !encoded) {
     const body = reply.body;
     const length = converter !== null ? -1 : Buffer.isBuffer(body) ? body.length : reply.length;
-    const choice = chooseCoding(format.type, length, ae, options.compressMinSize ?? DEFAULT_MIN_SIZE);
+    const choice = chooseCoding(format.type, length, ae, identity, options.compressMinSize ?? DEFAULT_MIN_SIZE);
     coding = choice.coding;
     if (choice.vary) vary.push('Accept-Encoding');
   }
   // RFC 9110 §12.5.3: identity refused (identity;q=0, or *;q=0 without it)
   // and no coding we may send: 406 rather than bytes the client refused.
-  if (coding === null && !encoded && status < 300 && ae !== undefined && qualityOfCoding(ae, 'identity') === 0) {
+  if (coding === null && !encoded && status < 300 && identity === 0) {
     if (reply.body instanceof Readable) reply.body.destroy();
     return errorReply(request.fail(new HttpError('WWW_ERR_REQ_NOT_ACCEPTABLE', 'no acceptable content coding', { headers: { Vary: 'Accept-Encoding' } })));
   }
