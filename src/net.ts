@@ -34,18 +34,18 @@ export class NetManager {
 
   /** The reply the module of the address's scheme can give at once, or null. */
   loadNow(request: Request): Reply | null {
-    const address = request.address;
+    return this.#protocolOf(request.address)?.loadNow?.(request) ?? null;
+  }
+
+  #protocolOf(address: string | null): Protocol | undefined {
     const colon = address === null ? -1 : address.indexOf(':');
-    const protocol = colon > 0 ? this.#protocols.get(address!.slice(0, colon)) : undefined;
-    return protocol?.loadNow?.(request) ?? null;
+    return colon > 0 ? this.#protocols.get(address!.slice(0, colon)) : undefined;
   }
 
   /** Loads `request.address` with the module of its scheme. Never rejects. */
   async load(request: Request): Promise<Reply> {
-    const address = request.address;
-    const colon = address === null ? -1 : address.indexOf(':');
-    const protocol = colon > 0 ? this.#protocols.get(address!.slice(0, colon)) : undefined;
-    if (protocol === undefined) return errorReply(request.fail(new HttpError('WWW_ERR_RULE_NO_PROTOCOL', address ?? undefined)));
+    const protocol = this.#protocolOf(request.address);
+    if (protocol === undefined) return errorReply(request.fail(new HttpError('WWW_ERR_RULE_NO_PROTOCOL', request.address ?? undefined)));
     this.#running.add(request);
     try {
       return await protocol.load(request, this);
