@@ -41,6 +41,7 @@ export const ERRORS = table({
   WWW_ERR_REQ_NOT_ACCEPTABLE: { status: 406, message: 'No acceptable representation' },
   WWW_ERR_REQ_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
   WWW_ERR_REQ_PARTIAL_PUT: { status: 400, message: 'A PUT with Content-Range is not stored' },
+  WWW_ERR_REQ_BODY_INCOMPLETE: { status: 400, message: 'Request body incomplete' },
   WWW_ERR_REQ_ABORTED: { status: 499, message: 'Client closed the request' },
 
   // The rule file and translation.
