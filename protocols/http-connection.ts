@@ -372,7 +372,10 @@ export class Connection implements ParserHandler {
       destroy: (err, cb) => {
         // The consumer gave up: the rest of the body is not wanted.
         if (tx.body === body) this.#edge(() => this.#giveUpBody(tx));
-        cb(err);
+        // As Node's IncomingMessage does: the error reaches a consumer that
+        // listens for it (for await, pipeline), and nobody else: a handler
+        // busy elsewhere when the client goes away must not end the process.
+        process.nextTick(() => cb(body.listenerCount('error') > 0 ? err : null));
       },
     });
     if (tx.failed !== null) return body.destroy(tx.failed);
@@ -407,10 +410,16 @@ export class Connection implements ParserHandler {
     }
   }
 
-  /** A small rest of a body with a length, on a connection that goes on, is read and dropped. */
+  /**
+   * A small rest of a body, on a connection that goes on, is read and
+   * dropped: a length's rest up to maxDiscard, a chunked body while what it
+   * has brought stays under it (past that, reading stops and the connection
+   * closes after the replies queued).
+   */
   #mayDiscard(tx: Transaction): boolean {
     const length = tx.head!.bodyLength;
-    return length > 0 && length - tx.received <= this.#options.maxDiscard && this.#state === ConnState.Open
+    const rest = length > 0 ? length - tx.received : tx.received;
+    return rest <= this.#options.maxDiscard && this.#state === ConnState.Open
       // A client that waits for 100 Continue may never send it (RFC 9110 §10.1.1).
       && !(tx.head!.expect === '100-continue' && !tx.continueSent && tx.received === 0);
   }
@@ -479,6 +488,12 @@ export class Connection implements ParserHandler {
     if (this.#read === Read.Stopped) {
       if (this.#queue.length === 0) this.#end();
       return;
+    }
+    const tx = this.#reading;
+    if (tx !== null && tx.head!.bodyLength > 0) {
+      // A length says at once whether what is buffered completes the body.
+      const buffered = this.#pending === null ? 0 : this.#pending.length - this.#pendingOffset;
+      if (buffered < tx.head!.bodyLength - tx.received) return this.#inputEnded();
     }
     // What is buffered may still hold whole requests (RFC 9112 §9.6: a half-closed client is answered).
     this.#pump();
