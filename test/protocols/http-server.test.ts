@@ -198,33 +198,50 @@ describe('pipelining', () => {
   });
 
   it('keeps memory bounded when a client pipelines 10,000 requests without reading', async () => {
-    const big = Buffer.alloc(16 * 1024, 'x');
-    const { port, server, seen } = await start(async () => ({ status: 200, headers: {}, format: makeFormat('text/plain'), length: big.length, body: big }));
+    const size = 16 * 1024;
+    const maxPipeline = 16;
+    const { port, server, seen } = await start(async (req) => {
+      const body = Buffer.from(`${req.target}\n`.padEnd(size, 'x'), 'latin1');
+      return { status: 200, headers: {}, format: makeFormat('text/plain'), length: size, body };
+    }, { maxPipeline });
     const s = await connect(port);
     const n = 10_000;
-    const one = get('/x');
-    s.write(one.repeat(n));
+    // About 1 KiB a request, 10 MiB in all: more than the kernel buffers between
+    // the two sockets hold, so a server that stops reading leaves requests queued
+    // at the client.
+    const pad = `X-Pad: ${'p'.repeat(1000)}\r\n`;
     s.pause();
+    // One write each, so that the client's writableLength shows what the kernel did not take.
+    for (let i = 0; i < n; i++) s.write(get(`/${i}`, pad));
     await sleep(800);
     const [stats] = server.stats();
-    // The bound: maxPipeline (16) parsed requests plus what the socket holds
+    // The bound: maxPipeline parsed requests plus what the socket holds
     // (one batch of replies past the high-water mark) and one unparsed read.
-    expect(stats!.queued).toBeLessThanOrEqual(16);
-    expect(stats!.writableLength).toBeLessThanOrEqual(17 * (big.length + 200));
+    expect(stats!.queued).toBeLessThanOrEqual(maxPipeline);
+    expect(stats!.writableLength).toBeLessThanOrEqual((maxPipeline + 1) * (size + 200));
     expect(stats!.pendingBytes).toBeLessThanOrEqual(128 * 1024);
     expect(seen.length).toBeLessThan(n / 2);
+    // And the condition was reached: replies backed up at the server, the
+    // pipeline is full, and the server stopped reading with requests left.
+    expect(stats!.writableLength).toBeGreaterThan(0);
+    expect(stats!.queued).toBe(maxPipeline);
+    expect(s.writableLength).toBeGreaterThan(0);
     // When the client reads, every response arrives, in order.
-    let count = 0;
+    const targets: string[] = [];
     let buffered = Buffer.alloc(0);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${count} responses`)), 15000);
+      const timer = setTimeout(() => reject(new Error(`only ${targets.length} responses`)), 15000);
       s.on('data', (c: Buffer) => {
-        buffered = Buffer.concat([buffered, c]);
-        const per = buffered.indexOf('\r\n\r\n') + 4 + big.length;
-        const whole = Math.floor(buffered.length / per);
-        count += whole;
-        buffered = buffered.subarray(whole * per);
-        if (count === n) {
+        buffered = buffered.length === 0 ? c : Buffer.concat([buffered, c]);
+        for (;;) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end === -1) break;
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buffered.toString('latin1', 0, end))?.[1]);
+          if (buffered.length < end + 4 + length) break;
+          targets.push(buffered.toString('latin1', end + 4, buffered.indexOf('\n', end + 4)));
+          buffered = buffered.subarray(end + 4 + length);
+        }
+        if (targets.length >= n) {
           clearTimeout(timer);
           resolve();
         }
@@ -232,6 +249,8 @@ describe('pipelining', () => {
       s.resume();
     });
     s.destroy();
+    expect(targets).toEqual([...Array(n).keys()].map((i) => `/${i}`));
+    expect(buffered.length).toBe(0);
     expect(seen.length).toBe(n);
   });
 });
