@@ -83,8 +83,7 @@ export class FileProtocol implements Protocol {
     if (method !== 'GET' && method !== 'HEAD') return null;
     const doc = request.anchor?.document;
     if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
-    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs) return null;
-    this.cache.touch(doc);
+    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs || !this.cache.touch(doc)) return null;
     return this.#sendDocument(request, doc);
   }
 
@@ -96,12 +95,13 @@ export class FileProtocol implements Protocol {
       // A cached document due for its stat.
       const doc = request.anchor?.document;
       if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
-        const now = this.config.now();
-        if (await revalidate(this.config.fs, doc, now)) {
-          this.cache.touch(doc);
-          return this.#sendDocument(request, doc);
-        }
-        this.cache.remove(doc);
+        const fresh = await revalidate(this.config.fs, doc, this.config.now());
+        // While the stat ran, other requests may have evicted the document
+        // or a write invalidated it (STYLE.md §15): only one still in the
+        // cache is served; one that left it is read again below, never
+        // linked back.
+        if (fresh && this.cache.touch(doc)) return this.#sendDocument(request, doc);
+        if (!fresh) this.cache.remove(doc);
       }
     }
     try {
@@ -182,8 +182,7 @@ export class FileProtocol implements Protocol {
       if (gate !== undefined) {
         await gate;
         const doc = anchor.document;
-        if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
-          this.cache.touch(doc);
+        if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules && this.cache.touch(doc)) {
           return this.#sendDocument(request, doc);
         }
       } else {
