@@ -40,6 +40,25 @@ export interface WriteContext {
  */
 export class PathLocks {
   #tails = new Map<string, Promise<void>>();
+  /** Paths a PUT is writing, from its first look at the target to its commit, with their number of writers. */
+  #writers = new Map<string, number>();
+
+  /** Runs `fn` with `key` marked as being written (see `writing`). */
+  async write<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    this.#writers.set(key, (this.#writers.get(key) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = this.#writers.get(key)! - 1;
+      if (n === 0) this.#writers.delete(key);
+      else this.#writers.set(key, n);
+    }
+  }
+
+  /** A PUT is writing `key`: an upload keeps its sidecar names free (file-upload.ts). */
+  writing(key: string): boolean {
+    return this.#writers.has(key);
+  }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
@@ -170,6 +189,11 @@ export async function put(ctx: WriteContext, request: Request): Promise<Reply> {
   const { fs, dotfiles } = ctx.config;
   const name = localName(request.address!, request.root, dotfiles);
   const { dir, file, base } = await confineParent(fs, ctx.roots, name);
+  return ctx.locks.write(file, () => putFile(ctx, request, dir, file, base));
+}
+
+async function putFile(ctx: WriteContext, request: Request, dir: string, file: string, base: string): Promise<Reply> {
+  const fs = ctx.config.fs;
   const before = await currentFile(fs, file);
   if (before?.isDirectory()) throw new HttpError('WWW_ERR_FILE_CONFLICT', 'the target is a directory');
   // Preconditions before the body is read: a refused PUT never sends 100 Continue.

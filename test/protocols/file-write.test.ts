@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
 import { connect, exchange, sleep } from '../helpers/wire.js';
 import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
@@ -347,6 +347,83 @@ describe('POST multipart/form-data', () => {
     expect((await fetchRaw(port, post('/up/keep.txt', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
     expect((await fetchRaw(port, post('/up/', multipart([{ name: 'only', data: 'field' }])))).status).toBe(400);
     expect((await fetchRaw(port, post('/list/', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
+  });
+});
+
+describe('an upload beside a document (sidecars)', () => {
+  const GENUINE = 'the genuine report, line after line\n'.repeat(100);
+  const FORGED = gzipSync('forged\n');
+  const gz = { 'Accept-Encoding': 'gzip' };
+  /** What the client reads, decoded. */
+  const seen = (r: { headers: Record<string, string>; body: Buffer }): string => {
+    const coding = r.headers['content-encoding'];
+    return (coding === 'gzip' ? gunzipSync(r.body) : coding === 'br' ? brotliDecompressSync(r.body) : r.body).toString();
+  };
+  const names = (r: { body: Buffer }): string[] => (JSON.parse(r.body.toString()) as { files: { name: string }[] }).files.map((f) => f.name);
+
+  it('report.txt.gz next to report.txt is stored as report (1).txt.gz: gzip clients still get report.txt', async () => {
+    fs.writeFileSync(path.join(up, 'report.txt'), GENUINE);
+    const { port } = await startServer(fx.root, RULES);
+    expect(seen(await GET(port, '/up/report.txt', gz))).toBe(GENUINE);
+    for (const name of ['report.txt.gz', 'report.txt.br', 'REPORT.TXT.GZ']) {
+      const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: name, type: 'application/gzip', data: FORGED }])));
+      expect(r.status).toBe(201);
+      expect(seen(await GET(port, '/up/report.txt', { 'Accept-Encoding': 'gzip, br' }))).toBe(GENUINE);
+      // REPORT.TXT.GZ stays as named where names are case-sensitive: it is no sidecar there.
+      expect(names(r)[0]).not.toMatch(/^report\.txt\.(gz|br)$/);
+    }
+    expect(exists('report.txt.gz') || exists('report.txt.br')).toBe(false);
+    expect(exists('report (1).txt.gz')).toBe(true);
+    for (const ae of ['gzip', 'br', 'gzip, br']) expect(seen(await GET(port, '/up/report.txt', { 'Accept-Encoding': ae }))).toBe(GENUINE);
+  });
+
+  it('report.txt after report.txt.gz is stored as report (1).txt: the earlier sidecar never serves for it', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const planted = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt.gz', type: 'application/gzip', data: FORGED }])));
+    expect(names(planted)).toEqual(['report.txt.gz']);
+    // A timestamp tick is coarse (and clocks move): the sidecar may look as new as what comes after it.
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(up, 'report.txt.gz'), later, later);
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt', data: GENUINE }])));
+    expect(r.status).toBe(201);
+    const href = r.headers.location!;
+    expect(seen(await GET(port, href, gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['report (1).txt']);
+    expect((await GET(port, '/up/report.txt', gz)).status).toBe(404);
+  });
+
+  it('one form with a file and its .gz keeps them apart too', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await fetchRaw(port, post('/up/', multipart([
+      { name: 'a', filename: 'page.html', data: GENUINE },
+      { name: 'b', filename: 'page.html.gz', type: 'application/gzip', data: FORGED },
+    ])));
+    expect(seen(await GET(port, '/up/page.html', gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['page.html', 'page (1).html.gz']);
+  });
+
+  it('an upload of x.gz while a PUT is creating x is kept apart from it', async () => {
+    const counting = new CountingFs();
+    // The PUT's temporary file is opened only once the upload is stored: the PUT is writing, not committing.
+    let release!: () => void;
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    counting.hold.open = (p) => (/\.new\.txt\.tmp-/.test(p) ? ((held = true), writing) : undefined);
+    const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    const putting = fetchRaw(port, req('PUT', '/up/new.txt', {}, GENUINE));
+    await until(() => held);
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'new.txt.gz', type: 'application/gzip', data: FORGED }])));
+    release();
+    expect((await putting).status).toBe(201);
+    expect(seen(await GET(port, '/up/new.txt', gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['new (1).txt.gz']);
+  });
+
+  it('with overwriteUploads an uploader may replace report.txt itself, so report.txt.gz is stored as named', async () => {
+    fs.writeFileSync(path.join(up, 'report.txt'), GENUINE);
+    const { port } = await startServer(fx.root, RULES, { file: { overwriteUploads: true } });
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt.gz', data: FORGED }])));
+    expect(names(r)).toEqual(['report.txt.gz']);
   });
 });
 
