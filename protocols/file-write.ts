@@ -241,21 +241,29 @@ export async function del(ctx: WriteContext, request: Request): Promise<Reply> {
     // No parent, nothing to delete.
     throw err instanceof HttpError && err.code === 'WWW_ERR_FILE_CONFLICT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
   });
-  const link = await fs.lstat(file).catch((err: unknown) => {
-    const code = errnoOf(err);
-    throw code === 'ENOENT' || code === 'ENOTDIR' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
-  });
-  if (link.isDirectory()) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
-  if (name.slash) {
-    // `x/` names a directory: a file x is not it, a link to a directory is one.
-    const target = await currentFile(fs, file);
-    throw target?.isDirectory() ? new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted') : new HttpError('WWW_ERR_FILE_NOT_FOUND');
-  }
-  const target = link.isSymbolicLink() ? await currentFile(fs, file) : link;
-  if (evaluatePreconditions('DELETE', request.headers, target && validatorsOf(target)) === PRECONDITION_FAILED) return precondition(request);
-  const previousReal = await fs.realpath(file).catch(() => null);
-  await ctx.locks.run(file, () => fs.unlink(file)).catch((err: unknown) => {
-    throw errnoOf(err) === 'ENOENT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+  // RFC 9110 §13.2.2: the preconditions hold for the file that is removed.
+  // Under the path lock, as a PUT commits: a PUT cannot replace the file
+  // between the check of If-Match and the unlink.
+  const previousReal = await ctx.locks.run(file, async () => {
+    const link = await fs.lstat(file).catch((err: unknown) => {
+      const code = errnoOf(err);
+      throw code === 'ENOENT' || code === 'ENOTDIR' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+    });
+    if (link.isDirectory()) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
+    if (name.slash) {
+      // `x/` names a directory: a file x is not it, a link to a directory is one.
+      const target = await currentFile(fs, file);
+      throw target?.isDirectory() ? new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted') : new HttpError('WWW_ERR_FILE_NOT_FOUND');
+    }
+    const target = link.isSymbolicLink() ? await currentFile(fs, file) : link;
+    if (evaluatePreconditions('DELETE', request.headers, target && validatorsOf(target)) === PRECONDITION_FAILED) {
+      throw new HttpError('WWW_ERR_FILE_PRECONDITION');
+    }
+    const real = await fs.realpath(file).catch(() => null);
+    await fs.unlink(file).catch((err: unknown) => {
+      throw errnoOf(err) === 'ENOENT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+    });
+    return real;
   });
   ctx.invalidate(request, file, previousReal);
   return { status: 204, headers: {}, format: null, length: -1, body: null };

@@ -212,6 +212,26 @@ describe('DELETE', () => {
     expect((await fetchRaw(port, req('DELETE', '/up/no/such.txt'))).status).toBe(404);
   });
 
+  it('checks If-Match under the path lock: racing a PUT that replaces the file, it gets 412 and the new file stays', async () => {
+    const counting = new CountingFs();
+    const { port, server } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    const old = (await GET(port, '/up/keep.txt')).headers.etag!;
+    // The PUT holds the path lock, its rename waiting, while the DELETE comes in.
+    let release!: () => void;
+    const renaming = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    counting.hold.rename = (p) => (/\.keep\.txt\.tmp-/.test(p) ? ((held = true), renaming) : undefined);
+    const putting = fetchRaw(port, req('PUT', '/up/keep.txt', {}, 'replaced\n'));
+    await until(() => held);
+    const deleting = fetchRaw(port, req('DELETE', '/up/keep.txt', { 'If-Match': old }));
+    await until(() => server.net.running === 2);
+    await sleep(50);
+    release();
+    expect((await putting).status).toBe(204);
+    expect((await deleting).status).toBe(412);
+    expect(read('keep.txt')).toBe('replaced\n');
+  });
+
   it('removes a symlink, never its target; refuses a directory', async () => {
     const { port } = await startServer(fx.root, RULES);
     fs.symlinkSync(path.join(fx.root, 'hello.txt'), path.join(up, 'link.txt'));
