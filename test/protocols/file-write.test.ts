@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
 import { connect, exchange, sleep } from '../helpers/wire.js';
 import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
@@ -68,6 +68,23 @@ describe('PUT', () => {
     const bad = await fetchRaw(port, req('PUT', '/up/odd.txt', { 'Content-Encoding': 'compress' }, 'x'));
     expect(bad.status).toBe(415);
     expect(exists('odd.txt')).toBe(false);
+  });
+
+  it('415 for more than two content codings, before the body (no 100 Continue); two still decode', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const tokens = Array(4000).fill('br').join(',');
+    const r = await exchange(port, `PUT /up/many.txt HTTP/1.1\r\nHost: t\r\nContent-Encoding: ${tokens}\r\n`
+      + 'Expect: 100-continue\r\nContent-Length: 10\r\n\r\n', { responses: 1 });
+    expect(r.raw.toString('latin1')).not.toContain('100 Continue');
+    expect(r.responses[0]!.status).toBe(415);
+    expect(r.responses[0]!.headers['accept-encoding']).toBe('br, gzip, deflate');
+    const thrice = brotliCompressSync(brotliCompressSync(brotliCompressSync('three times\n')));
+    expect((await fetchRaw(port, req('PUT', '/up/three.txt', { 'Content-Encoding': 'br, br, br' }, thrice))).status).toBe(415);
+    expect([exists('many.txt'), exists('three.txt')]).toEqual([false, false]);
+    const twice = gzipSync(brotliCompressSync('twice\n'));
+    expect((await fetchRaw(port, req('PUT', '/up/two.txt', { 'Content-Encoding': 'br, gzip' }, twice))).status).toBe(201);
+    expect(read('two.txt')).toBe('twice\n');
+    expect(temporaries(up)).toEqual([]);
   });
 
   it('is refused with 405 and Allow where no Enable rule matches', async () => {
