@@ -30,12 +30,14 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseMultipart, type MultipartLimits } from '../converters/multipart.js';
 import { HttpError } from '../src/errors.js';
+import { allowedMethods } from '../src/net.js';
 import { makeFormat } from '../src/format.js';
 import { qualityOfType } from '../src/negotiate.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { escapeHtml } from '../converters/dir-listing.js';
 import { encodePath } from './file-dir.js';
+import { FILE_METHODS } from './file-options.js';
 import { confine, localName } from './file-path.js';
 import type { WriteContext } from './file-write.js';
 import { linkNew, syncDir, writeTemp } from './file-write.js';
@@ -133,7 +135,9 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
   const name = localName(request.address!, request.root, dotfiles);
   const dir = await confine(fs, ctx.roots, name);
   if (!(await fs.stat(dir)).isDirectory()) {
-    throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', 'POST stores uploads in a directory', { headers: { Allow: 'GET, HEAD, OPTIONS' } });
+    // The address's Allow list (src/net.ts), less POST: this one is a file.
+    const allow = allowedMethods(request.rules, request.decodedPath, FILE_METHODS).filter((m) => m !== 'POST');
+    throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', 'POST stores uploads in a directory', { headers: { Allow: allow.join(', ') } });
   }
   const limits: MultipartLimits = {
     parts: uploadLimits.parts ?? 100,
