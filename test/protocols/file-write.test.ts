@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
-import { connect, exchange, sleep } from '../helpers/wire.js';
+import { connect, exchange, readUntil, sleep } from '../helpers/wire.js';
 import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
 
 const RULES = [
@@ -198,21 +198,42 @@ describe('PUT', () => {
     }
   });
 
-  it('a reader during a PUT sees the old file or the new one, never a partial one', async () => {
+  it('a reader during a PUT sees the old file or the new one, never a partial one; after the reply, the new one', async () => {
     const { port } = await startServer(fx.root, RULES, { file: { cacheMaxFile: 0 } });
     const size = 2 * 1024 * 1024;
+    const piece = 128 * 1024;
     fs.writeFileSync(path.join(up, 'atomic.bin'), Buffer.alloc(size, 'O'));
-    const pieces: Buffer[] = [Buffer.from(`PUT /up/atomic.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`)];
-    for (let off = 0; off < size; off += 128 * 1024) pieces.push(Buffer.alloc(128 * 1024, 'N'));
-    const writing = exchange(port, pieces, { responses: 1, gap: 5, timeout: 20_000 });
-    for (let i = 0; i < 10; i++) {
+    /** The one byte a whole body is made of, or a failure for a partial or mixed one. */
+    const whole = async (): Promise<string> => {
       const r = await GET(port, '/up/atomic.bin');
+      expect(r.status).toBe(200);
       expect(r.body.length).toBe(size);
       const first = r.body[0]!;
       expect(r.body.every((b) => b === first)).toBe(true);
-      await sleep(5);
-    }
-    expect((await writing).responses[0]!.status).toBe(204);
+      return String.fromCharCode(first);
+    };
+    const socket = await connect(port);
+    const answered = readUntil(socket, (all) => all.includes('\r\n\r\n'), 20_000);
+    socket.write(`PUT /up/atomic.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(size / 2, 'N'));
+    // Half the body is in: the PUT cannot have committed, so this reader sees the old file.
+    expect(await whole()).toBe('O');
+    let replied = false;
+    void answered.then(() => (replied = true));
+    const sending = (async () => {
+      for (let off = size / 2; off < size; off += piece) {
+        socket.write(Buffer.alloc(piece, 'N'));
+        await sleep(5);
+      }
+    })();
+    const during: string[] = [];
+    while (!replied) during.push(await whole());
+    await sending;
+    expect((await answered).toString('latin1')).toMatch(/^HTTP\/1\.1 204 /);
+    socket.destroy();
+    expect(during.every((c) => c === 'O' || c === 'N')).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await whole()).toBe('N');
+    expect(temporaries(up)).toEqual([]);
   });
 });
 
