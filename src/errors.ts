@@ -63,6 +63,7 @@ export const ERRORS = table({
   WWW_ERR_CONV_FAILED: { status: 500, message: 'Conversion failed' },
   WWW_ERR_CONV_DECODE: { status: 400, message: 'Content coding could not be decoded' },
   WWW_ERR_CONV_CODING_UNKNOWN: { status: 415, message: 'Content coding not supported' },
+  WWW_ERR_CONV_TOO_MANY_CODINGS: { status: 415, message: 'Too many content codings' },
   WWW_ERR_CONV_MULTIPART: { status: 400, message: 'Malformed multipart body' },
 
   // The upstream (HTTP client module).
