@@ -1,6 +1,8 @@
-// NetManager (libwww HTNet): the protocol registry (scheme → module) and the
-// running loads. It starts a load, bounds concurrency, propagates aborts,
-// and turns a failure into an error reply from the request's error stack.
+// NetManager (libwww HTNet): the protocol registry (scheme → module). It
+// starts a load with the module of the address's scheme and turns a failure
+// into an error reply from the request's error stack. Aborts travel on the
+// request's signal, which its connection fires when the client goes away or
+// the server stops: the one source of truth for what is still wanted.
 
 import type { Request } from './request.js';
 import type { Reply } from './reply.js';
@@ -24,7 +26,6 @@ export interface Protocol {
 
 export class NetManager {
   #protocols = new Map<string, Protocol>();
-  #running = new Set<Request>();
 
   register(protocol: Protocol): void {
     this.#protocols.set(protocol.scheme, protocol);
@@ -32,10 +33,6 @@ export class NetManager {
 
   protocol(scheme: string): Protocol | undefined {
     return this.#protocols.get(scheme);
-  }
-
-  get running(): number {
-    return this.#running.size;
   }
 
   /** The reply the module of the address's scheme can give at once, or null. */
@@ -61,19 +58,11 @@ export class NetManager {
     const protocol = this.#protocolOf(request.address);
     if (protocol === undefined) return errorReply(request.fail(new HttpError('WWW_ERR_RULE_NO_PROTOCOL', request.address ?? undefined)));
     if (protocol.methods !== undefined && !protocol.methods.has(request.method)) return notAllowed(request, protocol);
-    this.#running.add(request);
     try {
       return await protocol.load(request, this);
     } catch (err) {
       return errorReply(request.fail(toHttpError(err)));
-    } finally {
-      this.#running.delete(request);
     }
-  }
-
-  /** Aborts every running load (shutdown). */
-  abortAll(): void {
-    for (const request of this.#running) request.abort();
   }
 }
 

@@ -86,7 +86,6 @@ export class Server {
   }
 
   close(graceMs?: number): Promise<void> {
-    this.net.abortAll();
     return this.http.close(graceMs);
   }
 

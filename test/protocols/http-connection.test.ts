@@ -418,6 +418,33 @@ describe('through the FILE module', () => {
     expect(openFds()).toBeLessThanOrEqual(before);
   });
 
+  it('a graceful stop lets an upload in flight finish, then answers it with Connection: close', async () => {
+    const { server, port } = await startServer(root, uploads);
+    const s = await connect(port);
+    s.write('PUT /up/graceful.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello');
+    await sleep(50);
+    const stopped = server.close(3000);
+    await sleep(50);
+    s.write('world');
+    const got = parseResponses(await readUntil(s, (b) => parseResponses(b).length === 1));
+    expect(got.map((x) => [x.status, x.headers.connection])).toEqual([[201, 'close']]);
+    expect(fs.readFileSync(path.join(root, 'up', 'graceful.txt'), 'utf8')).toBe('helloworld');
+    await stopped;
+  });
+
+  it('past the grace period the upload is aborted and leaves nothing', async () => {
+    const { server, port } = await startServer(root, uploads);
+    const s = await connect(port);
+    s.on('error', () => {});
+    s.write('PUT /up/abandoned.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello');
+    await sleep(50);
+    await server.close(200);
+    await sleep(100);
+    expect(temps()).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'up', 'abandoned.txt'))).toBe(false);
+    s.destroy();
+  });
+
   it('GET with Connection: close, then a pipelined DELETE and a FIN: the file stays', async () => {
     fs.writeFileSync(path.join(root, 'up', 'victim.txt'), 'victim\n');
     const { port } = await startServer(root, uploads + 'Enable DELETE /up/*\n');
