@@ -458,23 +458,29 @@ export class Connection implements ParserHandler {
     const err = new HttpError(this.#parser.error!, this.#parser.errorDetail);
     const tx = this.#reading;
     this.#server.events.onError?.(err);
-    this.#noMoreRequests();
-    if (tx !== null) {
-      // The message in flight is broken: it is answered with the error.
-      this.#failBody(tx, err);
-      return;
-    }
+    // The message in flight is broken: it is answered with the error.
+    if (tx !== null) this.#failBody(tx, err);
+    else this.#answer(err);
+  }
+
+  /** Answers with `err` after what is queued, and reads no further (a parse error, a header timeout). */
+  #answer(err: HttpError): void {
     const answer = new Transaction(null, null);
     answer.reply = errorReply(err);
     answer.close = true;
     this.#queue.push(answer);
+    this.#noMoreRequests();
     this.#scheduleFlush();
   }
 
-  /** No request is read again: the last queued reply says `Connection: close`. */
+  /**
+   * No request is read again: the last queued reply says `Connection: close`,
+   * and with none queued the connection ends now.
+   */
   #noMoreRequests(): void {
     if (this.#state === ConnState.Open) this.#state = ConnState.Closing;
     this.#stopReading();
+    if (this.#queue.length === 0) this.#end();
   }
 
   #stopReading(): void {
@@ -710,12 +716,7 @@ export class Connection implements ParserHandler {
           return;
         }
         // RFC 9110 §15.5.9: 408 then close.
-        this.#noMoreRequests();
-        const answer = new Transaction(null, null);
-        answer.reply = errorReply(err);
-        answer.close = true;
-        this.#queue.push(answer);
-        this.#flush();
+        this.#answer(err);
         return;
       }
     }

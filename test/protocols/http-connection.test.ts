@@ -132,6 +132,18 @@ describe('an unread body and the client’s FIN', () => {
     expect(r.responses.map((x) => x.status)).toEqual([400]);
   });
 
+  it('an unread chunked body is dropped up to maxDiscard; past it the connection ends after the reply', async () => {
+    const { port } = await start(later(5), { maxDiscard: 1000 });
+    const small = await exchange(port, 'POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' + get('/b'), { responses: 2 });
+    expect(small.responses.map((x) => x.body.toString())).toEqual(['/a\n', '/b\n']);
+    const chunk = `400\r\n${'x'.repeat(0x400)}\r\n`;
+    const started = Date.now();
+    const big = await exchange(port, 'POST /big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk.repeat(4), { timeout: 3000 });
+    expect(big.responses.map((x) => x.body.toString())).toEqual(['/big\n']);
+    expect(big.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('a partial body then a reset behind pipelined GETs: the process lives and the next client is served', async () => {
     const { port } = await start(later(5));
     for (let i = 0; i < 20; i++) {
