@@ -170,6 +170,27 @@ export class Connection implements ParserHandler {
     this.#socket.destroy();
   }
 
+  /**
+   * The invariants that tie the two state machines together, as a list of
+   * the broken ones (for tests and the fuzzer; true between any two events).
+   */
+  check(): string[] {
+    const broken: string[] = [];
+    const tx = this.#reading;
+    if ((this.#read === Read.Body) !== (tx !== null)) broken.push('reading a body without a transaction, or the reverse');
+    if (tx !== null && (tx.bodyDone || tx.failed !== null)) broken.push('reading a body that is over');
+    if (tx !== null && tx.discarding && tx.body !== null) broken.push('discarding a body a consumer holds');
+    if (this.#read === Read.Stopped && this.#pending !== null) broken.push('bytes pending while reading is stopped');
+    if (this.#endSent && (this.#read !== Read.Stopped || this.#queue.length > 0)) broken.push('FIN sent with work left');
+    if (this.#state >= ConnState.Closed && this.#queue.length > 0) broken.push('transactions queued on a closed connection');
+    if (this.#state === ConnState.Open && this.#read === Read.Stopped) broken.push('open but reading no more requests');
+    // Nothing queued and nothing in flight: the connection must be waiting for something that can expire.
+    if (this.#state < ConnState.Closed && !this.#socket.destroyed && this.#queue.length === 0 && !this.#writer.busy && this.#timer.kind === Wait.None) {
+      broken.push('idle with no timeout');
+    }
+    return broken;
+  }
+
   // --- the exception boundary ------------------------------------------------
 
   /** Runs an I/O callback; a throw ends this connection, never the process. */

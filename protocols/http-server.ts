@@ -95,6 +95,11 @@ export class HttpServer {
     return [...this.#connections].map((c) => c.stats());
   }
 
+  /** The broken invariants of every connection (see Connection.check). */
+  check(): string[] {
+    return [...this.#connections].flatMap((c) => c.check());
+  }
+
   forget(connection: Connection): void {
     this.#connections.delete(connection);
   }

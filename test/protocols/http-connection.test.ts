@@ -20,6 +20,7 @@ import { fileRoot, startServer, stopServers } from './file-helpers.js';
 
 const servers: HttpServer[] = [];
 afterEach(async () => {
+  for (const s of servers) expect(s.check()).toEqual([]);
   await Promise.all(servers.splice(0).map((s) => s.close(100)));
 });
 

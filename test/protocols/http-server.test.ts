@@ -13,6 +13,7 @@ import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, re
 
 const servers: HttpServer[] = [];
 afterEach(async () => {
+  for (const s of servers) expect(s.check()).toEqual([]);
   await Promise.all(servers.splice(0).map((s) => s.close(100)));
 });
 
