@@ -252,7 +252,7 @@ describe('DELETE', () => {
 
   it('checks If-Match under the path lock: racing a PUT that replaces the file, it gets 412 and the new file stays', async () => {
     const counting = new CountingFs();
-    const { port, server } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
     const old = (await GET(port, '/up/keep.txt')).headers.etag!;
     // The PUT holds the path lock, its rename waiting, while the DELETE comes in.
     let release!: () => void;
@@ -261,8 +261,10 @@ describe('DELETE', () => {
     counting.hold.rename = (p) => (/\.keep\.txt\.tmp-/.test(p) ? ((held = true), renaming) : undefined);
     const putting = fetchRaw(port, req('PUT', '/up/keep.txt', {}, 'replaced\n'));
     await until(() => held);
+    const seen = counting.log.length;
     const deleting = fetchRaw(port, req('DELETE', '/up/keep.txt', { 'If-Match': old }));
-    await until(() => server.net.running === 2);
+    // The DELETE has looked at the file and now waits for the lock.
+    await until(() => counting.log.slice(seen).some((l) => /^stat .*\/up$/.test(l)));
     await sleep(50);
     release();
     expect((await putting).status).toBe(204);
