@@ -10,7 +10,10 @@
 //   (every handler has returned);
 // - the read side: HEAD (between or inside heads) ⇄ BODY (a transaction's
 //   body is next on the wire: read when its consumer wants bytes, or
-//   discarded) → STOPPED (no request is read again; what arrives is dropped).
+//   discarded) ⇄ HOLD (after a CONNECT or an Upgrade request: the bytes that
+//   follow may be another protocol, so they wait for its reply: a tunnel
+//   takes them with the socket, anything else lets HTTP go on) → STOPPED
+//   (no request is read again; what arrives is dropped).
 // `#canParse` alone answers "may the parser take bytes now?". The client's
 // FIN only says that no byte follows what is buffered: a message it cuts
 // short is answered 400, and nothing after it is ever parsed.
@@ -30,6 +33,7 @@ import type { Reply } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
 import { HttpError } from '../src/errors.js';
 import { toHttpError } from '../src/net.js';
+import { hasToken } from '../src/negotiate.js';
 import type { HttpServer, WireOptions } from './http-server.js';
 
 export type ConnectionState = 'open' | 'closing' | 'closed' | 'dead';
@@ -54,6 +58,7 @@ const enum ConnState {
 const enum Read {
   Head,
   Body,
+  Hold,
   Stopped,
 }
 
@@ -79,11 +84,18 @@ class Transaction implements Outgoing {
   continuePending = false;
   continueSent = false;
   close = false;
+  /** A CONNECT or an Upgrade request: its reply may turn the connection into a tunnel. */
+  readonly switching: boolean;
+  /** Its reply does: decided when it is written. */
+  tunnel = false;
 
   constructor(request: Request | null, head: RequestHead | null) {
     this.request = request;
     this.head = head;
     this.bodyDone = head === null || head.bodyLength === 0;
+    // RFC 9110 §7.8: Upgrade means something only when Connection names it.
+    this.switching = head !== null && (head.method === 'CONNECT'
+      || (head.versionMinor === 1 && head.headers.upgrade !== undefined && hasToken(head.headers.connection, 'upgrade')));
   }
 
   get versionMinor(): number {
@@ -119,6 +131,9 @@ export class Connection implements ParserHandler {
   #pumpAgain = false;
   /** Transactions parsed in this pass, handed to the handler after it. */
   #parsed: Transaction[] = [];
+  /** The transaction whose message the parser is in (or just finished). */
+  #current: Transaction | null = null;
+  readonly #listeners: [string, (...args: any[]) => void][];
 
   constructor(socket: net.Socket, server: HttpServer, options: WireOptions) {
     this.#socket = socket;
@@ -131,11 +146,15 @@ export class Connection implements ParserHandler {
       done: (out, err) => this.#edge(() => this.#streamDone(out as Transaction, err)),
       written: (out, bytes) => server.events.onReply?.(out.request, out.reply!, bytes),
     });
-    socket.on('data', (chunk: Buffer) => this.#edge(() => this.#onData(chunk)));
-    socket.on('end', () => this.#edge(() => this.#onEnd()));
-    socket.on('close', () => this.#edge(() => this.#onClose()));
-    socket.on('error', () => {}); // 'close' follows
-    socket.on('drain', () => this.#edge(() => this.#onDrain()));
+    this.#listeners = [
+      ['data', (chunk: Buffer) => this.#edge(() => this.#onData(chunk))],
+      ['end', () => this.#edge(() => this.#onEnd())],
+      ['close', () => this.#edge(() => this.#onClose())],
+      ['drain', () => this.#edge(() => this.#onDrain())],
+    ];
+    for (const [event, listener] of this.#listeners) socket.on(event, listener);
+    // 'close' follows an error. Stays after a hand-over: a tunnel's socket never throws an unheard error.
+    socket.on('error', () => {});
     this.#timer = new WaitTimer(() => this.#period(), (kind) => this.#edge(() => this.#onTimeout(kind)), () => this.#queue.length > 0);
     this.#timer.set(Wait.Header, options.headerTimeout);
   }
@@ -229,6 +248,7 @@ export class Connection implements ParserHandler {
         const tx = this.#reading!;
         return tx.discarding || (tx.body !== null && tx.wanted);
       }
+      case Read.Hold:
       case Read.Stopped:
         return false;
     }
@@ -262,7 +282,7 @@ export class Connection implements ParserHandler {
     } finally {
       this.#pumping = false;
     }
-    if (this.#eof && this.#pending === null && this.#read !== Read.Stopped) this.#inputEnded();
+    if (this.#eof && this.#pending === null && (this.#read === Read.Head || this.#read === Read.Body)) this.#inputEnded();
     this.#flow();
     this.#updateTimer();
   }
@@ -288,6 +308,7 @@ export class Connection implements ParserHandler {
 
   onHead(head: RequestHead): boolean {
     const tx = this.#createTransaction(head);
+    this.#current = tx;
     this.#queue.push(tx);
     if (tx.reply === null) this.#parsed.push(tx);
     else this.#scheduleFlush();
@@ -326,6 +347,11 @@ export class Connection implements ParserHandler {
       tx.bodyDone = true;
       tx.discarding = false;
       tx.body?.push(null);
+    }
+    if (this.#current?.switching === true) {
+      // What follows may not be HTTP: it waits for this request's reply.
+      this.#read = Read.Hold;
+      return false;
     }
     if (this.#state !== ConnState.Open) {
       // RFC 9112 §9.6: nothing after a closing request is processed.
@@ -628,6 +654,21 @@ export class Connection implements ParserHandler {
 
   /** Decides, before the head is written, whether the connection goes on after this reply. */
   #prepare(tx: Transaction): void {
+    const reply = tx.reply!;
+    const status = reply.status;
+    const connect = tx.head?.method === 'CONNECT';
+    const switches = status === 101 || (connect && status >= 200 && status < 300);
+    if (switches) {
+      if (tx.switching && tx.bodyDone && tx.failed === null && reply.tunnel !== undefined && this.#read === Read.Hold) {
+        tx.tunnel = true;
+        return;
+      }
+      // A switch with nothing to switch to, or not asked for: never sent.
+      destroyBody(reply);
+      const err = new HttpError('WWW_ERR_INTERNAL', 'a protocol switch without a tunnel');
+      this.#server.events.onError?.(err);
+      tx.reply = errorReply(tx.request?.fail(err) ?? err);
+    }
     // Replying before the body was read: drop a small rest, else close (RFC 9112 §9.6).
     if (!tx.bodyDone && tx.failed === null && !tx.discarding && !this.#mayDiscard(tx)) tx.close = true;
     // Closing: the last reply queued says so.
@@ -648,6 +689,12 @@ export class Connection implements ParserHandler {
   /** A reply has been written: the next transaction may write. */
   #finish(tx: Transaction): void {
     this.#queue.shift();
+    if (tx.tunnel) return this.#handOver(tx);
+    if (this.#read === Read.Hold && this.#current === tx) {
+      // The protocol stays HTTP: what waited is parsed as requests (a CONNECT refused closes below).
+      this.#read = this.#state === ConnState.Open ? Read.Head : Read.Stopped;
+      if (this.#read === Read.Stopped) this.#pending = null;
+    }
     if (!tx.bodyDone && tx.failed === null && !tx.discarding) {
       // Answered with its body unread or half read: the consumer is done with it.
       const body = tx.body;
@@ -666,6 +713,27 @@ export class Connection implements ParserHandler {
     }
     if (this.#read !== Read.Stopped) this.#pump();
     else if (this.#queue.length === 0) this.#end();
+  }
+
+  /**
+   * The reply said the connection is now a tunnel: the socket and every
+   * byte read after the request go to it, and this connection is over for
+   * the server (its timer, listeners and parser gone).
+   */
+  #handOver(tx: Transaction): void {
+    const socket = this.#socket;
+    const pending = this.#pending;
+    const rest = pending === null ? Buffer.alloc(0) : pending.subarray(this.#pendingOffset);
+    this.#pending = null;
+    this.#read = Read.Stopped;
+    this.#state = ConnState.Closed;
+    this.#timer.stop();
+    for (const [event, listener] of this.#listeners) socket.off(event, listener);
+    this.#queue.length = 0;
+    this.#server.forget(this);
+    this.#server.tunnelled(socket);
+    this.#maybeDead();
+    tx.reply!.tunnel!(socket, rest);
   }
 
   /** Sends our FIN; then reads and drops what the client still sends, until its FIN or the linger timeout. */

@@ -25,6 +25,8 @@ export interface Outgoing {
   close: boolean;
   /** An HTTP/1.0 client that asked for keep-alive. */
   readonly keepAlive10: boolean;
+  /** The connection becomes a tunnel after this head. */
+  readonly tunnel: boolean;
 }
 
 export interface WriterHooks {
@@ -84,7 +86,7 @@ export class ReplyWriter {
       if (out.versionMinor === 1) chunked = true;
       else out.close = true; // HTTP/1.0: the close delimits the body
     }
-    const head = serializeHead(reply, { chunked, close: out.close, keepAlive10: out.keepAlive10 && !out.close }, this.#options.serverName);
+    const head = serializeHead(reply, { chunked, close: out.close, keepAlive10: out.keepAlive10 && !out.close, tunnel: out.tunnel }, this.#options.serverName);
     const socket = this.#socket;
     const body = reply.body;
     if (noContent || body === null) {

@@ -73,6 +73,8 @@ export class HttpServer {
   readonly options: WireOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  /** Sockets handed over to tunnels: no longer HTTP, still to be closed on a stop. */
+  readonly #tunnels = new Set<net.Socket>();
   #closing = false;
   /** Throws this server's connections' boundaries caught. */
   caughtCount = 0;
@@ -104,6 +106,13 @@ export class HttpServer {
     this.#connections.delete(connection);
   }
 
+  /** A connection became a tunnel: its socket is kept only to be closed when the server stops. */
+  tunnelled(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
+  }
+
   /** A connection's boundary caught `err`: counted and logged once; the connection is already ending. */
   caught(err: unknown): void {
     this.caughtCount++;
@@ -130,21 +139,14 @@ export class HttpServer {
   /** Stops accepting, lets what is in flight finish within `graceMs`, then closes. */
   close(graceMs = 10_000): Promise<void> {
     this.#closing = true;
+    // Resolves once every socket is gone: connections finishing their queue, tunnels ending.
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const c of this.#connections) c.shutdown();
-    if (this.#connections.size === 0) return closed;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        for (const c of this.#connections) c.destroy();
-      }, graceMs);
-      timer.unref();
-      const check = setInterval(() => {
-        if (this.#connections.size === 0) {
-          clearInterval(check);
-          clearTimeout(timer);
-          closed.then(resolve);
-        }
-      }, 20);
-    });
+    const timer = setTimeout(() => {
+      for (const c of this.#connections) c.destroy();
+      for (const t of this.#tunnels) t.destroy();
+    }, graceMs);
+    timer.unref();
+    return closed.finally(() => clearTimeout(timer));
   }
 }

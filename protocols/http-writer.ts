@@ -34,7 +34,7 @@ function statusLine(status: number): string {
 
 /** Statuses and methods whose responses never carry content (RFC 9110 §6.4.1). */
 export function hasNoContent(status: number, method: string | undefined): boolean {
-  return method === 'HEAD' || status < 200 || status === 204 || status === 304;
+  return method === 'HEAD' || status < 200 || status === 204 || status === 304 || (method === 'CONNECT' && status < 300);
 }
 
 export interface HeadFraming {
@@ -44,6 +44,12 @@ export interface HeadFraming {
   close: boolean;
   /** An HTTP/1.0 client that asked for keep-alive. */
   keepAlive10: boolean;
+  /**
+   * The connection becomes a tunnel after this head (a 101, a 2xx to
+   * CONNECT): no length, no close; a 101 says `Connection: upgrade` and
+   * keeps the reply's `Upgrade` (RFC 9110 §7.8, §9.3.6).
+   */
+  tunnel?: boolean;
 }
 
 /** What a reply's own field is to the writer. */
@@ -119,9 +125,10 @@ export function serializeHead(reply: Reply, framing: HeadFraming, server: string
   let hasEncoding = false;
   let hasDate = false;
   let hasServer = false;
+  const upgrade = framing.tunnel === true && status === 101;
   for (const name in headers) {
     const kind = kindOf(name);
-    if (kind === Field.Owned || kind === Field.Invalid) continue;
+    if (kind === Field.Invalid || (kind === Field.Owned && !(upgrade && name.toLowerCase() === 'upgrade'))) continue;
     const value = headers[name]!;
     let sent = false;
     if (typeof value === 'string') {
@@ -151,9 +158,13 @@ export function serializeHead(reply: Reply, framing: HeadFraming, server: string
     if (!hasType) out += 'Content-Type: ' + contentType(format) + '\r\n';
     if (!hasEncoding && format.codings.length > 0) out += 'Content-Encoding: ' + format.codings.join(', ') + '\r\n';
   }
-  if (framing.chunked) out += 'Transfer-Encoding: chunked\r\n';
+  if (framing.tunnel === true) {
+    if (upgrade) out += 'Connection: upgrade\r\n';
+  } else if (framing.chunked) out += 'Transfer-Encoding: chunked\r\n';
   else if (reply.length >= 0 && status !== 204 && status !== 304 && status >= 200) out += 'Content-Length: ' + reply.length + '\r\n';
-  if (framing.close) out += 'Connection: close\r\n';
+  if (framing.tunnel === true) {
+    // A tunnel's head says nothing of closing or keeping the connection.
+  } else if (framing.close) out += 'Connection: close\r\n';
   else if (framing.keepAlive10) out += 'Connection: keep-alive\r\n';
   return out + own + '\r\n';
 }

@@ -2,7 +2,7 @@
 // object). The response writer derives Content-Type, Content-Encoding and
 // Content-Length from `format` and `length`, so converters only change those.
 
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Format } from './format.js';
 import type { Anchor } from './anchor.js';
 import { HttpError, STATUS_TEXT } from './errors.js';
@@ -21,6 +21,14 @@ export interface Reply {
   /** A Buffer (memory cache, small bodies) or a stream; null for none. */
   body: Buffer | Readable | null;
   anchor?: Anchor | null;
+  /**
+   * With a 101 (Switching Protocols) to an `Upgrade` request, or a 2xx to
+   * CONNECT: takes the connection once the head is written, with the bytes
+   * the client sent after its request (RFC 9110 §7.8, §9.3.6). The socket
+   * comes paused (`pipe` or `resume` starts it); the HTTP server lets go of
+   * it for good, but destroys it when the server stops.
+   */
+  tunnel?: (socket: Duplex, head: Buffer) => void;
 }
 
 /**

@@ -389,6 +389,95 @@ describe('the writer owns framing', () => {
   });
 });
 
+describe('the hand-over to a tunnel', () => {
+  /** A reply that switches protocols and echoes, upper-cased, what the client sends. */
+  const echoTunnel = (status: number, headers: Record<string, string> = {}): Reply => ({
+    status, headers, format: null, length: -1, body: null,
+    tunnel(socket, head) {
+      const up = (b: Buffer) => Buffer.from(b.toString('latin1').toUpperCase(), 'latin1');
+      if (head.length > 0) socket.write(up(head));
+      socket.on('data', (b: Buffer) => socket.write(up(b)));
+      socket.on('end', () => socket.end());
+      socket.resume(); // handed over paused
+    },
+  });
+
+  it('an Upgrade answered 101 gets the socket and the bytes sent in the same packet as the request', async () => {
+    const { port, server } = await start(async () => echoTunnel(101, { Upgrade: 'echo' }));
+    const s = await connect(port);
+    s.write('GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfirst bytes');
+    const got = await readUntil(s, (b) => b.toString().endsWith('FIRST BYTES'));
+    const head = got.toString('latin1').split('\r\n\r\n')[0]!;
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+    expect(head).toMatch(/\r\nConnection: upgrade(\r\n|$)/);
+    expect(head).toMatch(/\r\nUpgrade: echo(\r\n|$)/);
+    expect(head).not.toMatch(/Content-Length|Transfer-Encoding|close/i);
+    s.write('GET / HTTP/1.1\r\n\r\n'); // not HTTP any more: echoed
+    const more = await readUntil(s, (b) => b.toString().includes('GET / HTTP/1.1'.toUpperCase()));
+    expect(more.toString()).toBe('GET / HTTP/1.1\r\n\r\n');
+    expect(server.connections).toBe(0); // no longer the server's
+    s.end();
+    expect(await waitClose(s)).toBe(true);
+  });
+
+  it('a graceful stop waits for no tunnel past its grace period', async () => {
+    const { port, server } = await start(async () => echoTunnel(101, { Upgrade: 'echo' }));
+    const s = await connect(port);
+    s.write('GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nx');
+    await readUntil(s, (b) => b.toString().endsWith('X'));
+    const started = Date.now();
+    await server.close(200);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(await waitClose(s, 1000)).toBe(true);
+  });
+
+  it('a CONNECT answered 200 gets a tunnel, with no length or close in the head', async () => {
+    const { port } = await start(async () => echoTunnel(200));
+    const s = await connect(port);
+    s.write('CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\nhello');
+    const got = await readUntil(s, (b) => b.toString().endsWith('HELLO'));
+    expect(got.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(got.toString()).not.toMatch(/Content-Length|Transfer-Encoding|Connection/i);
+    s.destroy();
+  });
+
+  it('an Upgrade the handler does not take is plain HTTP: what follows is parsed as requests', async () => {
+    const { port, seen } = await start(async (req) => textReply(200, req.target));
+    const r = await exchange(port, 'GET /a HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n' + get('/b'), { responses: 2 });
+    expect(r.responses.map((x) => x.body.toString())).toEqual(['/a\n', '/b\n']);
+    expect(seen.map((x) => x.target)).toEqual(['/a', '/b']);
+  });
+
+  it('holds what follows an Upgrade request until its reply, even when it looks like a request', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { port, seen } = await start(async (req) => {
+      if (req.target === '/up') {
+        await gate;
+        return echoTunnel(101, { Upgrade: 'echo' });
+      }
+      return textReply(200, req.target);
+    });
+    const s = await connect(port);
+    s.write('GET /up HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n' + get('/smuggled'));
+    await sleep(50);
+    expect(seen.map((x) => x.target)).toEqual(['/up']);
+    release();
+    const got = await readUntil(s, (b) => b.toString().includes('/SMUGGLED'));
+    expect(got.toString()).toMatch(/^HTTP\/1\.1 101 /);
+    expect(seen.map((x) => x.target)).toEqual(['/up']);
+    s.destroy();
+  });
+
+  it('a 101 without a tunnel, or to a request that did not ask, is never sent', async () => {
+    const { port } = await start(async (req) => req.target === '/asked' ? { ...echoTunnel(101), tunnel: undefined } : echoTunnel(101));
+    const asked = await exchange(port, 'GET /asked HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n', { responses: 1 });
+    expect(asked.responses.map((x) => x.status)).toEqual([500]);
+    const plain = await exchange(port, get('/plain') + get('/next'), { responses: 2 });
+    expect(plain.responses.map((x) => x.status)).toEqual([500, 500]);
+  });
+});
+
 describe('through the FILE module', () => {
   let root: string;
   let cleanup: () => void;
