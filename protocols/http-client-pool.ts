@@ -74,6 +74,15 @@ export class UpstreamConnection {
   }
 }
 
+export interface PoolStats {
+  origin: string;
+  idle: number;
+  busy: number;
+  waiting: number;
+  /** Bytes written to the upstream connections in use and not yet taken by the kernel. */
+  writableLength: number;
+}
+
 interface Waiter {
   readonly limits: PoolLimits;
   readonly signal: AbortSignal | null;
@@ -87,6 +96,8 @@ export class Pool {
   readonly #idle: UpstreamConnection[] = [];
   /** Connections in use or being opened. */
   #busy = 0;
+  /** The connections in use (for stats). */
+  readonly #active = new Set<UpstreamConnection>();
   readonly #waiting: Waiter[] = [];
   readonly #onEmpty: (pool: Pool) => void;
 
@@ -95,8 +106,18 @@ export class Pool {
     this.#onEmpty = onEmpty;
   }
 
-  get stats(): { idle: number; busy: number; waiting: number } {
-    return { idle: this.#idle.length, busy: this.#busy, waiting: this.#waiting.length };
+  /** What the pool holds now: connections by state, and bytes queued for the upstream. */
+  stats(): PoolStats {
+    let writableLength = 0;
+    for (const conn of this.#active) writableLength += conn.socket.writableLength;
+    return { origin: this.origin.key, idle: this.#idle.length, busy: this.#busy, waiting: this.#waiting.length, writableLength };
+  }
+
+  #take(conn: UpstreamConnection): UpstreamConnection {
+    this.#busy++;
+    this.#active.add(conn);
+    conn.lease(null);
+    return conn;
   }
 
   /**
@@ -106,11 +127,7 @@ export class Pool {
   acquire(limits: PoolLimits, signal: AbortSignal | null, fresh: boolean): Promise<Lease> {
     if (!fresh) {
       const conn = this.#idle.pop();
-      if (conn !== undefined) {
-        this.#busy++;
-        conn.lease(null);
-        return Promise.resolve({ conn, reused: true });
-      }
+      if (conn !== undefined) return Promise.resolve({ conn: this.#take(conn), reused: true });
     }
     if (this.#busy + this.#idle.length < limits.maxConnections) return this.#open(limits, signal);
     if (fresh && this.#idle.length > 0) {
@@ -125,15 +142,13 @@ export class Pool {
   release(conn: UpstreamConnection, keepFor: number): void {
     conn.user = null;
     this.#busy--;
+    this.#active.delete(conn);
     if (conn.socket.destroyed || !conn.socket.writable || keepFor <= 0) {
       conn.socket.destroy();
       return this.#next();
     }
     const waiter = this.#waiting.shift();
-    if (waiter !== undefined) {
-      this.#busy++;
-      return waiter.resolve({ conn, reused: true });
-    }
+    if (waiter !== undefined) return waiter.resolve({ conn: this.#take(conn), reused: true });
     conn.idle(keepFor);
     this.#idle.push(conn);
   }
@@ -143,6 +158,7 @@ export class Pool {
     conn.user = null;
     conn.socket.destroy();
     this.#busy--;
+    this.#active.delete(conn);
     this.#next();
   }
 
@@ -164,6 +180,7 @@ export class Pool {
     return connect(this.origin, limits.connect, signal).then(
       (socket) => {
         const conn = new UpstreamConnection(socket, this);
+        this.#active.add(conn);
         conn.lease(null);
         return { conn, reused: false };
       },
@@ -220,9 +237,7 @@ export class Pool {
     const conn = this.#idle.pop();
     if (conn !== undefined) {
       this.#waiting.shift();
-      this.#busy++;
-      conn.lease(null);
-      return waiter.resolve({ conn, reused: true });
+      return waiter.resolve({ conn: this.#take(conn), reused: true });
     }
     if (this.#busy < waiter.limits.maxConnections) {
       this.#waiting.shift();
@@ -246,8 +261,8 @@ export class Pools {
     return pool;
   }
 
-  get size(): number {
-    return this.#pools.size;
+  stats(): PoolStats[] {
+    return [...this.#pools.values()].map((pool) => pool.stats());
   }
 
   close(): void {
