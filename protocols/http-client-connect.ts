@@ -105,6 +105,9 @@ export function connect(origin: Origin, options: ConnectOptions, signal: AbortSi
       tcp.on('error', () => {});
       socket = tls.connect({
         socket: tcp,
+        // The name the certificate must match (without it, checkServerIdentity checks "localhost").
+        host: origin.host,
+        // SNI carries host names only (RFC 6066 §3).
         servername: net.isIP(origin.host) === 0 ? origin.host : undefined,
         secureContext: options.secureContext,
         rejectUnauthorized: true,
