@@ -71,7 +71,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #interim = false;
   #responseDone = false;
   #body: Readable | null = null;
-  /** Unparsed bytes kept while the body's reader is slow. */
+  /** The body's reader is slow: the socket is paused until it reads again. */
+  #waiting = false;
+  /** The last push() went over the body's high-water mark. */
+  #readerFull = false;
+  /** Unparsed bytes kept while waiting. */
   #pending: Buffer | null = null;
   #pendingOffset = 0;
   #eof = false;
@@ -184,9 +188,9 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (this.#ended) return;
     this.#received += chunk.length;
     this.#lastProgress = Date.now();
-    if (this.#pending !== null) {
+    if (this.#waiting) {
       // Paused, but a read was already under way.
-      this.#pending = Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
+      this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
       this.#pendingOffset = 0;
       return;
     }
@@ -204,6 +208,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   }
 
   onClose(): void {
+    // After a clean end, the bytes still unparsed decide (#atEof), however long a slow reader takes.
+    if (!this.#eof) this.#closed();
+  }
+
+  #closed(): void {
     this.#fail(resetError(null, this.#head === null ? 'closed before the response' : 'closed in the body'));
   }
 
@@ -228,6 +237,10 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (n < buf.length) {
       this.#pending = buf;
       this.#pendingOffset = n;
+    }
+    // The parser stops at a full reader, but a read that was all body is consumed whole: pause either way.
+    if (n < buf.length || this.#readerFull) {
+      this.#waiting = true;
       this.#conn.socket.pause();
       this.#updateTimer();
     }
@@ -235,11 +248,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   /** The body's reader wants more. */
   #resume(): void {
+    this.#readerFull = false;
+    if (!this.#waiting || this.#parsing || this.#ended) return;
+    this.#waiting = false;
     const pending = this.#pending;
-    if (pending === null || this.#parsing || this.#ended) return;
-    this.#pending = null;
-    this.#parse(pending, this.#pendingOffset);
-    if (this.#ended || this.#pending !== null) return;
+    if (pending !== null) {
+      this.#pending = null;
+      this.#parse(pending, this.#pendingOffset);
+      if (this.#ended || this.#waiting) return;
+    }
     this.#conn.socket.resume();
     this.#lastProgress = Date.now();
     this.#updateTimer();
@@ -249,7 +266,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   /** The upstream closed its side: the end of a body that runs to the close, else a truncation. */
   #atEof(): void {
     if (this.#parser.finish() && this.#responseDone) return this.#finish(false);
-    this.onClose();
+    this.#closed();
   }
 
   // --- the response ----------------------------------------------------------
@@ -287,7 +304,9 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   onBody(chunk: Buffer): boolean {
     if (this.#ended) return false;
-    return this.#body!.push(chunk);
+    if (this.#body!.push(chunk)) return true;
+    this.#readerFull = true;
+    return false;
   }
 
   onComplete(): boolean {
@@ -370,7 +389,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #phase(): ErrorCode | null {
     if (this.#ended || this.#responseDone) return null;
     if (this.#head === null) return this.#requestDone ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
-    return this.#pending !== null && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
+    return this.#waiting && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
   }
 
   #limit(code: ErrorCode): number {

@@ -70,6 +70,8 @@ export class HttpClient {
           queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
           connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext },
         };
+        const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
+        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing);
         const pool = this.pools.get(origin, origin.scheme === 'https' ? `${origin.key} ${settings.proxyCA ?? ''}` : origin.key);
         const lease = await pool.acquire(limits, request.signal, fresh);
         exchange = new Exchange(lease, pool, request, {
@@ -77,8 +79,6 @@ export class HttpClient {
           body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
           idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
         });
-        const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
-        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing);
         const response = await exchange.start(head, framing);
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);

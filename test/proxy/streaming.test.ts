@@ -13,18 +13,28 @@ afterEach(cleanup);
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Writes `total` bytes of `data` (repeated) in chunked framing, honouring the socket's backpressure. */
-function streamChunked(socket: net.Socket, piece: Buffer, total: number, progress: { written: number }): void {
-  socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+type Framing = 'chunked' | 'length' | 'close';
+
+/** Writes `total` bytes of `piece` (repeated) in this framing, honouring the socket's backpressure. */
+function stream(socket: net.Socket, framing: Framing, piece: Buffer, total: number, progress: { written: number }): void {
+  const fields = framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : framing === 'length' ? `Content-Length: ${total}\r\n` : '';
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n${fields}\r\n`);
   const pump = (): void => {
     while (progress.written < total) {
       const n = Math.min(piece.length, total - progress.written);
       progress.written += n;
-      socket.write(`${n.toString(16)}\r\n`);
-      socket.write(piece.subarray(0, n));
-      if (!socket.write('\r\n')) return void socket.once('drain', pump);
+      let ok: boolean;
+      if (framing === 'chunked') {
+        socket.write(`${n.toString(16)}\r\n`);
+        socket.write(piece.subarray(0, n));
+        ok = socket.write('\r\n');
+      } else {
+        ok = socket.write(piece.subarray(0, n));
+      }
+      if (!ok) return void socket.once('drain', pump);
     }
-    socket.write('0\r\n\r\n');
+    if (framing === 'chunked') socket.write('0\r\n\r\n');
+    if (framing === 'close') socket.end();
   };
   pump();
 }
@@ -48,7 +58,7 @@ describe('responses', () => {
   it('a 5 MiB chunked response arrives whole', async () => {
     const piece = randomBytes(64 * 1024);
     const total = 5 * 1024 * 1024;
-    const up = await fakeUpstream((_req, socket) => streamChunked(socket, piece, total, { written: 0 }));
+    const up = await fakeUpstream((_req, socket) => stream(socket, 'chunked', piece, total, { written: 0 }));
     const { port } = await proxyServer(`Proxy /* ${up.origin}/*`);
     const client = await connect(port);
     client.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -61,12 +71,12 @@ describe('responses', () => {
     client.destroy();
   });
 
-  it('a client that stops reading holds the upstream back: the proxy keeps only a window', async () => {
+  it.each(['chunked', 'length', 'close'] as const)('a client that stops reading holds the upstream back (%s): the proxy keeps only a window', async (framing) => {
     // Far more than the kernel's socket buffers on both sides can hold (several MiB on loopback).
     const piece = randomBytes(64 * 1024);
     const total = 256 * 1024 * 1024;
     const progress = { written: 0 };
-    const up = await fakeUpstream((_req, socket) => streamChunked(socket, piece, total, progress));
+    const up = await fakeUpstream((_req, socket) => stream(socket, framing, piece, total, progress));
     const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*`);
     const client = await connect(port);
     client.pause();
@@ -84,6 +94,34 @@ describe('responses', () => {
     expect(progress.written).toBeGreaterThan(stalled);
     client.destroy();
     expect(await up.closedCount(1)).toBe(true);
+  });
+
+  it.each([
+    ['runs to the close', () => 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n'],
+    ['says Connection: close', (n: number) => `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\nContent-Length: ${n}\r\n\r\n`],
+  ])('a body that %s, ended by the upstream while the reader is slow, arrives whole', async (_name, head) => {
+    const data = randomBytes(4 * 1024 * 1024);
+    const up = await fakeUpstream((_req, socket) => {
+      socket.write(head(data.length));
+      socket.end(data);
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    const client = await connect(port);
+    client.pause();
+    client.write('GET /f HTTP/1.1\r\nHost: a\r\n\r\n');
+    await sleep(300);
+    client.resume();
+    const raw = await readUntil(client, (all) => {
+      const headEnd = all.indexOf('\r\n\r\n');
+      if (headEnd === -1 || all.length - headEnd < data.length) return false;
+      return all.toString('latin1', 0, headEnd).includes('chunked') ? dechunk(all) !== null : all.length - headEnd - 4 >= data.length;
+    }, 10_000);
+    const headEnd = raw.indexOf('\r\n\r\n') + 4;
+    const body = raw.toString('latin1', 0, headEnd).includes('chunked') ? dechunk(raw) : raw.subarray(headEnd);
+    expect(body?.length).toBe(data.length);
+    expect(sha(body!)).toBe(sha(data));
+    expect(await up.closedCount(1)).toBe(true);
+    client.destroy();
   });
 
   it('a response with a length streams with its length', async () => {
