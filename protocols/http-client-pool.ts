@@ -44,11 +44,24 @@ export class UpstreamConnection {
   constructor(socket: Socket, pool: Pool) {
     this.socket = socket;
     this.#pool = pool;
-    socket.on('data', (chunk: Buffer) => (this.user === null ? this.#broken() : this.user.onData(chunk)));
-    socket.on('end', () => (this.user === null ? this.#broken() : this.user.onEnd()));
-    socket.on('error', (err: Error) => (this.user === null ? this.#broken() : this.user.onError(err)));
-    socket.on('close', () => (this.user === null ? this.#broken() : this.user.onClose()));
-    socket.on('drain', () => this.user?.onDrain());
+    socket.on('data', (chunk: Buffer) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onData(chunk))));
+    socket.on('end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd())));
+    socket.on('error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err))));
+    socket.on('close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose())));
+    socket.on('drain', () => this.#edge(() => this.user?.onDrain()));
+  }
+
+  /**
+   * A socket callback is an edge: a throw below it belongs to this
+   * connection, never to the process. The socket is destroyed with it, so
+   * the exchange ends with the error as its cause.
+   */
+  #edge(handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.socket.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Idle: it no longer keeps the process alive, and goes after `ms`. */
