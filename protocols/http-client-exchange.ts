@@ -120,7 +120,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (framing !== 'none') {
       this.#chunked = framing === 'chunked';
       this.#requestDone = false;
-      this.#sendBody(request.body()!);
+      this.#sendBody(request.body());
     }
     this.#updateTimer();
     return promise;
@@ -128,8 +128,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   // --- the request body ------------------------------------------------------
 
-  #sendBody(body: Readable): void {
+  #sendBody(body: Readable | null): void {
+    if (body === null || body.destroyed) {
+      // Gone between two attempts (the server timed it out, the client left).
+      const err = body?.errored;
+      return void queueMicrotask(() => this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED', 'request body gone')));
+    }
     this.requestBody = body;
+    // Between attempts nobody listens: an error then must not reach the process.
+    if (!body.listeners('error').includes(ignore)) body.on('error', ignore);
     body.on('data', this.#onBodyData);
     body.once('end', this.#onBodyEnd);
     body.once('error', this.#onBodyError);
