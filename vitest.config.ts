@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/boundary.ts'],
     testTimeout: 20000,
     hookTimeout: 20000,
     pool: 'forks',

@@ -55,7 +55,20 @@ export class CachedVariant implements Representation {
   }
 }
 
-export class FileDocument implements CachedDocument {
+/**
+ * A place in the memory cache's LRU ring: a document, or the ring's head.
+ * The ring runs through its head, so every member has both links and no
+ * other node has any: being linked is being in the cache, with no separate
+ * flag to drift from the list (STYLE.md §13).
+ */
+export class LruNode {
+  /** Towards the most recently used; the head's is the oldest member. */
+  newer: LruNode | null = null;
+  /** Towards the least recently used; the head's is the newest member. */
+  older: LruNode | null = null;
+}
+
+export class FileDocument extends LruNode implements CachedDocument {
   /** '' the identity bytes; the stream stack adds its on-the-fly encodings here. */
   readonly bodies = new Map<string, Buffer>();
   readonly size: number;
@@ -65,9 +78,7 @@ export class FileDocument implements CachedDocument {
   /** Memo of the last Accept-Encoding seen and the variant it chose. */
   lastAcceptEncoding: string | undefined = undefined;
   lastChoice: CachedVariant;
-  /** Owned by MemoryCache: LRU links, bytes charged, bodies counted. */
-  newer: FileDocument | null = null;
-  older: FileDocument | null = null;
+  /** Owned by MemoryCache: bytes charged, bodies counted. */
   cost = 0;
   counted = 0;
 
@@ -81,6 +92,7 @@ export class FileDocument implements CachedDocument {
     readonly gzip: CachedVariant | null,
     now: number,
   ) {
+    super();
     this.size = identity.size;
     this.mtimeMs = identity.mtimeMs;
     this.etag = identity.etag;
@@ -91,6 +103,11 @@ export class FileDocument implements CachedDocument {
 
   get real(): string {
     return this.identity.real;
+  }
+
+  /** In a memory cache's list, i.e. linked (LruNode). */
+  get inCache(): boolean {
+    return this.newer !== null;
   }
 
   get hasSidecars(): boolean {
@@ -134,29 +151,36 @@ function pathsOf(doc: FileDocument): string[] {
   return [doc.real, doc.real + '.br', doc.real + '.gz'];
 }
 
+/**
+ * The documents in memory, least recently used first out. A request may hold
+ * a document across an await (its stat) while others evict or invalidate it:
+ * `touch` then answers false and leaves it out, so a removed document is
+ * never linked back into a list it no longer counts in.
+ */
 export class MemoryCache {
   /** Set through setLimits. */
   maxFile: number;
   maxTotal: number;
   #total = 0;
   #count = 0;
-  /** Most and least recently used. */
-  #newest: FileDocument | null = null;
-  #oldest: FileDocument | null = null;
+  /** The ring's head: `older` is the newest document, `newer` the oldest. */
+  readonly #head = new LruNode();
   /** Real path (document or sidecar) → the documents made from it. */
   #byReal = new Map<string, Set<FileDocument>>();
 
   constructor(maxFile: number, maxTotal: number) {
     this.maxFile = maxFile;
     this.maxTotal = maxTotal;
+    this.#head.newer = this.#head;
+    this.#head.older = this.#head;
   }
 
   /** New bounds: documents larger than `maxFile` leave, then the oldest until `maxTotal` holds. */
   setLimits(maxFile: number, maxTotal: number): void {
     this.maxFile = maxFile;
     this.maxTotal = maxTotal;
-    for (let doc = this.#oldest; doc !== null;) {
-      const next = doc.newer;
+    for (let doc = this.#oldest(); doc !== null;) {
+      const next = this.#newerThan(doc);
       if (doc.size > maxFile) this.remove(doc);
       doc = next;
     }
@@ -171,10 +195,11 @@ export class MemoryCache {
     return this.#count;
   }
 
-  /** Hangs `doc` on its anchor, replacing what was there; evicts to stay in bounds. */
+  /** Hangs `doc` on its anchor, replacing what was there; evicts to stay in bounds. False when it cannot fit. */
   put(doc: FileDocument): boolean {
     const old = doc.anchor.document;
     if (old instanceof FileDocument) this.remove(old);
+    this.remove(doc);
     doc.cost = doc.measure();
     doc.counted = doc.bodies.size;
     if (doc.cost > this.maxTotal) return false;
@@ -187,24 +212,30 @@ export class MemoryCache {
     return true;
   }
 
-  /** A hit: most recently used now; bodies the stack added since are charged. */
-  touch(doc: FileDocument): void {
+  /**
+   * A hit: most recently used now; bodies the stack added since are charged.
+   * False, and nothing done, when `doc` is no longer in the cache.
+   */
+  touch(doc: FileDocument): boolean {
+    if (!doc.inCache) return false;
     if (doc.bodies.size !== doc.counted) {
       const cost = doc.measure();
       this.#total += cost - doc.cost;
       doc.cost = cost;
       doc.counted = doc.bodies.size;
     }
-    if (this.#newest !== doc) {
+    if (this.#head.older !== doc) {
       this.#unlink(doc);
       this.#link(doc);
     }
     if (this.#total > this.maxTotal) this.#evict();
+    return true;
   }
 
+  /** Takes `doc` out of the cache and off its anchor; nothing when it is not in. */
   remove(doc: FileDocument): void {
     if (doc.anchor.document === doc) doc.anchor.document = undefined;
-    if (doc.newer === null && doc.older === null && this.#newest !== doc) return; // not in the cache
+    if (!doc.inCache) return;
     this.#unlink(doc);
     this.#total -= doc.cost;
     this.#count--;
@@ -223,10 +254,51 @@ export class MemoryCache {
   }
 
   flush(): void {
-    while (this.#oldest !== null) this.remove(this.#oldest);
-    this.#byReal.clear();
-    this.#total = 0;
-    this.#count = 0;
+    for (let doc = this.#oldest(); doc !== null; doc = this.#oldest()) this.remove(doc);
+  }
+
+  /**
+   * The invariants, for tests: the ring's links agree both ways, it holds
+   * `count` documents costing `total` bytes in all, within maxTotal, each
+   * the document of its anchor and indexed under its paths, and the index
+   * holds nothing else. Returns the documents, oldest first; throws at the
+   * first broken invariant (a walk is bounded by the count, so a broken ring
+   * cannot loop).
+   */
+  check(): FileDocument[] {
+    const docs: FileDocument[] = [];
+    let total = 0;
+    let prev: LruNode = this.#head;
+    for (let node = this.#head.newer; node !== this.#head; node = node.newer) {
+      if (node === null || node.older !== prev) throw new Error(`cache: broken link after ${docs.length} documents`);
+      if (docs.length === this.#count) throw new Error(`cache: more documents in the list than the ${this.#count} counted`);
+      const doc = node as FileDocument;
+      if (doc.anchor.document !== doc) throw new Error(`cache: ${doc.real} is not its anchor's document`);
+      for (const real of pathsOf(doc)) if (this.#byReal.get(real)?.has(doc) !== true) throw new Error(`cache: ${real} not indexed`);
+      docs.push(doc);
+      total += doc.cost;
+      prev = node;
+    }
+    if (this.#head.older !== prev) throw new Error('cache: the head does not link back to the newest document');
+    if (docs.length !== this.#count) throw new Error(`cache: ${docs.length} documents in the list, ${this.#count} counted`);
+    if (total !== this.#total) throw new Error(`cache: ${total} bytes in the list, ${this.#total} counted`);
+    if (total > this.maxTotal) throw new Error(`cache: ${total} bytes held, over ${this.maxTotal}`);
+    const members = new Set(docs);
+    for (const [real, set] of this.#byReal) {
+      if (set.size === 0) throw new Error(`cache: an empty index entry for ${real}`);
+      for (const doc of set) if (!members.has(doc)) throw new Error(`cache: ${real} indexes a document not in the list`);
+    }
+    return docs;
+  }
+
+  #oldest(): FileDocument | null {
+    const node = this.#head.newer!;
+    return node === this.#head ? null : (node as FileDocument);
+  }
+
+  #newerThan(doc: FileDocument): FileDocument | null {
+    const node = doc.newer!;
+    return node === this.#head ? null : (node as FileDocument);
   }
 
   #index(real: string, doc: FileDocument): void {
@@ -236,22 +308,22 @@ export class MemoryCache {
   }
 
   #evict(): void {
-    while (this.#total > this.maxTotal && this.#oldest !== null) this.remove(this.#oldest);
+    for (let doc = this.#oldest(); this.#total > this.maxTotal && doc !== null; doc = this.#oldest()) this.remove(doc);
   }
 
+  /** In as the newest. */
   #link(doc: FileDocument): void {
-    doc.older = this.#newest;
-    doc.newer = null;
-    if (this.#newest !== null) this.#newest.newer = doc;
-    this.#newest = doc;
-    if (this.#oldest === null) this.#oldest = doc;
+    const head = this.#head;
+    const newest = head.older!;
+    doc.older = newest;
+    doc.newer = head;
+    newest.newer = doc;
+    head.older = doc;
   }
 
   #unlink(doc: FileDocument): void {
-    if (doc.newer !== null) doc.newer.older = doc.older;
-    else this.#newest = doc.older;
-    if (doc.older !== null) doc.older.newer = doc.newer;
-    else this.#oldest = doc.newer;
+    doc.newer!.older = doc.older;
+    doc.older!.newer = doc.newer;
     doc.newer = null;
     doc.older = null;
   }

@@ -7,6 +7,9 @@
 import * as fsp from 'node:fs/promises';
 import type { MultipartLimits } from '../converters/multipart.js';
 
+/** The methods the FILE module answers (Protocol.methods); the rules say where. */
+export const FILE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST']);
+
 /** The part of `node:fs/promises` the FILE module uses. */
 export type FileSystem = Pick<typeof fsp, 'open' | 'stat' | 'lstat' | 'realpath' | 'opendir' | 'rename' | 'link' | 'unlink'>;
 

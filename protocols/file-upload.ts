@@ -7,20 +7,41 @@
 // `overwriteUploads` option says so. All or nothing: when any part fails
 // (413, a client gone, ENOSPC), the files already stored by this request are
 // removed too. The answer is 201 with what was stored, JSON or HTML by Accept.
+//
+// Sidecars: the FILE module serves `x.gz` / `x.br` to clients that accept
+// the coding in place of `x` (file-variants.ts). A client that may upload but
+// not overwrite must never change the bytes served for a document it could
+// not overwrite, so an upload never makes a document/sidecar pair with a name
+// already there: it takes a name only when the name itself, its sidecars
+// (`name.gz`, `name.br`) and, for a name ending in a sidecar suffix, the
+// document it would stand for (`report.txt` for `report.txt.gz`) are all free
+// and no PUT is writing that document; else `report (1).txt.gz`. Both orders
+// are covered: `report.txt.gz` beside an existing `report.txt`, and
+// `report.txt` beside an earlier upload's `report.txt.gz` (which the sidecar
+// rule "not older than its document" would only reject by its timestamp, and
+// timestamps are coarse). The check and the link run under the path lock of
+// that document, the lock a PUT of it commits under. Left to the timestamp
+// rule: a document placed later by other means (a PUT, a deploy) beside an
+// uploaded sidecar, which is then served only if it is not older. With
+// `overwriteUploads` an uploader may replace the document itself, so names
+// are taken as they come.
 
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseMultipart, type MultipartLimits } from '../converters/multipart.js';
 import { HttpError } from '../src/errors.js';
+import { allowedMethods } from '../src/net.js';
 import { makeFormat } from '../src/format.js';
 import { qualityOfType } from '../src/negotiate.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { escapeHtml } from '../converters/dir-listing.js';
 import { encodePath } from './file-dir.js';
+import { FILE_METHODS } from './file-options.js';
 import { confine, localName } from './file-path.js';
 import type { WriteContext } from './file-write.js';
 import { linkNew, syncDir, writeTemp } from './file-write.js';
+import { SIDECARS } from './file-variants.js';
 
 export interface Stored {
   readonly field: string;
@@ -71,11 +92,40 @@ export function fromWire(name: string): string {
   }
 }
 
-/** `name`, then `name (1).ext`, `name (2).ext`… */
+/** The sidecar suffix `name` ends with (any case: some file systems ignore it), or ''. */
+function sidecarSuffix(name: string): string {
+  const lower = name.toLowerCase();
+  for (const s of SIDECARS) if (lower.endsWith(s.suffix) && name.length > s.suffix.length) return name.slice(-s.suffix.length);
+  return '';
+}
+
+/** `name`, then `name (1).ext`, `name (2).ext`…; a sidecar suffix counts as part of the extension (`a (1).tar.gz`). */
 function candidate(name: string, n: number): string {
   if (n === 0) return name;
-  const ext = path.extname(name);
+  const side = sidecarSuffix(name);
+  const ext = path.extname(name.slice(0, name.length - side.length)) + side;
   return `${name.slice(0, name.length - ext.length)} (${n})${ext}`;
+}
+
+/** The document a name belongs to: itself, or the one it would be a sidecar of. */
+function documentOf(file: string): string {
+  return file.slice(0, file.length - sidecarSuffix(path.basename(file)).length);
+}
+
+/** True when `file`, a sidecar of it, or the document it would be a sidecar of is there or being written. */
+async function familyTaken(ctx: WriteContext, file: string): Promise<boolean> {
+  const doc = documentOf(file);
+  const names = [file, ...SIDECARS.map((s) => file + s.suffix)];
+  if (doc !== file) {
+    if (ctx.locks.writing(doc)) return true;
+    names.push(doc);
+  }
+  for (const name of names) {
+    // Only a name known to be absent is free.
+    const free = await ctx.config.fs.lstat(name).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR');
+    if (!free) return true;
+  }
+  return false;
 }
 
 const MAX_TRIES = 100;
@@ -85,7 +135,9 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
   const name = localName(request.address!, request.root, dotfiles);
   const dir = await confine(fs, ctx.roots, name);
   if (!(await fs.stat(dir)).isDirectory()) {
-    throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', 'POST stores uploads in a directory', { headers: { Allow: 'GET, HEAD, OPTIONS' } });
+    // The address's Allow list (src/net.ts), less POST: this one is a file.
+    const allow = allowedMethods(request.rules, request.decodedPath, FILE_METHODS).filter((m) => m !== 'POST');
+    throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', 'POST stores uploads in a directory', { headers: { Allow: allow.join(', ') } });
   }
   const limits: MultipartLimits = {
     parts: uploadLimits.parts ?? 100,
@@ -115,7 +167,7 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
           const final = candidate(wanted, n);
           const file = path.join(dir, final);
           if (overwriteUploads) await ctx.locks.run(file, () => fs.rename(written.temp, file));
-          else if (!(await linkNew(fs, ctx.locks, written.temp, file))) continue;
+          else if (!(await ctx.locks.run(documentOf(file), async () => !(await familyTaken(ctx, file)) && linkNew(fs, null, written.temp, file)))) continue;
           stored.push(file);
           return { field, name: final, size: written.size, type, href: encodePath(base + final) };
         }

@@ -40,6 +40,25 @@ export interface WriteContext {
  */
 export class PathLocks {
   #tails = new Map<string, Promise<void>>();
+  /** Paths a PUT is writing, from its first look at the target to its commit, with their number of writers. */
+  #writers = new Map<string, number>();
+
+  /** Runs `fn` with `key` marked as being written (see `writing`). */
+  async write<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    this.#writers.set(key, (this.#writers.get(key) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = this.#writers.get(key)! - 1;
+      if (n === 0) this.#writers.delete(key);
+      else this.#writers.set(key, n);
+    }
+  }
+
+  /** A PUT is writing `key`: an upload keeps its sidecar names free (file-upload.ts). */
+  writing(key: string): boolean {
+    return this.#writers.has(key);
+  }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
@@ -170,6 +189,11 @@ export async function put(ctx: WriteContext, request: Request): Promise<Reply> {
   const { fs, dotfiles } = ctx.config;
   const name = localName(request.address!, request.root, dotfiles);
   const { dir, file, base } = await confineParent(fs, ctx.roots, name);
+  return ctx.locks.write(file, () => putFile(ctx, request, dir, file, base));
+}
+
+async function putFile(ctx: WriteContext, request: Request, dir: string, file: string, base: string): Promise<Reply> {
+  const fs = ctx.config.fs;
   const before = await currentFile(fs, file);
   if (before?.isDirectory()) throw new HttpError('WWW_ERR_FILE_CONFLICT', 'the target is a directory');
   // Preconditions before the body is read: a refused PUT never sends 100 Continue.
@@ -217,21 +241,29 @@ export async function del(ctx: WriteContext, request: Request): Promise<Reply> {
     // No parent, nothing to delete.
     throw err instanceof HttpError && err.code === 'WWW_ERR_FILE_CONFLICT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
   });
-  const link = await fs.lstat(file).catch((err: unknown) => {
-    const code = errnoOf(err);
-    throw code === 'ENOENT' || code === 'ENOTDIR' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
-  });
-  if (link.isDirectory()) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
-  if (name.slash) {
-    // `x/` names a directory: a file x is not it, a link to a directory is one.
-    const target = await currentFile(fs, file);
-    throw target?.isDirectory() ? new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted') : new HttpError('WWW_ERR_FILE_NOT_FOUND');
-  }
-  const target = link.isSymbolicLink() ? await currentFile(fs, file) : link;
-  if (evaluatePreconditions('DELETE', request.headers, target && validatorsOf(target)) === PRECONDITION_FAILED) return precondition(request);
-  const previousReal = await fs.realpath(file).catch(() => null);
-  await ctx.locks.run(file, () => fs.unlink(file)).catch((err: unknown) => {
-    throw errnoOf(err) === 'ENOENT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+  // RFC 9110 §13.2.2: the preconditions hold for the file that is removed.
+  // Under the path lock, as a PUT commits: a PUT cannot replace the file
+  // between the check of If-Match and the unlink.
+  const previousReal = await ctx.locks.run(file, async () => {
+    const link = await fs.lstat(file).catch((err: unknown) => {
+      const code = errnoOf(err);
+      throw code === 'ENOENT' || code === 'ENOTDIR' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+    });
+    if (link.isDirectory()) throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted');
+    if (name.slash) {
+      // `x/` names a directory: a file x is not it, a link to a directory is one.
+      const target = await currentFile(fs, file);
+      throw target?.isDirectory() ? new HttpError('WWW_ERR_FILE_FORBIDDEN', 'a directory is not deleted') : new HttpError('WWW_ERR_FILE_NOT_FOUND');
+    }
+    const target = link.isSymbolicLink() ? await currentFile(fs, file) : link;
+    if (evaluatePreconditions('DELETE', request.headers, target && validatorsOf(target)) === PRECONDITION_FAILED) {
+      throw new HttpError('WWW_ERR_FILE_PRECONDITION');
+    }
+    const real = await fs.realpath(file).catch(() => null);
+    await fs.unlink(file).catch((err: unknown) => {
+      throw errnoOf(err) === 'ENOENT' ? new HttpError('WWW_ERR_FILE_NOT_FOUND') : err;
+    });
+    return real;
   });
   ctx.invalidate(request, file, previousReal);
   return { status: 204, headers: {}, format: null, length: -1, body: null };

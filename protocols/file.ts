@@ -14,13 +14,13 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Anchor } from '../src/anchor.js';
 import { HttpError, fromOsError } from '../src/errors.js';
-import type { NetManager, Protocol } from '../src/net.js';
+import { allowedMethods, type NetManager, type Protocol } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { CachedVariant, FileDocument, MemoryCache, revalidate, type Representation } from './file-cache.js';
 import { directory, type DirContext } from './file-dir.js';
 import { diskRep, handleSource, openForRead, readAll, sidecarStat } from './file-disk.js';
-import { fileConfig, type FileConfig, type FileOptions } from './file-options.js';
+import { FILE_METHODS, fileConfig, type FileConfig, type FileOptions } from './file-options.js';
 import { RealRoots, confine, localName, type LocalName } from './file-path.js';
 import { bufferSource, send, whole } from './file-send.js';
 import { upload } from './file-upload.js';
@@ -28,8 +28,6 @@ import { SIDECARS, bindingFor, chooseSidecar, type Binding, type SidecarCoding }
 import { PathLocks, del, put, type WriteContext } from './file-write.js';
 
 export type { FileOptions, FileSystem } from './file-options.js';
-
-const WRITE_METHODS = ['PUT', 'DELETE', 'POST'] as const;
 
 /** A realpath found for an anchor, trusted for revalidateMs. */
 interface RealEntry {
@@ -41,6 +39,7 @@ interface RealEntry {
 
 export class FileProtocol implements Protocol {
   readonly scheme = 'file';
+  readonly methods = FILE_METHODS;
   readonly config: FileConfig;
   readonly cache: MemoryCache;
   readonly #roots: RealRoots;
@@ -83,8 +82,7 @@ export class FileProtocol implements Protocol {
     if (method !== 'GET' && method !== 'HEAD') return null;
     const doc = request.anchor?.document;
     if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
-    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs) return null;
-    this.cache.touch(doc);
+    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs || !this.cache.touch(doc)) return null;
     return this.#sendDocument(request, doc);
   }
 
@@ -96,12 +94,13 @@ export class FileProtocol implements Protocol {
       // A cached document due for its stat.
       const doc = request.anchor?.document;
       if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
-        const now = this.config.now();
-        if (await revalidate(this.config.fs, doc, now)) {
-          this.cache.touch(doc);
-          return this.#sendDocument(request, doc);
-        }
-        this.cache.remove(doc);
+        const fresh = await revalidate(this.config.fs, doc, this.config.now());
+        // While the stat ran, other requests may have evicted the document
+        // or a write invalidated it (STYLE.md §15): only one still in the
+        // cache is served; one that left it is read again below, never
+        // linked back.
+        if (fresh && this.cache.touch(doc)) return this.#sendDocument(request, doc);
+        if (!fresh) this.cache.remove(doc);
       }
     }
     try {
@@ -115,8 +114,10 @@ export class FileProtocol implements Protocol {
           return await del(this.#write, request);
         case 'POST':
           return await upload(this.#write, request);
-        default:
-          throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: allowed(request) } });
+        default: // NetManager refuses what `methods` does not list; OPTIONS is the server's
+          throw new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, {
+            headers: { Allow: allowedMethods(request.rules, request.decodedPath, this.methods).join(', ') },
+          });
       }
     } catch (err) {
       throw this.#failure(request, err);
@@ -182,8 +183,7 @@ export class FileProtocol implements Protocol {
       if (gate !== undefined) {
         await gate;
         const doc = anchor.document;
-        if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
-          this.cache.touch(doc);
+        if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules && this.cache.touch(doc)) {
           return this.#sendDocument(request, doc);
         }
       } else {
@@ -303,10 +303,3 @@ export class FileProtocol implements Protocol {
   }
 }
 
-function allowed(request: Request): string {
-  let allow = 'GET, HEAD, OPTIONS';
-  const rules = request.rules;
-  const p = request.decodedPath ?? '/';
-  if (rules !== null) for (const m of WRITE_METHODS) if (rules.isEnabled(m, p)) allow += ', ' + m;
-  return allow;
-}

@@ -3,7 +3,8 @@
 // and arming a Node timer each time would cost more than the request. So the
 // timer fires at most every `period()` (the shortest timeout) and compares the
 // clock with the deadline of the current wait: switching between waits, or
-// pushing a deadline back when bytes move, only stores numbers.
+// pushing a deadline back when bytes move, only stores numbers. A timeout
+// of 0 means none: that wait never expires.
 
 export const enum Wait {
   None,
@@ -11,6 +12,13 @@ export const enum Wait {
   KeepAlive,
   Body,
   Write,
+  /** After our FIN, reading and dropping what the client still sends. */
+  Linger,
+}
+
+/** The deadline `ms` from `now`; a timeout of 0 (or less) is none. */
+function deadlineOf(now: number, ms: number): number {
+  return ms > 0 ? now + ms : Infinity;
 }
 
 export class WaitTimer {
@@ -36,12 +44,13 @@ export class WaitTimer {
     this.#keepRhythm = keepRhythm;
   }
 
-  /** Starts waiting for `kind`, `ms` from now. */
+  /** Starts waiting for `kind`, `ms` from now (0: no deadline). */
   set(kind: Wait, ms: number): void {
     this.kind = kind;
     const now = Date.now();
-    const deadline = now + ms;
+    const deadline = deadlineOf(now, ms);
     this.deadline = deadline;
+    if (deadline === Infinity) return;
     // Every deadline lies at least one period ahead, so an armed timer fires in time.
     if (this.#timer !== null && this.#timerAt <= deadline) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -50,7 +59,7 @@ export class WaitTimer {
 
   /** Moves the deadline of the current wait, if it is `kind`, to `ms` from now. */
   extend(kind: Wait, ms: number): void {
-    if (this.kind === kind) this.deadline = Date.now() + ms;
+    if (this.kind === kind) this.deadline = deadlineOf(Date.now(), ms);
   }
 
   /** Nothing to wait for; the timer keeps its rhythm. */

@@ -46,33 +46,120 @@ export interface HeadFraming {
   keepAlive10: boolean;
 }
 
-/** Serializes the head. Field values with CR or LF are dropped (no response splitting). */
+/** What a reply's own field is to the writer. */
+const enum Field {
+  Plain,
+  /** Framing and connection management: the writer's alone (RFC 9112 §6, §9.6; RFC 9110 §7.6.1). */
+  Owned,
+  /** Not a token, or a value that could split the head: never sent. */
+  Invalid,
+  ContentType,
+  ContentEncoding,
+  Date,
+  Server,
+}
+
+const OWNED: Readonly<Record<string, Field>> = {
+  'content-length': Field.Owned,
+  'transfer-encoding': Field.Owned,
+  connection: Field.Owned,
+  'keep-alive': Field.Owned,
+  upgrade: Field.Owned,
+  'content-type': Field.ContentType,
+  'content-encoding': Field.ContentEncoding,
+  date: Field.Date,
+  server: Field.Server,
+};
+
+/** tchar (RFC 9110 §5.6.2). */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/**
+ * Field names seen before, classified once: replies repeat the same few
+ * names, so the case-insensitive check costs one map lookup per field.
+ */
+const kinds = new Map<string, Field>();
+const MAX_KINDS = 1024;
+
+function kindOf(name: string): Field {
+  let kind = kinds.get(name);
+  if (kind !== undefined) return kind;
+  kind = Field.Plain;
+  if (name.length === 0) kind = Field.Invalid;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] !== 1) {
+      kind = Field.Invalid;
+      break;
+    }
+  }
+  if (kind === Field.Plain) kind = OWNED[name.toLowerCase()] ?? Field.Plain;
+  if (kinds.size >= MAX_KINDS) kinds.clear();
+  kinds.set(name, kind);
+  return kind;
+}
+
+/**
+ * Serializes the head. The framing fields are the writer's alone: a reply's
+ * own Content-Length, Transfer-Encoding, Connection, Keep-Alive or Upgrade
+ * never reaches the wire. Content-Type and Content-Encoding come from the
+ * format unless the reply names them (in any case); Date and Server are
+ * added unless it has them (a proxy keeps the origin's). A name that is not
+ * a token, or a value with CR, LF or NUL, is dropped (no response splitting).
+ */
 export function serializeHead(reply: Reply, framing: HeadFraming, server: string): string {
   const status = reply.status;
-  let out = statusLine(status) + 'Date: ' + httpDate() + '\r\nServer: ' + server + '\r\n';
+  const headers = reply.headers;
+  let own = '';
+  let hasType = false;
+  let hasEncoding = false;
+  let hasDate = false;
+  let hasServer = false;
+  for (const name in headers) {
+    const kind = kindOf(name);
+    if (kind === Field.Owned || kind === Field.Invalid) continue;
+    const value = headers[name]!;
+    let sent = false;
+    if (typeof value === 'string') {
+      if (safe(value)) {
+        own += name + ': ' + value + '\r\n';
+        sent = true;
+      }
+    } else {
+      for (const v of value) {
+        if (safe(v)) {
+          own += name + ': ' + v + '\r\n';
+          sent = true;
+        }
+      }
+    }
+    if (!sent) continue;
+    if (kind === Field.ContentType) hasType = true;
+    else if (kind === Field.ContentEncoding) hasEncoding = true;
+    else if (kind === Field.Date) hasDate = true;
+    else if (kind === Field.Server) hasServer = true;
+  }
+  let out = statusLine(status);
+  if (!hasDate) out += 'Date: ' + httpDate() + '\r\n';
+  if (!hasServer) out += 'Server: ' + server + '\r\n';
   const format = reply.format;
   if (format !== null && status !== 204 && status !== 304) {
-    if (reply.headers['Content-Type'] === undefined) out += 'Content-Type: ' + contentType(format) + '\r\n';
-    if (format.codings.length > 0) out += 'Content-Encoding: ' + format.codings.join(', ') + '\r\n';
+    if (!hasType) out += 'Content-Type: ' + contentType(format) + '\r\n';
+    if (!hasEncoding && format.codings.length > 0) out += 'Content-Encoding: ' + format.codings.join(', ') + '\r\n';
   }
   if (framing.chunked) out += 'Transfer-Encoding: chunked\r\n';
   else if (reply.length >= 0 && status !== 204 && status !== 304 && status >= 200) out += 'Content-Length: ' + reply.length + '\r\n';
   if (framing.close) out += 'Connection: close\r\n';
   else if (framing.keepAlive10) out += 'Connection: keep-alive\r\n';
-  const headers = reply.headers;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') {
-      if (safe(value)) out += name + ': ' + value + '\r\n';
-    } else {
-      for (const v of value) if (safe(v)) out += name + ': ' + v + '\r\n';
-    }
-  }
-  return out + '\r\n';
+  return out + own + '\r\n';
 }
 
 function safe(value: string): boolean {
-  return value.indexOf('\n') === -1 && value.indexOf('\r') === -1;
+  return value.indexOf('\n') === -1 && value.indexOf('\r') === -1 && value.indexOf('\0') === -1;
 }
 
 /** Bodies up to this size are copied next to their head and written once. */

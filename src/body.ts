@@ -29,9 +29,18 @@ class SizeCap extends Transform {
 }
 
 /**
+ * At most this many codings on one body. Each one is a decoder (a brotli
+ * decoder holds several MiB), made when the body opens: without a bound a
+ * single header line of `br,br,…` would cost memory per token. Two allow
+ * any real stack (gzip on top of a br'ed body).
+ */
+export const MAX_CODINGS = 2;
+
+/**
  * The codings of a Content-Encoding value in the order they were applied;
- * `identity` is dropped. Throws 415 for a coding we cannot decode, with the
- * Accept-Encoding a client should use (RFC 9110 §12.5.3).
+ * `identity` is dropped. Throws 415 for a coding we cannot decode or for more
+ * than MAX_CODINGS, with the Accept-Encoding a client should use (RFC 9110
+ * §12.5.3, §15.5.16).
  */
 export function parseContentEncoding(value: string | undefined): string[] {
   if (value === undefined) return [];
@@ -40,20 +49,21 @@ export function parseContentEncoding(value: string | undefined): string[] {
     const name = member.trim().toLowerCase();
     if (name === '' || name === 'identity') continue;
     const coding = codingByName(name);
-    if (coding === undefined) {
-      throw new HttpError('WWW_ERR_CONV_CODING_UNKNOWN', name, {
-        headers: { 'Accept-Encoding': codings.map((c) => c.name).join(', ') },
-      });
-    }
+    if (coding === undefined) throw new HttpError('WWW_ERR_CONV_CODING_UNKNOWN', name, { headers: acceptEncoding() });
+    if (out.length === MAX_CODINGS) throw new HttpError('WWW_ERR_CONV_TOO_MANY_CODINGS', `at most ${MAX_CODINGS}`, { headers: acceptEncoding() });
     out.push(coding.name);
   }
   return out;
 }
 
+function acceptEncoding(): Record<string, string> {
+  return { 'Accept-Encoding': codings.map((c) => c.name).join(', ') };
+}
+
 /**
  * The request body with its content codings removed, or null when there is
  * no body. Throws (before the body is opened, so no 100 Continue goes out)
- * when a coding is unknown. The returned stream errors with an HttpError:
+ * when a coding is unknown or there are too many. The returned stream errors with an HttpError:
  * 413 past `maxDecodedSize`, 400 when the bytes do not decode.
  */
 export function decodeBody(request: Request, maxDecodedSize: number): Readable | null {

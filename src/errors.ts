@@ -41,6 +41,7 @@ export const ERRORS = table({
   WWW_ERR_REQ_NOT_ACCEPTABLE: { status: 406, message: 'No acceptable representation' },
   WWW_ERR_REQ_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
   WWW_ERR_REQ_PARTIAL_PUT: { status: 400, message: 'A PUT with Content-Range is not stored' },
+  WWW_ERR_REQ_BODY_INCOMPLETE: { status: 400, message: 'Request body incomplete' },
   WWW_ERR_REQ_ABORTED: { status: 499, message: 'Client closed the request' },
 
   // The rule file and translation.
@@ -62,6 +63,7 @@ export const ERRORS = table({
   WWW_ERR_CONV_FAILED: { status: 500, message: 'Conversion failed' },
   WWW_ERR_CONV_DECODE: { status: 400, message: 'Content coding could not be decoded' },
   WWW_ERR_CONV_CODING_UNKNOWN: { status: 415, message: 'Content coding not supported' },
+  WWW_ERR_CONV_TOO_MANY_CODINGS: { status: 415, message: 'Too many content codings' },
   WWW_ERR_CONV_MULTIPART: { status: 400, message: 'Malformed multipart body' },
 
   // The upstream (HTTP client module).

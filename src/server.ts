@@ -20,7 +20,7 @@ import { stackReply } from './stack.js';
 import type { StackOptions } from './stack.js';
 import { registerBuiltins } from '../converters/index.js';
 import { decodePath } from './rules/index.js';
-import type { RuleSet, Translation } from './rules/index.js';
+import type { Route, RuleSet } from './rules/index.js';
 import type { Request } from './request.js';
 import type { Reply } from './reply.js';
 import { errorReply, textReply } from './reply.js';
@@ -36,8 +36,6 @@ export interface ServerOptions {
   file?: FileOptions;
 }
 
-const WRITE_METHODS = ['PUT', 'DELETE', 'POST', 'PATCH'] as const;
-
 export class Server {
   readonly net = new NetManager();
   readonly anchors = new AnchorTable();
@@ -49,8 +47,6 @@ export class Server {
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
   #explicitFile: FileOptions;
-  /** What the rules in force say of each path seen. */
-  #routes = new Map<string, Route>();
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
@@ -71,7 +67,6 @@ export class Server {
   /** Swaps the rules in atomically: requests in flight keep the ones they started with. */
   setRules(rules: RuleSet): void {
     this.#rules = rules;
-    this.#routes = new Map();
     this.#stackOptions = { ...this.#stackOptions, outputCharset: rules.outputCharset };
     // Limits and timeouts apply to new reads at once: connections share this object.
     Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
@@ -95,24 +90,8 @@ export class Server {
   }
 
   close(graceMs?: number): Promise<void> {
-    this.net.abortAll();
     this.proxy.close();
     return this.http.close(graceMs);
-  }
-
-  /** What the rules say of a path; cached while the rules stay in force. */
-  #route(rules: RuleSet, path: string, query: string): Route {
-    const cache = this.#routes;
-    let route = rules === this.#rules ? cache.get(path) : undefined;
-    if (route !== undefined) return route;
-    const translation = rules.translate(path, query);
-    route = { translation, maxBodySize: rules.maxBodySizeFor(path), cacheControl: rules.cacheControlFor(path) };
-    // Pass and Fail do not depend on the query; Redirect and Proxy carry it.
-    if (rules === this.#rules && (translation.kind === 'pass' || translation.kind === 'fail')) {
-      if (cache.size >= ROUTE_CACHE) cache.clear();
-      cache.set(path, route);
-    }
-    return route;
   }
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
@@ -120,10 +99,9 @@ export class Server {
     const rules = this.#rules;
     request.rules = rules;
     const method = request.method;
-    if (request.target === '*') return { status: 204, headers: { Allow: 'GET, HEAD, OPTIONS' }, format: null, length: -1, body: null };
-    if (method === 'CONNECT' || method === 'TRACE') {
-      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: 'GET, HEAD, OPTIONS' } })));
-    }
+    // The server as a whole, and a tunnel we do not open: what every address allows.
+    if (request.target === '*') return { status: 204, headers: { Allow: this.net.allowed(request).join(', ') }, format: null, length: -1, body: null };
+    if (method === 'CONNECT') return this.#notAllowed(request);
     let path: string;
     try {
       path = decodePath(request.path);
@@ -131,7 +109,7 @@ export class Server {
       return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
     }
     request.decodedPath = path;
-    const route = this.#route(rules, path, request.query);
+    const route = rules.route(path, request.query);
     const t = route.translation;
     switch (t.kind) {
       case 'fail':
@@ -148,11 +126,15 @@ export class Server {
         request.root = t.root;
         break;
     }
-    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && !rules.isEnabled(method, path)) {
-      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: allowed(rules, path) } })));
+    // GET and HEAD are always enabled; the module of the address answers
+    // them, or refuses them from the same list (NetManager). Any other method
+    // is checked against the one Allow list here.
+    if (method !== 'GET' && method !== 'HEAD') {
+      const allow = this.net.allowed(request);
+      if (!allow.includes(method)) return this.#notAllowed(request, allow);
+      // A proxied application answers its own OPTIONS (CORS preflights); `OPTIONS *` stays ours.
+      if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
     }
-    // A proxied application answers its own OPTIONS (CORS preflights); `OPTIONS *` stays ours.
-    if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allowed(rules, path) }, format: null, length: -1, body: null };
     if (request.bodyLength !== 0) {
       request.maxBodySize = route.maxBodySize ?? this.http.options.maxBodySize;
       if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
@@ -161,6 +143,11 @@ export class Server {
     const now = this.net.loadNow(request);
     if (now !== null) return this.#stack(now, request, route, rules);
     return this.net.load(request).then((reply) => this.#stack(reply, request, route, rules));
+  }
+
+  /** 405 with the Allow list of the request's address. */
+  #notAllowed(request: Request, allow = this.net.allowed(request)): Reply {
+    return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', request.method, { headers: { Allow: allow.join(', ') } })));
   }
 
   /** Cache-Control from the rules, then the converters from what was loaded to what the client accepts. */
@@ -172,20 +159,6 @@ export class Server {
     const stackOptions = rules === this.#rules ? this.#stackOptions : { ...this.#stackOptions, outputCharset: rules.outputCharset };
     return stackReply(reply, request, this.registry, stackOptions);
   }
-}
-
-const ROUTE_CACHE = 10_000;
-
-interface Route {
-  readonly translation: Translation;
-  readonly maxBodySize: number | undefined;
-  readonly cacheControl: string | undefined;
-}
-
-function allowed(rules: RuleSet, path: string): string {
-  let allow = 'GET, HEAD, OPTIONS';
-  for (const m of WRITE_METHODS) if (rules.isEnabled(m, path)) allow += ', ' + m;
-  return allow;
 }
 
 /** The memory cache's bounds: explicit options, then the rule file's CacheMaxFile and CacheSize, then defaults. */

@@ -5,7 +5,11 @@
 //   coding   gzip, br or deflate on the fly, chosen by Accept-Encoding.
 // Each step that could have gone another way adds its field to Vary. When no
 // step applies the reply is returned as it came: no stream object is made.
-// The decisions are the same for HEAD (body null) as for GET.
+// The decisions are the same for HEAD as for GET, and so are the fields
+// (RFC 9110 §9.3.2), Content-Length included whenever GET's is known: for
+// that a module hands HEAD the bytes GET would get when it has them in
+// memory (the writer sends none), or leaves them on the anchor; a HEAD with
+// no bytes stands for a GET that streams (chunked, no Content-Length).
 
 import { Readable, pipeline, type Duplex, type Transform } from 'node:stream';
 import type { Converter } from './converter.js';
@@ -216,7 +220,8 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   const out = makeFormat(format.type, format.params, coding === null ? [] : [coding.name]);
   const level = coding === null ? undefined : coding.name === 'br' ? options.brotliQuality : options.compressionLevel ?? 6;
 
-  const body = reply.body;
+  const head = request.method === 'HEAD';
+  const body = head && reply.body === null ? bytesOnAnchor(reply) : reply.body;
   if (body === null) return { ...reply, headers, format: out, length: -1, body: null };
 
   // Small buffers: convert at once and keep a Buffer with an exact length.
@@ -224,10 +229,15 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     try {
       let bytes = charset === null ? body : transcodeSync(body, source.params.charset!, charset);
       if (coding !== null) bytes = encodeCached(reply, bytes, coding, level, charset === null);
-      return { ...reply, headers, format: out, length: bytes.length, body: bytes };
+      return { ...reply, headers, format: out, length: bytes.length, body: head ? null : bytes };
     } catch (err) {
       return fail(request, null, [], err);
     }
+  }
+  // GET would stream, its length unknown until the end: HEAD says none and makes no stream.
+  if (head) {
+    if (body instanceof Readable) body.destroy();
+    return { ...reply, headers, format: out, length: -1, body: null };
   }
 
   const stages: Duplex[] = [];
@@ -243,6 +253,13 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     return fail(request, body, stages, err);
   }
   return { ...reply, headers, format: out, length: -1, body: chain(request, body, stages) };
+}
+
+/** The identity bytes of the anchor's cached document, when this reply is of that document (same ETag and length). */
+function bytesOnAnchor(reply: Reply): Buffer | null {
+  const doc = reply.anchor?.document;
+  const bytes = doc?.bodies.get('');
+  return bytes !== undefined && bytes.length === reply.length && doc!.etag === getHeader(reply.headers, 'ETag') ? bytes : null;
 }
 
 /** An encoded variant of a memory-cached document, kept on its anchor for the next request. */

@@ -14,7 +14,7 @@ import { quote } from './values.js';
 import type { RuleOptions, RuleSet } from './types.js';
 
 export type {
-  CacheControlRule, ConverterRule, DirAccess, Protection, ProtectRule, RedirectStatus, RuleOptions, RuleSet, RuleSource,
+  CacheControlRule, ConverterRule, DirAccess, Protection, ProtectRule, RedirectStatus, Route, RuleOptions, RuleSet, RuleSource,
   ServerSettings, Translation, TypeBinding,
 } from './types.js';
 export { RuleFileError, formatRuleError, type RuleError } from './rule-file-error.js';

@@ -6,10 +6,12 @@ import type { Draft, SuffixBinding, TemplateRule } from './draft.js';
 import type { Template } from './template.js';
 import { translate, type TranslationRule } from './translate.js';
 import type {
-  CacheControlRule, ConverterRule, DirAccess, ProtectRule, Protection, RuleSet, ServerSettings, Translation, TypeBinding,
+  CacheControlRule, ConverterRule, DirAccess, ProtectRule, Protection, Route, RuleSet, ServerSettings, Translation, TypeBinding,
 } from './types.js';
 
 const ALWAYS_ENABLED = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Paths whose route a rule set keeps; past it the memo starts over. */
+export const ROUTE_MEMO = 10_000;
 const DEFAULT_WELCOME: readonly string[] = Object.freeze(['index.html']);
 
 /**
@@ -60,6 +62,11 @@ export class RuleFile implements RuleSet {
   readonly #maxBodySize: readonly { readonly size: number; readonly template: Template | null }[];
   readonly #protect: readonly TemplateRule<ProtectRule>[];
   readonly #cacheControl: readonly TemplateRule<string>[];
+  /**
+   * The memo of `route`: not state of the rules (they never change), only
+   * of their cost, so an immutable rule set may keep it; it goes with them.
+   */
+  readonly #routes = new Map<string, Route>();
 
   /** `draft` must be finished (Pass targets compiled); `file` null for the built-in default. */
   constructor(draft: Draft, file: string | null, serverRoot: string) {
@@ -97,6 +104,19 @@ export class RuleFile implements RuleSet {
 
   translate(path: string, query?: string): Translation {
     return translate(this.#translation, path, query);
+  }
+
+  route(path: string, query = ''): Route {
+    let route = this.#routes.get(path);
+    if (route !== undefined) return route;
+    const translation = this.translate(path, query);
+    route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path) };
+    // Pass and Fail do not depend on the query; Redirect and Proxy carry it.
+    if (translation.kind === 'pass' || translation.kind === 'fail') {
+      if (this.#routes.size >= ROUTE_MEMO) this.#routes.clear();
+      this.#routes.set(path, route);
+    }
+    return route;
   }
 
   typeFor(fileName: string): TypeBinding | undefined {

@@ -101,6 +101,13 @@ export interface CacheControlRule extends RuleSource {
 
 export type DirAccess = 'on' | 'off' | 'selective';
 
+/** What the rules say of one path, all at once. */
+export interface Route {
+  readonly translation: Translation;
+  readonly maxBodySize: number | undefined;
+  readonly cacheControl: string | undefined;
+}
+
 export interface RuleSet {
   /** The rule file, or null for the built-in default (`streamstack ROOT`). */
   readonly file: string | null;
@@ -111,6 +118,13 @@ export interface RuleSet {
    * is carried to Redirect locations and Proxy addresses; a Pass ignores it.
    */
   translate(path: string, query?: string): Translation;
+  /**
+   * translate, maxBodySizeFor and cacheControlFor of one path. A rule set
+   * keeps the routes of up to 10,000 paths it passed or failed (those do not
+   * depend on the query; a Redirect or a Proxy carries it, so is not kept):
+   * a new rule set (a restart) starts with none.
+   */
+  route(path: string, query?: string): Route;
 
   /** AddType by suffix: case-insensitive, longest suffix wins, then the last listed. */
   typeFor(fileName: string): TypeBinding | undefined;

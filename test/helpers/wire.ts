@@ -136,6 +136,32 @@ export function exchange(port: number, data: string | Buffer | (string | Buffer)
   });
 }
 
+/**
+ * Records the server side's socket writes (net.Socket's _write and _writev)
+ * while `run` goes, as `write <bytes>` or `writev <bytes>+<bytes>…`: how many
+ * times the server woke the kernel, which the client cannot see.
+ */
+export async function recordWrites(port: number, run: () => Promise<void>): Promise<string[]> {
+  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+  const { _write, _writev } = proto;
+  const calls: string[] = [];
+  const mine = (s: net.Socket) => s.localPort === port;
+  proto._write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+    if (mine(this)) calls.push(`write ${(chunk as Buffer | string).length}`);
+    return _write.call(this, chunk, ...rest);
+  };
+  proto._writev = function (this: net.Socket, chunks: unknown, ...rest: unknown[]) {
+    if (mine(this)) calls.push(`writev ${(chunks as { chunk: Buffer | string }[]).map((c) => c.chunk.length).join('+')}`);
+    return _writev.call(this, chunks, ...rest);
+  };
+  try {
+    await run();
+  } finally {
+    Object.assign(proto, { _write, _writev });
+  }
+  return calls;
+}
+
 /** A connected socket for step-by-step tests. */
 export function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Request } from '../../src/request.js';
+import type { FileDocument, MemoryCache } from '../../protocols/file-cache.js';
 import { parseRules } from '../../src/rules/index.js';
 import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers } from './file-helpers.js';
 
@@ -24,6 +25,8 @@ beforeAll(() => {
   fs.writeFileSync(path.join(fx.root, 'exact.bin'), Buffer.alloc(64 * 1024, 1));
   fs.writeFileSync(path.join(fx.root, 'over.bin'), Buffer.alloc(64 * 1024 + 1, 2));
   fs.writeFileSync(path.join(fx.root, 'text.txt'), 'compress me, please. '.repeat(2000));
+  fs.mkdirSync(path.join(fx.root, 'many'));
+  for (let i = 0; i < 80; i++) fs.writeFileSync(path.join(fx.root, 'many', `${i}.bin`), Buffer.alloc(10 * 1024, i));
 });
 afterAll(() => fx.cleanup());
 beforeEach(() => {
@@ -170,6 +173,55 @@ describe('the rule file sets the bounds', () => {
     const small = await start('CacheSize 2500\nPass /*');
     for (const n of ['a', 'b', 'c']) await GET(small.port, `/lru/${n}.bin`);
     expect(small.server.file.cache.total).toBeLessThanOrEqual(2500);
+  });
+});
+
+/**
+ * Checks the cache's list after every put and touch. A broken list would make
+ * the next eviction spin for ever, in this very process: at the first broken
+ * invariant the error is kept and the cache stops linking anything.
+ */
+function tripwire(cache: MemoryCache): { broken: Error | null } {
+  const state: { broken: Error | null } = { broken: null };
+  for (const name of ['put', 'touch'] as const) {
+    const original = cache[name].bind(cache) as (doc: FileDocument) => boolean;
+    cache[name] = (doc: FileDocument): boolean => {
+      if (state.broken !== null) return false;
+      const result = original(doc);
+      try {
+        cache.check();
+      } catch (err) {
+        state.broken = err as Error;
+      }
+      return result;
+    };
+  }
+  return state;
+}
+
+describe('a document evicted while its stat is in flight', () => {
+  it('is not linked back: CacheSize 256K, 20 of 80 files due for their stat, all 80 at once', async () => {
+    const { port, server } = await start('CacheSize 256K\nPass /*');
+    const cache = server.file.cache;
+    const trip = tripwire(cache);
+    const target = (i: number) => `/many/${i}.bin`;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) await GET(port, target(i));
+      clock += 1100;
+      // The 20 stats wait until the 60 misses have been read and have evicted them.
+      let release!: () => void;
+      const stats = new Promise<void>((resolve) => (release = resolve));
+      counting.hold.stat = () => stats;
+      const due = Array.from({ length: 20 }, (_, i) => GET(port, target(i)));
+      const misses = await Promise.all(Array.from({ length: 60 }, (_, i) => GET(port, target(20 + i))));
+      release();
+      const replies = [...(await Promise.all(due)), ...misses];
+      counting.hold = {};
+      expect(trip.broken).toBeNull();
+      replies.forEach((r, i) => expect([i, r.status, r.body.equals(Buffer.alloc(10 * 1024, i))]).toEqual([i, 200, true]));
+      cache.check();
+      expect(cache.total).toBeLessThanOrEqual(256 * 1024);
+    }
   });
 });
 

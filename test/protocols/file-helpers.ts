@@ -89,16 +89,20 @@ export async function GET(port: number, target: string, headers: Record<string, 
   return fetchRaw(port, req('GET', target, headers));
 }
 
+type FsCall = 'open' | 'stat' | 'lstat' | 'realpath' | 'opendir' | 'rename' | 'link' | 'unlink';
+
 /**
  * node:fs/promises with every call counted by name, and hooks that may fail
- * a call (`fail.open = (file) => error | undefined`) or a FileHandle's
- * write/sync after some bytes.
+ * a call (`fail.open = (file) => error | undefined`), hold one back until a
+ * promise settles (`hold.stat = (file) => promise | undefined`), or fail a
+ * FileHandle's write/sync after some bytes.
  */
 export class CountingFs {
   readonly calls = new Map<string, number>();
   /** `name path` of every call, in order. */
   readonly log: string[] = [];
-  fail: Partial<Record<'open' | 'stat' | 'lstat' | 'realpath' | 'opendir' | 'rename' | 'link' | 'unlink', (p: string) => Error | undefined>> = {};
+  fail: Partial<Record<FsCall, (p: string) => Error | undefined>> = {};
+  hold: Partial<Record<FsCall, (p: string) => Promise<unknown> | undefined>> = {};
   /** Makes a written handle fail: write after `afterBytes`, or sync. */
   failWrite: { code: string; afterBytes: number; on: 'write' | 'sync' } | null = null;
   readonly fs: FileSystem;
@@ -108,6 +112,8 @@ export class CountingFs {
     const wrap = <K extends keyof FileSystem>(name: K): FileSystem[K] => ((async (...args: unknown[]) => {
       self.count(name);
       self.log.push(`${name} ${String(args[0])}`);
+      const wait = self.hold[name]?.(String(args[0]));
+      if (wait !== undefined) await wait;
       const err = self.fail[name]?.(String(args[0]));
       if (err) throw err;
       const result = await (fsp[name] as (...a: unknown[]) => Promise<unknown>)(...args);

@@ -12,6 +12,8 @@ import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, osError, req, startServer,
 let fx: ReturnType<typeof fileRoot>;
 beforeAll(() => {
   fx = fileRoot();
+  // Cached (under 1 MiB) but over the stack's 128 KiB syncLimit: GET streams its gzip.
+  fs.writeFileSync(path.join(fx.root, 'mid.txt'), 'a line somewhat longer than the others\n'.repeat(5000));
 });
 afterAll(() => fx.cleanup());
 afterEach(stopServers);
@@ -67,6 +69,32 @@ describe('GET and HEAD of a file', () => {
     const headGz = await fetchRaw(port, req('HEAD', '/long.txt', gz), true);
     expect(headGz.headers['content-length']).toBe(getGz.headers['content-length']);
     expect(headGz.headers['content-encoding']).toBe('gzip');
+  });
+
+  // RFC 9110 §9.3.2: the same header fields as GET, Content-Length whenever
+  // GET's is known; where GET is chunked, HEAD has neither Content-Length nor
+  // Transfer-Encoding (RFC 9112 §6.1: it may leave out the framing of a body it does not send).
+  const headCases: Array<[string, string, Record<string, string>, Record<string, unknown>]> = [
+    ['a small text, gzip on the fly', '/long.txt', { 'Accept-Encoding': 'gzip' }, {}],
+    ['a small text, charset converted', '/long.txt', { 'Accept-Charset': 'utf-8' }, {}],
+    ['a small text, uncached: GET streams', '/long.txt', { 'Accept-Encoding': 'gzip' }, { cacheMaxFile: 0 }],
+    ['a cached text over syncLimit: GET streams', '/mid.txt', { 'Accept-Encoding': 'gzip' }, {}],
+    ['a br sidecar', '/app.js', { 'Accept-Encoding': 'br' }, {}],
+    ['a listing', '/list/', {}, {}],
+  ];
+  it.each(headCases)('HEAD sends every field GET sends but Date: %s', async (_d, target, headers, file) => {
+    const rules = 'Pass /*\nAddCharset .txt windows-1252\nDirAccess On';
+    for (const headFirst of [true, false]) {
+      const { port } = await startServer(fx.root, rules, { file });
+      const fields = (r: { names: string[]; headers: Record<string, string> }) =>
+        r.names.filter((n) => n !== 'Date' && n !== 'Transfer-Encoding').map((n) => [n, r.headers[n.toLowerCase()]]);
+      const head1 = headFirst ? await fetchRaw(port, req('HEAD', target, headers), true) : null;
+      const get = await GET(port, target, headers);
+      const head = head1 ?? (await fetchRaw(port, req('HEAD', target, headers), true));
+      expect(get.status).toBe(200);
+      expect(fields(head)).toEqual(fields(get));
+      await stopServers();
+    }
   });
 
   it('serves the hard names, an empty file and a big file streamed from disk', async () => {

@@ -6,9 +6,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { fromWire, sanitizeName } from '../../protocols/file-upload.js';
-import { connect, exchange, sleep } from '../helpers/wire.js';
+import { connect, exchange, readUntil, sleep } from '../helpers/wire.js';
 import { CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers, temporaries, until } from './file-helpers.js';
 
 const RULES = [
@@ -68,6 +68,23 @@ describe('PUT', () => {
     const bad = await fetchRaw(port, req('PUT', '/up/odd.txt', { 'Content-Encoding': 'compress' }, 'x'));
     expect(bad.status).toBe(415);
     expect(exists('odd.txt')).toBe(false);
+  });
+
+  it('415 for more than two content codings, before the body (no 100 Continue); two still decode', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const tokens = Array(4000).fill('br').join(',');
+    const r = await exchange(port, `PUT /up/many.txt HTTP/1.1\r\nHost: t\r\nContent-Encoding: ${tokens}\r\n`
+      + 'Expect: 100-continue\r\nContent-Length: 10\r\n\r\n', { responses: 1 });
+    expect(r.raw.toString('latin1')).not.toContain('100 Continue');
+    expect(r.responses[0]!.status).toBe(415);
+    expect(r.responses[0]!.headers['accept-encoding']).toBe('br, gzip, deflate');
+    const thrice = brotliCompressSync(brotliCompressSync(brotliCompressSync('three times\n')));
+    expect((await fetchRaw(port, req('PUT', '/up/three.txt', { 'Content-Encoding': 'br, br, br' }, thrice))).status).toBe(415);
+    expect([exists('many.txt'), exists('three.txt')]).toEqual([false, false]);
+    const twice = gzipSync(brotliCompressSync('twice\n'));
+    expect((await fetchRaw(port, req('PUT', '/up/two.txt', { 'Content-Encoding': 'br, gzip' }, twice))).status).toBe(201);
+    expect(read('two.txt')).toBe('twice\n');
+    expect(temporaries(up)).toEqual([]);
   });
 
   it('is refused with 405 and Allow where no Enable rule matches', async () => {
@@ -181,21 +198,42 @@ describe('PUT', () => {
     }
   });
 
-  it('a reader during a PUT sees the old file or the new one, never a partial one', async () => {
+  it('a reader during a PUT sees the old file or the new one, never a partial one; after the reply, the new one', async () => {
     const { port } = await startServer(fx.root, RULES, { file: { cacheMaxFile: 0 } });
     const size = 2 * 1024 * 1024;
+    const piece = 128 * 1024;
     fs.writeFileSync(path.join(up, 'atomic.bin'), Buffer.alloc(size, 'O'));
-    const pieces: Buffer[] = [Buffer.from(`PUT /up/atomic.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`)];
-    for (let off = 0; off < size; off += 128 * 1024) pieces.push(Buffer.alloc(128 * 1024, 'N'));
-    const writing = exchange(port, pieces, { responses: 1, gap: 5, timeout: 20_000 });
-    for (let i = 0; i < 10; i++) {
+    /** The one byte a whole body is made of, or a failure for a partial or mixed one. */
+    const whole = async (): Promise<string> => {
       const r = await GET(port, '/up/atomic.bin');
+      expect(r.status).toBe(200);
       expect(r.body.length).toBe(size);
       const first = r.body[0]!;
       expect(r.body.every((b) => b === first)).toBe(true);
-      await sleep(5);
-    }
-    expect((await writing).responses[0]!.status).toBe(204);
+      return String.fromCharCode(first);
+    };
+    const socket = await connect(port);
+    const answered = readUntil(socket, (all) => all.includes('\r\n\r\n'), 20_000);
+    socket.write(`PUT /up/atomic.bin HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(size / 2, 'N'));
+    // Half the body is in: the PUT cannot have committed, so this reader sees the old file.
+    expect(await whole()).toBe('O');
+    let replied = false;
+    void answered.then(() => (replied = true));
+    const sending = (async () => {
+      for (let off = size / 2; off < size; off += piece) {
+        socket.write(Buffer.alloc(piece, 'N'));
+        await sleep(5);
+      }
+    })();
+    const during: string[] = [];
+    while (!replied) during.push(await whole());
+    await sending;
+    expect((await answered).toString('latin1')).toMatch(/^HTTP\/1\.1 204 /);
+    socket.destroy();
+    expect(during.every((c) => c === 'O' || c === 'N')).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await whole()).toBe('N');
+    expect(temporaries(up)).toEqual([]);
   });
 });
 
@@ -210,6 +248,28 @@ describe('DELETE', () => {
     expect((await GET(port, '/up/keep.txt')).status).toBe(404);
     expect((await fetchRaw(port, req('DELETE', '/up/keep.txt'))).status).toBe(404);
     expect((await fetchRaw(port, req('DELETE', '/up/no/such.txt'))).status).toBe(404);
+  });
+
+  it('checks If-Match under the path lock: racing a PUT that replaces the file, it gets 412 and the new file stays', async () => {
+    const counting = new CountingFs();
+    const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    const old = (await GET(port, '/up/keep.txt')).headers.etag!;
+    // The PUT holds the path lock, its rename waiting, while the DELETE comes in.
+    let release!: () => void;
+    const renaming = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    counting.hold.rename = (p) => (/\.keep\.txt\.tmp-/.test(p) ? ((held = true), renaming) : undefined);
+    const putting = fetchRaw(port, req('PUT', '/up/keep.txt', {}, 'replaced\n'));
+    await until(() => held);
+    const seen = counting.log.length;
+    const deleting = fetchRaw(port, req('DELETE', '/up/keep.txt', { 'If-Match': old }));
+    // The DELETE has looked at the file and now waits for the lock.
+    await until(() => counting.log.slice(seen).some((l) => /^stat .*\/up$/.test(l)));
+    await sleep(50);
+    release();
+    expect((await putting).status).toBe(204);
+    expect((await deleting).status).toBe(412);
+    expect(read('keep.txt')).toBe('replaced\n');
   });
 
   it('removes a symlink, never its target; refuses a directory', async () => {
@@ -347,6 +407,83 @@ describe('POST multipart/form-data', () => {
     expect((await fetchRaw(port, post('/up/keep.txt', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
     expect((await fetchRaw(port, post('/up/', multipart([{ name: 'only', data: 'field' }])))).status).toBe(400);
     expect((await fetchRaw(port, post('/list/', multipart([{ name: 'f', filename: 'x.txt', data: 'x' }])))).status).toBe(405);
+  });
+});
+
+describe('an upload beside a document (sidecars)', () => {
+  const GENUINE = 'the genuine report, line after line\n'.repeat(100);
+  const FORGED = gzipSync('forged\n');
+  const gz = { 'Accept-Encoding': 'gzip' };
+  /** What the client reads, decoded. */
+  const seen = (r: { headers: Record<string, string>; body: Buffer }): string => {
+    const coding = r.headers['content-encoding'];
+    return (coding === 'gzip' ? gunzipSync(r.body) : coding === 'br' ? brotliDecompressSync(r.body) : r.body).toString();
+  };
+  const names = (r: { body: Buffer }): string[] => (JSON.parse(r.body.toString()) as { files: { name: string }[] }).files.map((f) => f.name);
+
+  it('report.txt.gz next to report.txt is stored as report (1).txt.gz: gzip clients still get report.txt', async () => {
+    fs.writeFileSync(path.join(up, 'report.txt'), GENUINE);
+    const { port } = await startServer(fx.root, RULES);
+    expect(seen(await GET(port, '/up/report.txt', gz))).toBe(GENUINE);
+    for (const name of ['report.txt.gz', 'report.txt.br', 'REPORT.TXT.GZ']) {
+      const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: name, type: 'application/gzip', data: FORGED }])));
+      expect(r.status).toBe(201);
+      expect(seen(await GET(port, '/up/report.txt', { 'Accept-Encoding': 'gzip, br' }))).toBe(GENUINE);
+      // REPORT.TXT.GZ stays as named where names are case-sensitive: it is no sidecar there.
+      expect(names(r)[0]).not.toMatch(/^report\.txt\.(gz|br)$/);
+    }
+    expect(exists('report.txt.gz') || exists('report.txt.br')).toBe(false);
+    expect(exists('report (1).txt.gz')).toBe(true);
+    for (const ae of ['gzip', 'br', 'gzip, br']) expect(seen(await GET(port, '/up/report.txt', { 'Accept-Encoding': ae }))).toBe(GENUINE);
+  });
+
+  it('report.txt after report.txt.gz is stored as report (1).txt: the earlier sidecar never serves for it', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const planted = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt.gz', type: 'application/gzip', data: FORGED }])));
+    expect(names(planted)).toEqual(['report.txt.gz']);
+    // A timestamp tick is coarse (and clocks move): the sidecar may look as new as what comes after it.
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(up, 'report.txt.gz'), later, later);
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt', data: GENUINE }])));
+    expect(r.status).toBe(201);
+    const href = r.headers.location!;
+    expect(seen(await GET(port, href, gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['report (1).txt']);
+    expect((await GET(port, '/up/report.txt', gz)).status).toBe(404);
+  });
+
+  it('one form with a file and its .gz keeps them apart too', async () => {
+    const { port } = await startServer(fx.root, RULES);
+    const r = await fetchRaw(port, post('/up/', multipart([
+      { name: 'a', filename: 'page.html', data: GENUINE },
+      { name: 'b', filename: 'page.html.gz', type: 'application/gzip', data: FORGED },
+    ])));
+    expect(seen(await GET(port, '/up/page.html', gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['page.html', 'page (1).html.gz']);
+  });
+
+  it('an upload of x.gz while a PUT is creating x is kept apart from it', async () => {
+    const counting = new CountingFs();
+    // The PUT's temporary file is opened only once the upload is stored: the PUT is writing, not committing.
+    let release!: () => void;
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    counting.hold.open = (p) => (/\.new\.txt\.tmp-/.test(p) ? ((held = true), writing) : undefined);
+    const { port } = await startServer(fx.root, RULES, { file: { fs: counting.fs } });
+    const putting = fetchRaw(port, req('PUT', '/up/new.txt', {}, GENUINE));
+    await until(() => held);
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'new.txt.gz', type: 'application/gzip', data: FORGED }])));
+    release();
+    expect((await putting).status).toBe(201);
+    expect(seen(await GET(port, '/up/new.txt', gz))).toBe(GENUINE);
+    expect(names(r)).toEqual(['new (1).txt.gz']);
+  });
+
+  it('with overwriteUploads an uploader may replace report.txt itself, so report.txt.gz is stored as named', async () => {
+    fs.writeFileSync(path.join(up, 'report.txt'), GENUINE);
+    const { port } = await startServer(fx.root, RULES, { file: { overwriteUploads: true } });
+    const r = await fetchRaw(port, post('/up/', multipart([{ name: 'f', filename: 'report.txt.gz', data: FORGED }])));
+    expect(names(r)).toEqual(['report.txt.gz']);
   });
 });
 

@@ -64,6 +64,22 @@ describe('decodeBody', () => {
     expect(opened()).toBe(0);
   });
 
+  it('refuses more than two codings with 415 before opening the body: one decoder each would cost memory per token', () => {
+    for (const ce of ['br, br, br', 'gzip, identity, deflate, br', Array(5000).fill('br').join(',')]) {
+      const { request, opened } = post(ce, Buffer.from('x'));
+      let error: unknown;
+      try {
+        decodeBody(request, 10);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(HttpError);
+      expect([(error as HttpError).status, (error as HttpError).code]).toEqual([415, 'WWW_ERR_CONV_TOO_MANY_CODINGS']);
+      expect(opened()).toBe(0);
+    }
+    expect(parseContentEncoding('identity, br, identity, gzip, identity')).toEqual(['br', 'gzip']);
+  });
+
   it('answers 400 for bytes that do not decode', async () => {
     const { request } = post('gzip', Buffer.from('this is not gzip at all'));
     const err = await collect(decodeBody(request, MiB)!).catch((e: unknown) => e);

@@ -234,21 +234,43 @@ describe('406 Not Acceptable', () => {
 });
 
 describe('HEAD answers the headers GET would', () => {
+  // RFC 9110 §9.3.2: the same fields, Content-Length too whenever GET's is
+  // known. A module hands HEAD the bytes GET would get when it has them in
+  // memory (the writer sends none), or leaves them on the anchor; else null,
+  // and then GET's body is a stream.
   const cases: Array<[string, Record<string, string>]> = [
     ['gzip', { 'accept-encoding': 'gzip' }],
     ['charset', { 'accept-charset': 'utf-8' }],
+    ['gzip and charset', { 'accept-encoding': 'gzip', 'accept-charset': 'utf-8' }],
     ['none', {}],
     ['converter', { accept: 'text/plain' }],
   ];
-  it.each(cases)('%s', (_d, headers) => {
-    const source = makeFormat('text/x-shout', { charset: 'windows-1252' });
+  const source = makeFormat('text/x-shout', { charset: 'windows-1252' });
+  const bytes = Buffer.from(BIG);
+  type Pair = { get: () => Reply; head: () => Reply; syncLimit?: number };
+  const onAnchor = (): Anchor => {
+    const anchor = new Anchor('file:/doc.txt');
+    anchor.document = { bodies: new Map([['', bytes]]), size: bytes.length, mtimeMs: 0, etag: '"abc"', checkedAt: 0 };
+    return anchor;
+  };
+  const pairs: Array<[string, Pair]> = [
+    ['bytes in memory', { get: () => reply(source, bytes), head: () => reply(source, bytes) }],
+    ['bytes on the anchor', { get: () => reply(source, bytes, { anchor: onAnchor() }), head: () => reply(source, null, { length: bytes.length, anchor: onAnchor() }) }],
+    ['bytes in memory above syncLimit', { get: () => reply(source, bytes), head: () => reply(source, bytes), syncLimit: 1024 }],
+    ['a stream', { get: () => reply(source, Readable.from([bytes]), { length: bytes.length }), head: () => reply(source, null, { length: bytes.length }) }],
+  ];
+  const rows = cases.flatMap(([d, headers]) => pairs.map(([p, pair]) => [`${d}, ${p}`, headers, pair] as const));
+  it.each(rows)('%s', (_d, headers, pair) => {
     const r = registry(shout);
-    const get = stackReply(reply(source, Buffer.from(BIG), { length: BIG.length }), makeRequest(headers), r);
-    const head = stackReply(reply(source, null, { length: BIG.length }), makeRequest(headers, 'HEAD'), r);
+    const options = pair.syncLimit === undefined ? {} : { syncLimit: pair.syncLimit };
+    const get = stackReply(pair.get(), makeRequest(headers), r, options);
+    const head = stackReply(pair.head(), makeRequest(headers, 'HEAD'), r, options);
+    expect(head.status).toBe(get.status);
     expect(head.headers).toEqual(get.headers);
     expect(head.format).toEqual(get.format);
-    expect(head.body).toBeNull();
-    expect(head.status).toBe(get.status);
+    expect(head.length).toBe(get.length); // the Content-Length, or none (chunked) for both
+    expect(head.body).not.toBeInstanceOf(Readable); // nothing streams for a HEAD
+    if (get.body instanceof Readable) get.body.destroy();
   });
 });
 
