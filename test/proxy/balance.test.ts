@@ -5,7 +5,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamGroups, DOWN_FOR } from '../../protocols/http-client-group.js';
-import { cleanup, closedPort, fakeUpstream, proxyServer, respond } from './helpers.js';
+import { cleanup, closedPort, fakeUpstream, proxyServer, respond } from './fakes.js';
 import { exchange, get } from '../helpers/wire.js';
 
 afterEach(cleanup);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as net from 'node:net';
 import type { Server, ServerOptions } from '../../src/server.js';
 import { HttpError } from '../../src/errors.js';
-import { cleanup, closedPort, fakeUpstream, proxyServer } from './helpers.js';
+import { cleanup, closedPort, fakeUpstream, proxyServer } from './fakes.js';
 import { exchange, get } from '../helpers/wire.js';
 
 afterEach(cleanup);

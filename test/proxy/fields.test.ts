@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { cleanup, fakeUpstream, proxyServer, respond, type UpstreamRequest } from './helpers.js';
+import { cleanup, fakeUpstream, proxyServer, respond, type UpstreamRequest } from './fakes.js';
 import { exchange, type RawResponse } from '../helpers/wire.js';
 
 afterEach(cleanup);

@@ -5,7 +5,7 @@
 // that free the upstream connection.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, fakeUpstream, proxyServer, respond } from './helpers.js';
+import { cleanup, fakeUpstream, proxyServer, respond } from './fakes.js';
 import { connect, exchange, get, readUntil, sleep, waitClose } from '../helpers/wire.js';
 
 afterEach(cleanup);

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import { cleanup, fakeUpstream, proxyServer, respond } from './helpers.js';
+import { cleanup, fakeUpstream, proxyServer, respond } from './fakes.js';
 import { connect, readUntil, sleep } from '../helpers/wire.js';
 
 afterEach(cleanup);

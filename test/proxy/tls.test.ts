@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { HttpError } from '../../src/errors.js';
-import { cleanup, fakeUpstream, proxyServer } from './helpers.js';
+import { cleanup, fakeUpstream, proxyServer } from './fakes.js';
 import { exchange, get } from '../helpers/wire.js';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'tls');
