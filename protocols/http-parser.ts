@@ -1,9 +1,13 @@
-// The HTTP/1.1 request parser (libwww HTMIME in header-only mode, the wire's
-// half of it). Pure: no I/O, no timers. `execute(bytes)` drives callbacks and
-// returns how many bytes it consumed; a callback that returns false pauses
-// it, and the caller feeds the rest again later. Strict RFC 9112: whatever
-// could let two parties disagree on where a message ends is an error, and
-// after an error the parser is dead (the connection must close).
+// The HTTP/1.1 message parser (libwww HTMIME in header-only mode, the wire's
+// half of it), in two modes as llhttp has: requests for the server side,
+// responses for the HTTP client. Both share the field lines, the framing
+// checks, the chunked decoder and the limits; only the start line and the
+// rule that decides whether a body follows differ (RFC 9112 §6.3). Pure: no
+// I/O, no timers. `execute(bytes)` drives callbacks and returns how many
+// bytes it consumed; a callback that returns false pauses it, and the caller
+// feeds the rest again later. Strict RFC 9112: whatever could let two
+// parties disagree on where a message ends is an error, and after an error
+// the parser is dead (the connection must close).
 
 import type { ErrorCode } from '../src/errors.js';
 import { hasToken } from '../src/negotiate.js';
@@ -44,9 +48,30 @@ export interface RequestHead {
   expect: string | null;
 }
 
-export interface ParserHandler {
+/** A body delimited by the end of the connection (RFC 9112 §6.3, rule 8): responses only. */
+export const BODY_UNTIL_CLOSE = -2;
+
+export interface ResponseHead {
+  /** 100–599; 1xx heads are interim and followed by another head. */
+  status: number;
+  /** The reason phrase as received; may be empty. */
+  reason: string;
+  versionMinor: number;
+  /** Lower-case names; repeated fields joined with ", " (RFC 9110 §5.3). */
+  headers: Record<string, string>;
+  /** Name, value, name, value… as received. */
+  rawHeaders: string[];
+  /** 0 none, >0 Content-Length, -1 chunked, BODY_UNTIL_CLOSE read until the connection closes. */
+  bodyLength: number;
+  /** The connection may carry another exchange once this message is complete. */
+  keepAlive: boolean;
+}
+
+export type ParserMode = 'request' | 'response';
+
+export interface ParserHandler<Head = RequestHead> {
   /** A complete head. Return false to pause right after it. */
-  onHead(head: RequestHead): boolean;
+  onHead(head: Head): boolean;
   /** Body bytes (a view into the input). Return false to pause. */
   onBody(chunk: Buffer): boolean;
   /** The end of a message. Return false to pause. */
@@ -54,13 +79,15 @@ export interface ParserHandler {
 }
 
 const enum State {
-  RequestLine,
+  /** A request line or a status line. */
+  StartLine,
   FieldLine,
   BodyLength,
   ChunkSize,
   ChunkData,
   ChunkDataEnd,
   Trailer,
+  BodyUntilClose,
   Dead,
 }
 
@@ -96,15 +123,23 @@ const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 const AUTHORITY_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):[0-9]+$/;
 
-export class RequestParser {
-  #handler: ParserHandler;
+/**
+ * One class for both modes, so that the server's parsers all share one
+ * hidden class and the request path pays two boolean tests for the other
+ * mode. `RequestParser` is this class in its default mode.
+ */
+export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
+  #handler: ParserHandler<Head>;
   #limits: ParserLimits;
-  #state = State.RequestLine;
+  readonly #response: boolean;
+  /** Response mode: the method of the request being answered (HEAD's responses have no body). */
+  #method = '';
+  #state = State.StartLine;
   /** Bytes of an incomplete line carried over from the previous input. */
   #partial: Buffer[] | null = null;
   #partialLength = 0;
   #emptyLines = 0;
-  #head: RequestHead | null = null;
+  #head: RequestHead | ResponseHead | null = null;
   #headerBytes = 0;
   #headerCount = 0;
   #hostCount = 0;
@@ -118,23 +153,63 @@ export class RequestParser {
   error: ErrorCode | null = null;
   errorDetail: string | undefined;
 
-  constructor(handler: ParserHandler, limits: ParserLimits = DEFAULT_LIMITS) {
+  constructor(handler: ParserHandler<Head>, limits: ParserLimits = DEFAULT_LIMITS, mode: ParserMode = 'request') {
     this.#handler = handler;
     this.#limits = limits;
+    this.#response = mode === 'response';
+  }
+
+  /**
+   * Response mode: the method of the request whose response comes next. It
+   * decides the framing (RFC 9112 §6.3: a response to HEAD has no body), so
+   * it must be set before the response's head is fed.
+   */
+  setRequestMethod(method: string): void {
+    this.#method = method;
+  }
+
+  /**
+   * The input has ended (the peer closed). Returns true when it ended where
+   * a message may end: between messages, or at the end of a body delimited
+   * by the close (which completes here). Otherwise the message is truncated:
+   * the parser dies with an error and returns false.
+   */
+  finish(): boolean {
+    switch (this.#state) {
+      case State.Dead:
+        return false;
+      case State.BodyUntilClose:
+        this.#state = State.StartLine;
+        this.#complete();
+        return true;
+      case State.StartLine:
+        if (this.#partial === null && this.#emptyLines === 0) return true;
+        this.#fail('WWW_ERR_PARSE_REQUEST_LINE', 'incomplete start line', 0);
+        return false;
+      case State.FieldLine:
+        this.#fail('WWW_ERR_PARSE_HEADER', 'incomplete head', 0);
+        return false;
+      case State.BodyLength:
+        this.#fail('WWW_ERR_PARSE_CONTENT_LENGTH', 'body shorter than Content-Length', 0);
+        return false;
+      default:
+        this.#fail('WWW_ERR_PARSE_CHUNK', 'incomplete chunked body', 0);
+        return false;
+    }
   }
 
   /** True between messages with nothing buffered: a clean place to close. */
   get idle(): boolean {
-    return this.#state === State.RequestLine && this.#partial === null && this.#emptyLines === 0;
+    return this.#state === State.StartLine && this.#partial === null && this.#emptyLines === 0;
   }
 
   /** True while a head has started but is not complete. */
   get inHead(): boolean {
-    return (this.#state === State.RequestLine && (this.#partial !== null || this.#emptyLines > 0)) || this.#state === State.FieldLine;
+    return (this.#state === State.StartLine && (this.#partial !== null || this.#emptyLines > 0)) || this.#state === State.FieldLine;
   }
 
   get inBody(): boolean {
-    return this.#state >= State.BodyLength && this.#state <= State.Trailer;
+    return this.#state >= State.BodyLength && this.#state <= State.BodyUntilClose;
   }
 
   /**
@@ -148,7 +223,7 @@ export class RequestParser {
     const end = data.length;
     while (i < end && !this.#paused) {
       switch (this.#state) {
-        case State.RequestLine:
+        case State.StartLine:
         case State.FieldLine:
         case State.ChunkSize:
         case State.Trailer:
@@ -159,9 +234,9 @@ export class RequestParser {
           this.#remaining -= n;
           const chunk = data.subarray(i, i + n);
           i += n;
-          if (this.#remaining === 0) this.#state = State.RequestLine;
+          if (this.#remaining === 0) this.#state = State.StartLine;
           if (!this.#handler.onBody(chunk)) this.#paused = true;
-          if (this.#state === State.RequestLine) this.#complete();
+          if (this.#state === State.StartLine) this.#complete();
           break;
         }
         case State.ChunkData: {
@@ -173,6 +248,12 @@ export class RequestParser {
             this.#state = State.ChunkDataEnd;
             this.#crlfSeen = 0;
           }
+          if (!this.#handler.onBody(chunk)) this.#paused = true;
+          break;
+        }
+        case State.BodyUntilClose: {
+          const chunk = data.subarray(i, end);
+          i = end;
           if (!this.#handler.onBody(chunk)) this.#paused = true;
           break;
         }
@@ -239,8 +320,8 @@ export class RequestParser {
   #checkLength(n: number, startsWithCR: boolean): void {
     const maybeEmpty = n === 1 && startsWithCR;
     switch (this.#state) {
-      case State.RequestLine:
-        if (n > this.#limits.maxRequestLine + 1) this.#fail('WWW_ERR_PARSE_URI_TOO_LONG', undefined, 0);
+      case State.StartLine:
+        if (n > this.#limits.maxRequestLine + 1) this.#startLineTooLong();
         break;
       case State.FieldLine:
         if (!maybeEmpty && this.#headerBytes + n > this.#limits.maxHeaderSize) this.#fail('WWW_ERR_PARSE_HEADER_TOO_LARGE', undefined, 0);
@@ -257,7 +338,8 @@ export class RequestParser {
   /** `line[start, end)` is one line without its CRLF. */
   #onLine(line: Buffer, start: number, end: number): void {
     switch (this.#state) {
-      case State.RequestLine:
+      case State.StartLine:
+        if (this.#response) return this.#statusLine(line, start, end);
         if (start === end) {
           // RFC 9112 §2.2: empty lines before a request-line are tolerated (bounded).
           if (++this.#emptyLines > MAX_EMPTY_LINES) this.#fail('WWW_ERR_PARSE_REQUEST_LINE', 'too many empty lines', 0);
@@ -280,7 +362,7 @@ export class RequestParser {
         return;
       case State.Trailer:
         if (start === end) {
-          this.#state = State.RequestLine;
+          this.#state = State.StartLine;
           this.#complete();
           return;
         }
@@ -292,6 +374,11 @@ export class RequestParser {
         this.#fieldLine(line, start, end, true);
         return;
     }
+  }
+
+  #startLineTooLong(): void {
+    if (this.#response) this.#fail('WWW_ERR_PARSE_HEADER_TOO_LARGE', 'status line too long', 0);
+    else this.#fail('WWW_ERR_PARSE_URI_TOO_LONG', undefined, 0);
   }
 
   #requestLine(line: Buffer, start: number, end: number): void {
@@ -337,6 +424,51 @@ export class RequestParser {
       keepAlive: minor !== 0,
       expect: null,
     };
+    this.#startFields();
+  }
+
+  /**
+   * status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4).
+   * The SP before an empty reason phrase is often left out; that costs no
+   * framing certainty, so it is accepted. No empty line may come first: in a
+   * response that means the previous body was longer than it said.
+   */
+  #statusLine(line: Buffer, start: number, end: number): void {
+    if (end - start > this.#limits.maxRequestLine) return this.#startLineTooLong();
+    const i = start;
+    if (end - i < 12 || line[i] !== 0x48 || line[i + 1] !== 0x54 || line[i + 2] !== 0x54 || line[i + 3] !== 0x50 ||
+        line[i + 4] !== 0x2f || line[i + 6] !== 0x2e || line[i + 8] !== 0x20 || (end > i + 12 && line[i + 12] !== 0x20)) {
+      return void this.#fail('WWW_ERR_PARSE_VERSION', 'malformed status line', 0);
+    }
+    const major = line[i + 5]! - 0x30;
+    const minor = line[i + 7]! - 0x30;
+    if (major < 0 || major > 9 || minor < 0 || minor > 9) return void this.#fail('WWW_ERR_PARSE_VERSION', undefined, 0);
+    if (major !== 1) return void this.#fail('WWW_ERR_PARSE_VERSION_UNSUPPORTED', `HTTP/${major}.${minor}`, 0);
+    let status = 0;
+    for (let k = i + 9; k < i + 12; k++) {
+      const d = line[k]! - 0x30;
+      if (d < 0 || d > 9) return void this.#fail('WWW_ERR_PARSE_VERSION', 'malformed status code', 0);
+      status = status * 10 + d;
+    }
+    // RFC 9110 §15: values outside 100..599 are invalid.
+    if (status < 100 || status > 599) return void this.#fail('WWW_ERR_PARSE_VERSION', `status ${status}`, 0);
+    for (let k = i + 13; k < end; k++) {
+      if (VCHAR[line[k]!] !== 1) return void this.#fail('WWW_ERR_PARSE_HEADER', 'control character in reason phrase', 0);
+    }
+    const head: ResponseHead = {
+      status,
+      reason: end > i + 13 ? line.toString('latin1', i + 13, end) : '',
+      versionMinor: minor === 0 ? 0 : 1,
+      headers: Object.create(null) as Record<string, string>,
+      rawHeaders: [],
+      bodyLength: 0,
+      keepAlive: minor !== 0,
+    };
+    this.#head = head;
+    this.#startFields();
+  }
+
+  #startFields(): void {
     this.#headerBytes = 0;
     this.#headerCount = 0;
     this.#hostCount = 0;
@@ -386,21 +518,60 @@ export class RequestParser {
   #endOfHead(): void {
     const head = this.#head!;
     const h = head.headers;
-    // RFC 9112 §3.2: exactly one Host in HTTP/1.1; at most one, and valid, always.
-    if ((head.versionMinor === 1 && this.#hostCount !== 1) || this.#hostCount > 1 ||
-        (this.#hostCount === 1 && !HOST_RE.test(h.host!))) {
-      return void this.#fail('WWW_ERR_PARSE_HOST', undefined, 0);
+    if (this.#response) {
+      const status = (head as ResponseHead).status;
+      // RFC 9112 §6.3 rules 1 and 8: no body after HEAD, 1xx, 204 and 304,
+      // whatever the fields say; without CL or TE, the body runs to the close.
+      if (status >= 200 && status !== 204 && status !== 304 && this.#method !== 'HEAD') {
+        if (this.#transferEncoding === null && this.#contentLength === null) head.bodyLength = BODY_UNTIL_CLOSE;
+        else if (!this.#framing(head)) return;
+      }
+    } else {
+      // RFC 9112 §3.2: exactly one Host in HTTP/1.1; at most one, and valid, always.
+      if ((head.versionMinor === 1 && this.#hostCount !== 1) || this.#hostCount > 1 ||
+          (this.#hostCount === 1 && !HOST_RE.test(h.host!))) {
+        return void this.#fail('WWW_ERR_PARSE_HOST', undefined, 0);
+      }
+      if (!this.#framing(head)) return;
+      const expect = h.expect;
+      if (expect !== undefined) (head as RequestHead).expect = expect.trim().toLowerCase();
     }
+    const connection = h.connection;
+    if (connection !== undefined) {
+      if (hasToken(connection, 'close')) head.keepAlive = false;
+      else if (head.versionMinor === 0 && hasToken(connection, 'keep-alive')) head.keepAlive = true;
+    }
+    this.#head = null;
+    const bodyLength = head.bodyLength;
+    if (bodyLength === 0) this.#state = State.StartLine;
+    else if (bodyLength > 0) {
+      this.#state = State.BodyLength;
+      this.#remaining = bodyLength;
+    } else if (bodyLength === -1) {
+      this.#state = State.ChunkSize;
+      this.#extBytes = 0;
+    } else {
+      head.keepAlive = false;
+      this.#state = State.BodyUntilClose;
+    }
+    if (!this.#handler.onHead(head as Head)) this.#paused = true;
+    if (bodyLength === 0) this.#complete();
+  }
+
+  /** The body's length from Transfer-Encoding and Content-Length (RFC 9112 §6), or false after failing. */
+  #framing(head: RequestHead | ResponseHead): boolean {
     if (this.#transferEncoding !== null) {
       // RFC 9112 §6.1: TE in HTTP/1.0 is faulty framing; §6.3: TE with CL is a smuggling vector.
-      if (head.versionMinor === 0) return void this.#fail('WWW_ERR_PARSE_TE_NOT_CHUNKED', 'Transfer-Encoding in HTTP/1.0', 0);
-      if (this.#contentLength !== null) return void this.#fail('WWW_ERR_PARSE_TE_WITH_CL', undefined, 0);
+      if (head.versionMinor === 0) return this.#refuse('WWW_ERR_PARSE_TE_NOT_CHUNKED', 'Transfer-Encoding in HTTP/1.0');
+      if (this.#contentLength !== null) return this.#refuse('WWW_ERR_PARSE_TE_WITH_CL', undefined);
       const codings = this.#transferEncoding.split(',').map((s) => s.split(';')[0]!.trim().toLowerCase()).filter((s) => s !== '');
       const last = codings.length === 0 ? '' : codings[codings.length - 1];
-      if (last !== 'chunked') return void this.#fail('WWW_ERR_PARSE_TE_NOT_CHUNKED', undefined, 0);
+      // A response whose final coding is not chunked would run to the close
+      // (§6.3 rule 4), but its bytes would still be transfer-coded: refused too.
+      if (last !== 'chunked') return this.#refuse('WWW_ERR_PARSE_TE_NOT_CHUNKED', undefined);
       for (let k = 0; k < codings.length - 1; k++) {
-        if (codings[k] === 'chunked') return void this.#fail('WWW_ERR_PARSE_TE_NOT_CHUNKED', 'chunked applied twice', 0);
-        return void this.#fail('WWW_ERR_PARSE_TE_UNKNOWN', codings[k], 0);
+        if (codings[k] === 'chunked') return this.#refuse('WWW_ERR_PARSE_TE_NOT_CHUNKED', 'chunked applied twice');
+        return this.#refuse('WWW_ERR_PARSE_TE_UNKNOWN', codings[k]);
       }
       head.bodyLength = -1;
     } else if (this.#contentLength !== null) {
@@ -408,31 +579,19 @@ export class RequestParser {
       let length = -1;
       for (const part of this.#contentLength.split(',')) {
         const v = part.trim();
-        if (!/^[0-9]{1,15}$/.test(v)) return void this.#fail('WWW_ERR_PARSE_CONTENT_LENGTH', undefined, 0);
+        if (!/^[0-9]{1,15}$/.test(v)) return this.#refuse('WWW_ERR_PARSE_CONTENT_LENGTH', undefined);
         const n = Number(v);
-        if (length !== -1 && n !== length) return void this.#fail('WWW_ERR_PARSE_CONTENT_LENGTH', 'differing values', 0);
+        if (length !== -1 && n !== length) return this.#refuse('WWW_ERR_PARSE_CONTENT_LENGTH', 'differing values');
         length = n;
       }
       head.bodyLength = length;
     }
-    const connection = h.connection;
-    if (connection !== undefined) {
-      if (hasToken(connection, 'close')) head.keepAlive = false;
-      else if (head.versionMinor === 0 && hasToken(connection, 'keep-alive')) head.keepAlive = true;
-    }
-    const expect = h.expect;
-    if (expect !== undefined) head.expect = expect.trim().toLowerCase();
-    this.#head = null;
-    if (head.bodyLength === 0) this.#state = State.RequestLine;
-    else if (head.bodyLength > 0) {
-      this.#state = State.BodyLength;
-      this.#remaining = head.bodyLength;
-    } else {
-      this.#state = State.ChunkSize;
-      this.#extBytes = 0;
-    }
-    if (!this.#handler.onHead(head)) this.#paused = true;
-    if (head.bodyLength === 0) this.#complete();
+    return true;
+  }
+
+  #refuse(code: ErrorCode, detail: string | undefined): false {
+    this.#fail(code, detail, 0);
+    return false;
   }
 
   #chunkSize(line: Buffer, start: number, end: number): void {
@@ -481,6 +640,13 @@ export class RequestParser {
     this.errorDetail = detail;
     return at;
   }
+}
+
+export { HttpParser as RequestParser };
+
+/** A parser of the responses read from one connection (the HTTP client's). */
+export function responseParser(handler: ParserHandler<ResponseHead>, limits: ParserLimits = DEFAULT_LIMITS): HttpParser<ResponseHead> {
+  return new HttpParser<ResponseHead>(handler, limits, 'response');
 }
 
 /**

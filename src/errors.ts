@@ -68,8 +68,13 @@ export const ERRORS = table({
 
   // The upstream (HTTP client module).
   WWW_ERR_PROXY_CONNECT: { status: 502, message: 'Upstream unreachable' },
+  WWW_ERR_PROXY_DNS: { status: 502, message: 'Upstream host not found' },
+  WWW_ERR_PROXY_TLS: { status: 502, message: 'Upstream TLS handshake failed' },
+  WWW_ERR_PROXY_RESET: { status: 502, message: 'Upstream closed the connection' },
   WWW_ERR_PROXY_RESPONSE: { status: 502, message: 'Malformed upstream response' },
-  WWW_ERR_PROXY_TIMEOUT: { status: 504, message: 'Upstream timed out' },
+  WWW_ERR_PROXY_CONNECT_TIMEOUT: { status: 504, message: 'Upstream connect timed out' },
+  WWW_ERR_PROXY_HEAD_TIMEOUT: { status: 504, message: 'Upstream response timed out' },
+  WWW_ERR_PROXY_BODY_TIMEOUT: { status: 504, message: 'Upstream body timed out' },
 
   // Anything else.
   WWW_ERR_INTERNAL: { status: 500, message: 'Internal server error' },

@@ -49,6 +49,8 @@ export class Request {
   rules: RuleSet | null = null;
   /** The physical address the rules translated the path to (file:/…, http://…). */
   address: string | null = null;
+  /** A Proxy rule's upstream group: every member's address, `address` first; null for one upstream. */
+  upstreams: readonly string[] | null = null;
   /** The directory a passed address must stay inside. */
   root: string | null = null;
   /** The path the rules saw: percent-decoded once, dot-segments removed. */

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpServer, DEFAULT_WIRE } from '../protocols/http-server.js';
 import type { WireEvents, WireOptions } from '../protocols/http-server.js';
 import { FileProtocol } from '../protocols/file.js';
+import { HttpClient } from '../protocols/http-client.js';
 import type { FileOptions } from '../protocols/file.js';
 import { CACHE_MAX_FILE, CACHE_MAX_TOTAL } from '../protocols/file-options.js';
 import { NetManager } from './net.js';
@@ -41,6 +42,7 @@ export class Server {
   readonly registry = new ConverterRegistry();
   readonly http: HttpServer;
   readonly file: FileProtocol;
+  readonly proxy = new HttpClient();
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
@@ -51,6 +53,7 @@ export class Server {
     this.#explicitFile = options.file ?? {};
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
+    for (const protocol of this.proxy.protocols) this.net.register(protocol);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
@@ -71,6 +74,7 @@ export class Server {
     this.file.setCacheLimits(cacheMaxFile, cacheMaxTotal);
     this.anchors.flush();
     this.file.flush();
+    this.proxy.restart();
   }
 
   registerProtocol(protocol: Protocol): void {
@@ -86,6 +90,7 @@ export class Server {
   }
 
   close(graceMs?: number): Promise<void> {
+    this.proxy.close();
     return this.http.close(graceMs);
   }
 
@@ -114,6 +119,7 @@ export class Server {
       }
       case 'proxy':
         request.address = t.address;
+        request.upstreams = t.upstreams ?? null;
         break;
       case 'pass':
         request.address = t.address;
@@ -126,7 +132,8 @@ export class Server {
     if (method !== 'GET' && method !== 'HEAD') {
       const allow = this.net.allowed(request);
       if (!allow.includes(method)) return this.#notAllowed(request, allow);
-      if (method === 'OPTIONS') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
+      // A proxied application answers its own OPTIONS (CORS preflights); `OPTIONS *` stays ours.
+      if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
     }
     if (request.bodyLength !== 0) {
       request.maxBodySize = route.maxBodySize ?? this.http.options.maxBodySize;

@@ -64,7 +64,17 @@ function parseHost(text: string): string | Expected {
   return new Expected(`expected an IP address or a host name, got ${quote(text)}`);
 }
 
-type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize'>;
+type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'>;
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
+function parseAddressOrCidr(text: string): string | Expected {
+  const slash = text.indexOf('/');
+  const address = slash === -1 ? text : text.slice(0, slash);
+  const family = isIP(address);
+  const prefix = slash === -1 ? '' : text.slice(slash + 1);
+  if (family !== 0 && (slash === -1 || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)))) return text;
+  return new Expected(`expected an IP address or a CIDR block like 10.0.0.0/8, got ${quote(text)}`);
+}
 
 function limit(name: string, key: Limit, parse: (t: string) => number | Expected, usage: string): Directive {
   return {
@@ -119,11 +129,15 @@ const LIST: Directive[] = [
     },
   },
   {
-    name: 'Proxy', usage: 'TEMPLATE URL', min: 2, max: 2,
-    apply([t, u], d, ctx) {
-      const res = result(t!, u!, ctx);
-      const target = res && check(UrlTarget.compile(res, false), ctx);
-      if (target) d.translation.push({ op: 'proxy', template: template(t!), target, line: ctx.line });
+    name: 'Proxy', usage: 'TEMPLATE URL [URL…]', min: 2, max: 64,
+    apply([t, ...urls], d, ctx) {
+      const targets: UrlTarget[] = [];
+      for (const u of urls) {
+        const res = result(t!, u, ctx);
+        const target = res && check(UrlTarget.compile(res, false), ctx);
+        if (target) targets.push(target);
+      }
+      if (targets.length === urls.length) d.translation.push({ op: 'proxy', template: template(t!), targets, line: ctx.line });
     },
   },
 
@@ -163,6 +177,35 @@ const LIST: Directive[] = [
   limit('WriteTimeout', 'writeTimeout', parseDuration, 'DURATION'),
   limit('CacheMaxFile', 'cacheMaxFile', parseSize, 'SIZE'),
   limit('CacheSize', 'cacheMaxTotal', parseSize, 'SIZE'),
+  limit('ProxyConnectTimeout', 'proxyConnectTimeout', parseDuration, 'DURATION'),
+  limit('ProxyHeadTimeout', 'proxyHeadTimeout', parseDuration, 'DURATION'),
+  limit('ProxyBodyTimeout', 'proxyBodyTimeout', parseDuration, 'DURATION'),
+  limit('ProxyIdleTimeout', 'proxyIdleTimeout', parseDuration, 'DURATION'),
+  limit('ProxyMaxConnections', 'proxyMaxConnections', parseCount, 'NUMBER'),
+  {
+    name: 'ProxyCA', usage: 'FILE', min: 1, max: 1,
+    apply([w], d, ctx) {
+      // Resolved against ServerRoot once the whole file is read; loadRules checks that it can be read.
+      d.proxyCA = { file: w!.text, line: ctx.line };
+    },
+  },
+  {
+    name: 'ProxyHost', usage: 'client|upstream', min: 1, max: 1,
+    apply([w], d, ctx) {
+      const v = w!.text.toLowerCase();
+      if (v === 'client' || v === 'upstream') d.settings.proxyHost = v;
+      else ctx.error(`expected client or upstream, got ${quote(w!.text)}`);
+    },
+  },
+  {
+    name: 'TrustProxy', usage: 'ADDRESS|CIDR…', min: 1, max: 64,
+    apply(words, d, ctx) {
+      for (const w of words) {
+        const v = check(parseAddressOrCidr(w.text), ctx);
+        if (v !== undefined) d.settings.trustProxy = [...(d.settings.trustProxy ?? []), v];
+      }
+    },
+  },
   {
     name: 'OutputCharset', usage: 'CHARSET', min: 1, max: 1,
     apply([w], d, ctx) {

@@ -37,6 +37,8 @@ export interface Draft {
   readonly protectionBlocks: Map<string, Protection>;
   readonly cacheControl: TemplateRule<string>[];
   serverRoot: { readonly dir: string; readonly line: number } | undefined;
+  /** ProxyCA as written, resolved against ServerRoot at the end. */
+  proxyCA: { readonly file: string; readonly line: number } | undefined;
   readonly settings: Omit<ServerSettings, 'serverRoot' | 'maxBodySize'>;
 }
 
@@ -58,6 +60,7 @@ export function newDraft(file: string): Draft {
     protectionBlocks: new Map(),
     cacheControl: [],
     serverRoot: undefined,
+    proxyCA: undefined,
     settings: {},
   };
 }

@@ -35,11 +35,19 @@ export async function loadRules(file: string, options?: RuleOptions): Promise<Ru
   } catch (err) {
     throw new RuleFileError([{ file, line: 0, directive: 'cannot read', message: errorCode(err) }]);
   }
-  const { rules, serverRootLine } = compileRules(text, file, options);
+  const { rules, serverRootLine, proxyCALine } = compileRules(text, file, options);
   if (serverRootLine !== undefined) {
     const problem = await stat(rules.serverRoot).then((s) => (s.isDirectory() ? null : 'ENOTDIR'), errorCode);
     if (problem !== null) {
       throw new RuleFileError([{ file, line: serverRootLine, directive: 'ServerRoot', message: `expected an existing directory, got ${quote(rules.serverRoot)} (${problem})` }]);
+    }
+  }
+  const ca = rules.settings.proxyCA;
+  if (ca !== undefined && proxyCALine !== undefined) {
+    // Verification must never be quietly weaker than the file says: a CA that cannot be read stops the load.
+    const problem = await readFile(ca, 'utf8').then((pem) => (pem.includes('-----BEGIN CERTIFICATE-----') ? null : 'no PEM certificate'), errorCode);
+    if (problem !== null) {
+      throw new RuleFileError([{ file, line: proxyCALine, directive: 'ProxyCA', message: `expected a readable PEM certificate file, got ${quote(ca)} (${problem})` }]);
     }
   }
   return rules;

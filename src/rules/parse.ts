@@ -19,6 +19,8 @@ export interface Compiled {
   readonly rules: RuleSet;
   /** The line of the ServerRoot directive that decided `rules.serverRoot`, if one did. */
   readonly serverRootLine: number | undefined;
+  /** The line of the ProxyCA directive in force, if any. */
+  readonly proxyCALine: number | undefined;
 }
 
 interface OpenBlock {
@@ -62,6 +64,7 @@ export function compileRules(text: string, file: string, options: RuleOptions = 
   return {
     rules: new RuleFile(draft, file, serverRoot),
     serverRootLine: options.serverRoot === undefined ? draft.serverRoot?.line : undefined,
+    proxyCALine: draft.proxyCA?.line,
   };
 }
 
@@ -123,6 +126,7 @@ function finish(draft: Draft, serverRoot: string, report: (line: number, directi
       report(p.line, 'Protect', `no Protection block named ${quote(setup)} (expected a block name or a setup file path)`);
     }
   });
+  if (draft.proxyCA !== undefined) draft.settings.proxyCA = resolve(serverRoot, draft.proxyCA.file);
   draft.converters.forEach((c, i) => {
     try {
       draft.converters[i] = { ...c, module: resolveModule(c.module, serverRoot) };

@@ -14,7 +14,8 @@ export type TranslationRule =
   | { readonly op: 'pass'; readonly template: Template; readonly result: readonly string[] | null; target: FileTarget | null; readonly line: number }
   | { readonly op: 'fail'; readonly template: Template; readonly line: number }
   | { readonly op: 'redirect'; readonly template: Template; readonly target: UrlTarget; readonly status: RedirectStatus; readonly line: number }
-  | { readonly op: 'proxy'; readonly template: Template; readonly target: UrlTarget; readonly line: number };
+  /** Several targets form an upstream group; the first is the address. */
+  | { readonly op: 'proxy'; readonly template: Template; readonly targets: readonly UrlTarget[]; readonly line: number };
 
 export const FORBIDDEN: Translation = Object.freeze({ kind: 'fail', code: 'WWW_ERR_RULE_FORBIDDEN' });
 export const NOT_PASSED: Translation = Object.freeze({ kind: 'fail', code: 'WWW_ERR_RULE_NOT_PASSED' });
@@ -82,8 +83,17 @@ export function translate(rules: readonly TranslationRule[], path: string, query
         return location === null ? FORBIDDEN : { kind: 'redirect', location: withQuery(location, query), status: rule.status };
       }
       case 'proxy': {
-        const address = rule.target.build(captures);
-        return address === null ? FORBIDDEN : { kind: 'proxy', address: withQuery(address, query) };
+        const targets = rule.targets;
+        const address = targets[0]!.build(captures);
+        if (address === null) return FORBIDDEN;
+        if (targets.length === 1) return { kind: 'proxy', address: withQuery(address, query) };
+        const upstreams: string[] = [];
+        for (const target of targets) {
+          const member = target.build(captures);
+          if (member === null) return FORBIDDEN;
+          upstreams.push(withQuery(member, query));
+        }
+        return { kind: 'proxy', address: upstreams[0]!, upstreams };
       }
     }
   }

@@ -13,8 +13,12 @@ export type Translation =
    * with `isInsideRoot`.
    */
   | { kind: 'pass'; address: string; root: string }
-  /** Handed to the HTTP client module: an absolute http(s) URL, the request's query appended. */
-  | { kind: 'proxy'; address: string }
+  /**
+   * Handed to the HTTP client module: an absolute http(s) URL, the request's
+   * query appended. A rule naming several URLs (an upstream group) also gives
+   * `upstreams`: every member's address in rule order, `address` first.
+   */
+  | { kind: 'proxy'; address: string; upstreams?: readonly string[] }
   /** `location` is an absolute URL or an absolute path, the request's query appended. */
   | { kind: 'redirect'; location: string; status: RedirectStatus }
   | { kind: 'fail'; code: 'WWW_ERR_RULE_FORBIDDEN' | 'WWW_ERR_RULE_NOT_PASSED' };
@@ -38,6 +42,20 @@ export interface ServerSettings {
   /** The memory cache: the largest document kept, and all documents together. */
   cacheMaxFile?: number;
   cacheMaxTotal?: number;
+  /** The HTTP client: time to connect (TLS included), to the response head, of silence in a body. */
+  proxyConnectTimeout?: number;
+  proxyHeadTimeout?: number;
+  proxyBodyTimeout?: number;
+  /** How long an idle upstream connection is kept for reuse. */
+  proxyIdleTimeout?: number;
+  /** Connections to one upstream origin at most; requests beyond wait for one. */
+  proxyMaxConnections?: number;
+  /** A CA certificate file (PEM, absolute) trusted for https upstreams besides the system's. */
+  proxyCA?: string;
+  /** The Host sent upstream: the client's (default) or the upstream's own authority. */
+  proxyHost?: 'client' | 'upstream';
+  /** Peers whose X-Forwarded-* and Forwarded fields are kept and appended to: addresses and CIDR blocks. */
+  trustProxy?: readonly string[];
 }
 
 /** Where a directive was written, for messages from the modules that use it. */

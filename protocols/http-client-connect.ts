@@ -1,0 +1,155 @@
+// Opening a connection to an upstream origin for the HTTP client module
+// (libwww HTTCP's HTDoConnect): DNS and TCP through node:net, then TLS
+// through node:tls for https, all within one connect deadline. Each way of
+// failing gets its own code, decided by the phase it happened in: the
+// lookup (DNS), the TCP connect (refused, unreachable), the handshake (TLS).
+// Certificates are always verified: against Node's root store, plus the
+// ProxyCA file when the rules name one. Nothing here turns verification off.
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import { HttpError, type ErrorCode } from '../src/errors.js';
+
+export interface Origin {
+  readonly scheme: 'http' | 'https';
+  /** Without brackets for IPv6. */
+  readonly host: string;
+  readonly port: number;
+  /** `scheme://host:port`, as pools are keyed. */
+  readonly key: string;
+}
+
+/** The origin of an absolute http(s) address (a Proxy rule's, so already checked). */
+export function originOf(url: URL): Origin {
+  const scheme = url.protocol === 'https:' ? 'https' : 'http';
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port);
+  return { scheme, host, port, key: `${scheme}://${url.host}` };
+}
+
+export interface ConnectOptions {
+  readonly timeout: number;
+  /** For https: the trust store (system roots plus a ProxyCA), or undefined for Node's default. */
+  readonly secureContext: tls.SecureContext | undefined;
+}
+
+const DNS_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+
+/** An error of a connection that was established, as the client reports it. */
+export function resetError(err: unknown, detail?: string): HttpError {
+  if (err instanceof HttpError) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return new HttpError('WWW_ERR_PROXY_RESET', detail ?? code, { cause: err });
+}
+
+/**
+ * Connects to `origin`. Resolves with the socket once it can carry a request
+ * (TLS handshake done and the certificate verified); rejects with
+ * WWW_ERR_PROXY_DNS, _CONNECT, _TLS or _CONNECT_TIMEOUT. `signal` aborts.
+ */
+export function connect(origin: Origin, options: ConnectOptions, signal: AbortSignal | null): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let phase: 'dns' | 'tcp' | 'tls' = net.isIP(origin.host) === 0 ? 'dns' : 'tcp';
+    const tcp = net.connect({ host: origin.host, port: origin.port, noDelay: true });
+    let socket: net.Socket = tcp;
+    let settled = false;
+    const fail = (code: ErrorCode, err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      socket.destroy();
+      const reason = (err as NodeJS.ErrnoException | undefined)?.code ?? (err as Error | undefined)?.message;
+      reject(new HttpError(code, `${origin.key}${reason ? ` ${reason}` : ''}`, { cause: err }));
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (phase === 'tls') return fail('WWW_ERR_PROXY_TLS', err);
+      if (err.code !== undefined && DNS_ERRORS.has(err.code)) return fail('WWW_ERR_PROXY_DNS', err);
+      fail('WWW_ERR_PROXY_CONNECT', err);
+    };
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      socket.destroy();
+      reject(new HttpError('WWW_ERR_REQ_ABORTED'));
+    };
+    const timer = options.timeout > 0
+      ? setTimeout(() => fail('WWW_ERR_PROXY_CONNECT_TIMEOUT', new Error(`no connection after ${options.timeout} ms (${phase})`)), options.timeout)
+      : undefined;
+    // A close with no error (a TLS peer hanging up mid-handshake) fails the phase too.
+    const onClose = (): void => fail(phase === 'tls' ? 'WWW_ERR_PROXY_TLS' : 'WWW_ERR_PROXY_CONNECT', new Error(`closed during ${phase}`));
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(socket);
+    };
+    socket.once('lookup', (err) => {
+      if (err === null || err === undefined) phase = 'tcp';
+    });
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.once('connect', () => {
+      if (origin.scheme === 'http') return done();
+      phase = 'tls';
+      tcp.off('error', onError);
+      tcp.off('close', onClose);
+      // The TLS socket reports what happens to the one it wraps.
+      tcp.on('error', () => {});
+      socket = tls.connect({
+        socket: tcp,
+        // The name the certificate must match (without it, checkServerIdentity checks "localhost").
+        host: origin.host,
+        // SNI carries host names only (RFC 6066 §3).
+        servername: net.isIP(origin.host) === 0 ? origin.host : undefined,
+        secureContext: options.secureContext,
+        rejectUnauthorized: true,
+        ALPNProtocols: ['http/1.1'],
+      });
+      socket.on('error', onError);
+      socket.on('close', onClose);
+      socket.once('secureConnect', done);
+    });
+    if (signal !== null) {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+/**
+ * The trust store for https upstreams: Node's roots, plus the ProxyCA file.
+ * Read once per file; a file that cannot be read fails every https
+ * connection with WWW_ERR_PROXY_TLS rather than trusting less or more.
+ */
+export class TrustStores {
+  readonly #byFile = new Map<string, Promise<tls.SecureContext>>();
+
+  get(caFile: string | undefined): Promise<tls.SecureContext | undefined> {
+    if (caFile === undefined) return Promise.resolve(undefined);
+    let context = this.#byFile.get(caFile);
+    if (context === undefined) {
+      context = readFile(caFile, 'utf8').then(
+        (pem) => tls.createSecureContext({ ca: [...tls.rootCertificates, pem] }),
+        (err: NodeJS.ErrnoException) => {
+          this.#byFile.delete(caFile);
+          throw new HttpError('WWW_ERR_PROXY_TLS', `ProxyCA ${caFile}: ${err.code ?? err.message}`, { cause: err });
+        },
+      );
+      this.#byFile.set(caFile, context);
+    }
+    return context;
+  }
+
+  /** A restart may have changed the file. */
+  flush(): void {
+    this.#byFile.clear();
+  }
+}

@@ -1,0 +1,442 @@
+// One request and its response on one upstream connection, for the HTTP
+// client module (libwww HTTP.c's state machine, undici's client-h1). It
+// writes the request head and streams the request body (Content-Length or
+// chunked, pausing the client's body while the upstream's socket is full),
+// parses the response with the parser's response mode, and hands back the
+// final head with a body stream that pauses the upstream socket while its
+// reader is slow. 1xx responses are read and dropped (the server sends its
+// own 100 Continue).
+//
+// Endings: a response read to its end, with the request sent whole and
+// keep-alive allowed, gives the connection back to the pool; every other
+// ending destroys it, and an error after the head errors the body stream,
+// so the reply is never taken for complete when it is not.
+//
+// Timeouts by phase, one timer, reset whenever bytes move: while the request
+// body is sent and while the response body arrives, `body` ms of silence;
+// from the end of the request to the response head, `head` ms. A reader
+// that pauses the body stops the clock (the server times out slow clients).
+
+import { Readable } from 'node:stream';
+import { HttpError, type ErrorCode } from '../src/errors.js';
+import type { Request } from '../src/request.js';
+import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, type ParserLimits, type ResponseHead } from './http-parser.js';
+import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
+import { resetError } from './http-client-connect.js';
+
+export interface ExchangeTimeouts {
+  readonly head: number;
+  readonly body: number;
+  /** How long the connection may stay idle in the pool afterwards. */
+  readonly idle: number;
+}
+
+export interface UpstreamResponse {
+  readonly head: ResponseHead;
+  /** The content, or null when the response has none. */
+  readonly body: Readable | null;
+}
+
+/** Upstream heads are often larger than requests' (cookies, CSP): their own limits. */
+export const RESPONSE_LIMITS: Readonly<ParserLimits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxHeaderSize: 64 * 1024,
+  maxHeaders: 200,
+  maxTrailerSize: 16 * 1024,
+});
+
+/** RFC 9110 §9.2.2. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'PROPFIND', 'MKCOL', 'COPY', 'MOVE']);
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
+  readonly #conn: UpstreamConnection;
+  readonly #pool: Pool;
+  readonly #reused: boolean;
+  readonly #request: Request;
+  readonly #timeouts: ExchangeTimeouts;
+  readonly #parser: HttpParser<ResponseHead> = responseParser(this, RESPONSE_LIMITS);
+  /** The client's body, once opened; `#chunked` when its length is unknown. */
+  requestBody: Readable | null = null;
+  #chunked = false;
+  #requestDone = true;
+  #bodyPaused = false;
+  /** Request body bytes taken from the client. */
+  #consumed = 0;
+  /** Response bytes received. */
+  #received = 0;
+  #head: ResponseHead | null = null;
+  #interim = false;
+  #responseDone = false;
+  #body: Readable | null = null;
+  /** The body's reader is slow: the socket is paused until it reads again. */
+  #waiting = false;
+  /** The last push() went over the body's high-water mark. */
+  #readerFull = false;
+  /** Unparsed bytes kept while waiting. */
+  #pending: Buffer | null = null;
+  #pendingOffset = 0;
+  #eof = false;
+  #parsing = false;
+  #ended = false;
+  /** Set when the exchange failed in a way a fresh connection may not. */
+  retryable = false;
+  #resolve: (response: UpstreamResponse) => void = () => {};
+  #reject: (err: unknown) => void = () => {};
+  #resolved = false;
+  #timer: NodeJS.Timeout | null = null;
+  #timerCode: ErrorCode | null = null;
+  #lastProgress = 0;
+  #onAbort: (() => void) | null = null;
+
+  constructor(lease: Lease, pool: Pool, request: Request, timeouts: ExchangeTimeouts) {
+    this.#conn = lease.conn;
+    this.#reused = lease.reused;
+    this.#pool = pool;
+    this.#request = request;
+    this.#timeouts = timeouts;
+  }
+
+  /** Sends `head` (and the request body, if any) and resolves with the final response head. */
+  start(head: string, framing: 'none' | 'length' | 'chunked'): Promise<UpstreamResponse> {
+    const promise = new Promise<UpstreamResponse>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const request = this.#request;
+    const socket = this.#conn.socket;
+    this.#conn.lease(this);
+    this.#parser.setRequestMethod(request.method);
+    const signal = request.signal;
+    if (signal.aborted || socket.destroyed) {
+      queueMicrotask(() => this.#fail(signal.aborted ? new HttpError('WWW_ERR_REQ_ABORTED') : resetError(null, 'closed while idle')));
+      return promise;
+    }
+    this.#onAbort = () => this.#fail(new HttpError('WWW_ERR_REQ_ABORTED'));
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    socket.write(head, 'latin1');
+    if (framing !== 'none') {
+      this.#chunked = framing === 'chunked';
+      this.#requestDone = false;
+      this.#sendBody(request.body());
+    }
+    this.#updateTimer();
+    return promise;
+  }
+
+  // --- the request body ------------------------------------------------------
+
+  #sendBody(body: Readable | null): void {
+    if (body === null || body.destroyed) {
+      // Gone between two attempts (the server timed it out, the client left).
+      const err = body?.errored;
+      return void queueMicrotask(() => this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED', 'request body gone')));
+    }
+    this.requestBody = body;
+    // Between attempts nobody listens: an error then must not reach the process.
+    if (!body.listeners('error').includes(ignore)) body.on('error', ignore);
+    body.on('data', this.#onBodyData);
+    body.once('end', this.#onBodyEnd);
+    body.once('error', this.#onBodyError);
+    // A body paused by a failed attempt does not flow again by itself; an
+    // empty one may have ended already.
+    if (body.readableEnded) this.#onBodyEnd();
+    else body.resume();
+  }
+
+  #detachBody(): void {
+    const body = this.requestBody;
+    if (body === null) return;
+    body.pause();
+    body.off('data', this.#onBodyData);
+    body.off('end', this.#onBodyEnd);
+    body.off('error', this.#onBodyError);
+  }
+
+  #onBodyData = (chunk: Buffer): void => {
+    if (this.#ended) return;
+    this.#consumed += chunk.length;
+    this.#lastProgress = Date.now();
+    const socket = this.#conn.socket;
+    let ok: boolean;
+    if (this.#chunked) {
+      socket.cork();
+      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      socket.write(chunk);
+      ok = socket.write(CRLF);
+      socket.uncork();
+    } else {
+      ok = socket.write(chunk);
+    }
+    if (!ok) {
+      this.#bodyPaused = true;
+      this.requestBody!.pause();
+    }
+  };
+
+  #onBodyEnd = (): void => {
+    if (this.#ended) return;
+    if (this.#chunked) this.#conn.socket.write(LAST_CHUNK);
+    this.#requestDone = true;
+    this.#detachBody();
+    this.#updateTimer();
+  };
+
+  #onBodyError = (err: unknown): void => {
+    // The server's own verdict on the client's body (413, 408, 499) is the answer.
+    this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED', (err as Error | null)?.message));
+  };
+
+  // --- the connection --------------------------------------------------------
+
+  onData(chunk: Buffer): void {
+    if (this.#ended) return;
+    this.#received += chunk.length;
+    this.#lastProgress = Date.now();
+    if (this.#waiting) {
+      // Paused, but a read was already under way.
+      this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
+      this.#pendingOffset = 0;
+      return;
+    }
+    this.#parse(chunk, 0);
+  }
+
+  onEnd(): void {
+    if (this.#ended) return;
+    this.#eof = true;
+    if (this.#pending === null) this.#atEof();
+  }
+
+  onError(err: Error): void {
+    this.#fail(resetError(err));
+  }
+
+  onClose(): void {
+    // After a clean end, the bytes still unparsed decide (#atEof), however long a slow reader takes.
+    if (!this.#eof) this.#closed();
+  }
+
+  #closed(): void {
+    this.#fail(resetError(null, this.#head === null ? 'closed before the response' : 'closed in the body'));
+  }
+
+  onDrain(): void {
+    this.#lastProgress = Date.now();
+    if (this.#bodyPaused && !this.#ended) {
+      this.#bodyPaused = false;
+      this.requestBody!.resume();
+    }
+  }
+
+  #parse(buf: Buffer, offset: number): void {
+    this.#parsing = true;
+    const n = this.#parser.execute(buf, offset);
+    this.#parsing = false;
+    if (this.#ended) return;
+    const parser = this.#parser;
+    if (parser.error !== null) {
+      return this.#fail(new HttpError('WWW_ERR_PROXY_RESPONSE', `${parser.error}${parser.errorDetail ? `: ${parser.errorDetail}` : ''}`));
+    }
+    if (this.#responseDone) return this.#finish(n === buf.length && this.#pending === null);
+    if (n < buf.length) {
+      this.#pending = buf;
+      this.#pendingOffset = n;
+    }
+    // The parser stops at a full reader, but a read that was all body is consumed whole: pause either way.
+    if (n < buf.length || this.#readerFull) {
+      this.#waiting = true;
+      this.#conn.socket.pause();
+      this.#updateTimer();
+    }
+  }
+
+  /** The body's reader wants more. */
+  #resume(): void {
+    this.#readerFull = false;
+    if (!this.#waiting || this.#parsing || this.#ended) return;
+    this.#waiting = false;
+    const pending = this.#pending;
+    if (pending !== null) {
+      this.#pending = null;
+      this.#parse(pending, this.#pendingOffset);
+      if (this.#ended || this.#waiting) return;
+    }
+    this.#conn.socket.resume();
+    this.#lastProgress = Date.now();
+    this.#updateTimer();
+    if (this.#eof) this.#atEof();
+  }
+
+  /** The upstream closed its side: the end of a body that runs to the close, else a truncation. */
+  #atEof(): void {
+    if (this.#parser.finish() && this.#responseDone) return this.#finish(false);
+    this.#closed();
+  }
+
+  // --- the response ----------------------------------------------------------
+
+  onHead(head: ResponseHead): boolean {
+    if (this.#ended) return false;
+    if (head.status < 200) {
+      // No Upgrade was sent, so a switch is a broken upstream (RFC 9110 §15.2.2).
+      if (head.status === 101) {
+        this.#fail(new HttpError('WWW_ERR_PROXY_RESPONSE', '101 without Upgrade'));
+        return false;
+      }
+      this.#interim = true;
+      return true;
+    }
+    this.#head = head;
+    if (head.bodyLength !== 0) {
+      this.#body = new Readable({
+        highWaterMark: 64 * 1024,
+        read: () => this.#resume(),
+        destroy: (err, callback) => {
+          // The reader gave up (client gone, conversion failed): the rest is not wanted.
+          if (!this.#ended) this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED'), true);
+          callback(err);
+        },
+      });
+      // An error is for the body's reader to see (#failBody), never the process's.
+      this.#body.on('error', ignore);
+    }
+    this.#resolved = true;
+    this.#resolve({ head, body: this.#body });
+    this.#updateTimer();
+    return true;
+  }
+
+  onBody(chunk: Buffer): boolean {
+    if (this.#ended) return false;
+    if (this.#body!.push(chunk)) return true;
+    this.#readerFull = true;
+    return false;
+  }
+
+  onComplete(): boolean {
+    if (this.#interim) {
+      this.#interim = false;
+      return true;
+    }
+    this.#responseDone = true;
+    this.#body?.push(null);
+    // Nothing may follow a response we did not ask for: stop here.
+    return false;
+  }
+
+  /** The response is complete. `clean`: no byte came after it. */
+  #finish(clean: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopTimer();
+    this.#unlisten();
+    const head = this.#head!;
+    if (clean && this.#requestDone && head.keepAlive && !this.#eof) {
+      this.#pool.release(this.#conn, keepFor(head, this.#timeouts.idle));
+      return;
+    }
+    this.#pool.discard(this.#conn);
+    if (!this.#requestDone) {
+      // Answered before the whole body was sent (RFC 9112 §9.6): the rest is not wanted.
+      this.#detachBody();
+      this.requestBody?.destroy();
+    }
+  }
+
+  /**
+   * Ends the exchange with `err`: before the head, the promise rejects;
+   * after it, the body stream errors. The connection is destroyed.
+   */
+  #fail(err: HttpError, fromBody = false): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopTimer();
+    this.#unlisten();
+    this.#detachBody();
+    this.#pool.discard(this.#conn);
+    if (!this.#resolved) {
+      // A reused connection that died before answering anything may have
+      // been closed by the upstream while idle: a fresh one may do.
+      this.retryable = this.#reused && this.#received === 0 && this.#consumed === 0 && err.code === 'WWW_ERR_PROXY_RESET' &&
+        (IDEMPOTENT.has(this.#request.method) || this.#request.hasBody);
+      this.#reject(err);
+    } else if (!fromBody && this.#body !== null) {
+      this.#failBody(this.#body, err);
+    }
+  }
+
+  /**
+   * Errors the body stream, where its reader will see it: a reply may wait
+   * for its turn in the client's pipeline before anyone listens, and an
+   * error emitted before then would be lost (the reply would never end).
+   */
+  #failBody(body: Readable, err: HttpError): void {
+    if (err.code !== 'WWW_ERR_REQ_ABORTED') this.#request.fail(err);
+    if (body.listenerCount('error') > 1) return void body.destroy(err);
+    const onListener = (event: string | symbol): void => {
+      if (event !== 'error') return;
+      body.off('newListener', onListener);
+      // After the listener being added is in place.
+      process.nextTick(() => body.destroy(err));
+    };
+    body.on('newListener', onListener);
+  }
+
+  #unlisten(): void {
+    if (this.#onAbort !== null) this.#request.signal.removeEventListener('abort', this.#onAbort);
+    this.#onAbort = null;
+  }
+
+  // --- the timer -------------------------------------------------------------
+
+  /** The timeout that applies now and its code, or null. */
+  #phase(): ErrorCode | null {
+    if (this.#ended || this.#responseDone) return null;
+    if (this.#head === null) return this.#requestDone ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
+    return this.#waiting && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
+  }
+
+  #limit(code: ErrorCode): number {
+    return code === 'WWW_ERR_PROXY_HEAD_TIMEOUT' ? this.#timeouts.head : this.#timeouts.body;
+  }
+
+  #updateTimer(): void {
+    const code = this.#phase();
+    if (code === this.#timerCode) return;
+    this.#stopTimer();
+    if (code === null) return;
+    this.#timerCode = code;
+    this.#lastProgress = Date.now();
+    const ms = this.#limit(code);
+    if (ms > 0) this.#timer = setTimeout(this.#onTimer, ms);
+  }
+
+  #onTimer = (): void => {
+    this.#timer = null;
+    const code = this.#phase();
+    if (code === null || code !== this.#timerCode) return this.#updateTimer();
+    const ms = this.#limit(code);
+    const idle = Date.now() - this.#lastProgress;
+    if (idle >= ms) return this.#fail(new HttpError(code, `${ms} ms`));
+    this.#timer = setTimeout(this.#onTimer, ms - idle);
+  };
+
+  #stopTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerCode = null;
+  }
+}
+
+function ignore(): void {}
+
+/** The idle time for the pool: ours, shortened by the upstream's Keep-Alive hint (a second early). */
+function keepFor(head: ResponseHead, idle: number): number {
+  const hint = head.headers['keep-alive'];
+  if (hint === undefined) return idle;
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(hint);
+  return m === null ? idle : Math.min(idle, Number(m[1]) * 1000 - 1000);
+}

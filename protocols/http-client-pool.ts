@@ -1,0 +1,284 @@
+// The keep-alive pool of the HTTP client module, one per upstream origin
+// (libwww HTNet's per-host channel list; undici's Pool). A bounded number of
+// connections, requests beyond the bound wait in FIFO order, and idle
+// connections are kept for reuse until their idle timeout, the upstream's
+// Keep-Alive hint, or the upstream closing them, whichever comes first. An
+// idle connection that receives a byte is broken (nothing was asked) and is
+// destroyed. Only an exchange that read its response to the end gives its
+// connection back; any other ending destroys it (http-client-exchange.ts).
+
+import type { Socket } from 'node:net';
+import { HttpError } from '../src/errors.js';
+import { connect, type ConnectOptions, type Origin } from './http-client-connect.js';
+
+/** What an exchange hears from the connection it holds. */
+export interface ConnectionUser {
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onError(err: Error): void;
+  onClose(): void;
+  onDrain(): void;
+}
+
+export interface PoolLimits {
+  /** Connections to the origin at most, in use, being opened or idle. */
+  readonly maxConnections: number;
+  /** How long a request may wait for a connection when all are in use. */
+  readonly queueTimeout: number;
+  readonly connect: ConnectOptions;
+}
+
+export interface Lease {
+  readonly conn: UpstreamConnection;
+  /** The connection carried an exchange before: it may have died while idle. */
+  readonly reused: boolean;
+}
+
+export class UpstreamConnection {
+  readonly socket: Socket;
+  readonly #pool: Pool;
+  /** The exchange holding it; null while idle. */
+  user: ConnectionUser | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(socket: Socket, pool: Pool) {
+    this.socket = socket;
+    this.#pool = pool;
+    socket.on('data', (chunk: Buffer) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onData(chunk))));
+    socket.on('end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd())));
+    socket.on('error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err))));
+    socket.on('close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose())));
+    socket.on('drain', () => this.#edge(() => this.user?.onDrain()));
+  }
+
+  /**
+   * A socket callback is an edge: a throw below it belongs to this
+   * connection, never to the process. The socket is destroyed with it, so
+   * the exchange ends with the error as its cause.
+   */
+  #edge(handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.socket.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Idle: it no longer keeps the process alive, and goes after `ms`. */
+  idle(ms: number): void {
+    this.socket.unref();
+    this.#idleTimer = setTimeout(() => this.#broken(), ms);
+    this.#idleTimer.unref();
+  }
+
+  lease(user: ConnectionUser | null): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    this.socket.ref();
+    this.user = user;
+  }
+
+  /** Closed, timed out or sent something while idle. */
+  #broken(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    this.socket.destroy();
+    this.#pool.forgetIdle(this);
+  }
+}
+
+export interface PoolStats {
+  origin: string;
+  idle: number;
+  busy: number;
+  waiting: number;
+  /** Bytes written to the upstream connections in use and not yet taken by the kernel. */
+  writableLength: number;
+}
+
+interface Waiter {
+  readonly limits: PoolLimits;
+  readonly signal: AbortSignal | null;
+  resolve(lease: Lease): void;
+  reject(err: unknown): void;
+}
+
+export class Pool {
+  readonly origin: Origin;
+  /** Most recently used last: the one the upstream is least likely to have closed goes first. */
+  readonly #idle: UpstreamConnection[] = [];
+  /** Connections in use or being opened. */
+  #busy = 0;
+  /** The connections in use (for stats). */
+  readonly #active = new Set<UpstreamConnection>();
+  readonly #waiting: Waiter[] = [];
+  readonly #onEmpty: (pool: Pool) => void;
+
+  constructor(origin: Origin, onEmpty: (pool: Pool) => void) {
+    this.origin = origin;
+    this.#onEmpty = onEmpty;
+  }
+
+  /** What the pool holds now: connections by state, and bytes queued for the upstream. */
+  stats(): PoolStats {
+    let writableLength = 0;
+    for (const conn of this.#active) writableLength += conn.socket.writableLength;
+    return { origin: this.origin.key, idle: this.#idle.length, busy: this.#busy, waiting: this.#waiting.length, writableLength };
+  }
+
+  #take(conn: UpstreamConnection): UpstreamConnection {
+    this.#busy++;
+    this.#active.add(conn);
+    conn.lease(null);
+    return conn;
+  }
+
+  /**
+   * A connection for one exchange: an idle one unless `fresh`, else a new
+   * one while under the bound, else the next one freed.
+   */
+  acquire(limits: PoolLimits, signal: AbortSignal | null, fresh: boolean): Promise<Lease> {
+    if (!fresh) {
+      const conn = this.#idle.pop();
+      if (conn !== undefined) return Promise.resolve({ conn: this.#take(conn), reused: true });
+    }
+    if (this.#busy + this.#idle.length < limits.maxConnections) return this.#open(limits, signal);
+    if (fresh && this.#idle.length > 0) {
+      // Room for a fresh one: the idle connection that stands in its way goes.
+      this.#idle.shift()!.socket.destroy();
+      return this.#open(limits, signal);
+    }
+    return this.#wait(limits, signal);
+  }
+
+  /** The exchange read its response to the end: keep the connection for `keepFor` ms, or hand it on. */
+  release(conn: UpstreamConnection, keepFor: number): void {
+    conn.user = null;
+    this.#busy--;
+    this.#active.delete(conn);
+    if (conn.socket.destroyed || !conn.socket.writable || keepFor <= 0) {
+      conn.socket.destroy();
+      return this.#next();
+    }
+    const waiter = this.#waiting.shift();
+    if (waiter !== undefined) return waiter.resolve({ conn: this.#take(conn), reused: true });
+    conn.idle(keepFor);
+    this.#idle.push(conn);
+  }
+
+  /** The exchange ended any other way: the connection is destroyed. */
+  discard(conn: UpstreamConnection): void {
+    conn.user = null;
+    conn.socket.destroy();
+    this.#busy--;
+    this.#active.delete(conn);
+    this.#next();
+  }
+
+  forgetIdle(conn: UpstreamConnection): void {
+    const k = this.#idle.indexOf(conn);
+    if (k === -1) return;
+    this.#idle.splice(k, 1);
+    this.#next();
+  }
+
+  /** Destroys the idle connections (shutdown, restart). */
+  close(): void {
+    for (const conn of this.#idle.splice(0)) conn.socket.destroy();
+    this.#next();
+  }
+
+  #open(limits: PoolLimits, signal: AbortSignal | null): Promise<Lease> {
+    this.#busy++;
+    return connect(this.origin, limits.connect, signal).then(
+      (socket) => {
+        const conn = new UpstreamConnection(socket, this);
+        this.#active.add(conn);
+        conn.lease(null);
+        return { conn, reused: false };
+      },
+      (err: unknown) => {
+        this.#busy--;
+        this.#next();
+        throw err;
+      },
+    );
+  }
+
+  #wait(limits: PoolLimits, signal: AbortSignal | null): Promise<Lease> {
+    return new Promise<Lease>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const leave = (err: HttpError): void => {
+        const k = this.#waiting.indexOf(waiter);
+        if (k === -1) return;
+        this.#waiting.splice(k, 1);
+        settle();
+        reject(err);
+        this.#next();
+      };
+      const onAbort = (): void => leave(new HttpError('WWW_ERR_REQ_ABORTED'));
+      const timer = limits.queueTimeout > 0
+        ? setTimeout(() => leave(new HttpError('WWW_ERR_PROXY_HEAD_TIMEOUT', `${this.origin.key}: no free connection`)), limits.queueTimeout)
+        : undefined;
+      const waiter: Waiter = {
+        limits,
+        signal,
+        resolve: (lease) => {
+          settle();
+          resolve(lease);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      this.#waiting.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A connection slot may have freed: the first waiter gets an idle connection or a new one. */
+  #next(): void {
+    const waiter = this.#waiting[0];
+    if (waiter === undefined) {
+      if (this.#busy === 0 && this.#idle.length === 0) this.#onEmpty(this);
+      return;
+    }
+    const conn = this.#idle.pop();
+    if (conn !== undefined) {
+      this.#waiting.shift();
+      return waiter.resolve({ conn: this.#take(conn), reused: true });
+    }
+    if (this.#busy < waiter.limits.maxConnections) {
+      this.#waiting.shift();
+      this.#open(waiter.limits, waiter.signal).then(waiter.resolve, waiter.reject);
+    }
+  }
+}
+
+/** The pools of one client, by origin (and trust store, for https). */
+export class Pools {
+  readonly #pools = new Map<string, Pool>();
+
+  get(origin: Origin, key: string): Pool {
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = new Pool(origin, (p) => {
+        if (this.#pools.get(key) === p) this.#pools.delete(key);
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  stats(): PoolStats[] {
+    return [...this.#pools.values()].map((pool) => pool.stats());
+  }
+
+  close(): void {
+    for (const pool of [...this.#pools.values()]) pool.close();
+  }
+}
