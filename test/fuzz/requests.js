@@ -25,6 +25,7 @@ const NOISE = [
  *   continue    it carries Expect: 100-continue
  *   closes      the server must close after answering (Connection: close, HTTP/1.0)
  *   onHead      the answer may come once the head is in (the body need not be sent)
+ *   stores      a 2xx answer means the body was stored: never for a body cut short
  *   mutation    what made it lenient, or null
  */
 function make(rand, { method, target, headers = [], body = null, chunked = false, version = '1.1', expect, label }) {
@@ -57,6 +58,7 @@ function make(rand, { method, target, headers = [], body = null, chunked = false
     continue: lower.includes('expect: 100-continue') && version === '1.1',
     closes: lower.includes('connection: close') || (version === '1.0' && !lower.includes('connection: keep-alive')),
     onHead: false,
+    stores: false,
     mutation: null,
   };
 }
@@ -175,7 +177,9 @@ function putUpload(rand) {
   if (r < 0.08) return make(rand, { method: 'PUT', target: '/up/no/x.txt', headers, body, chunked, expect: { statuses: [409] } });
   if (r < 0.12) return make(rand, { method: 'PUT', target: '/up/.dot', headers, body, chunked, expect: { statuses: [404] } });
   if (rand.chance(0.2)) headers.push('Content-Type: application/octet-stream');
-  return make(rand, { method: 'PUT', target: `/up/${rand.pick(UPLOAD_NAMES)}`, headers, body, chunked, expect: { statuses: [201, 204] } });
+  const req = make(rand, { method: 'PUT', target: `/up/${rand.pick(UPLOAD_NAMES)}`, headers, body, chunked, expect: { statuses: [201, 204] } });
+  req.stores = true;
+  return req;
 }
 
 function deleteUpload(rand) {
@@ -201,7 +205,9 @@ function postMultipart(rand) {
   const hasFile = parts.some((p) => p.includes('filename='));
   // A form without a file part stores nothing; what it answers is the module's choice.
   const statuses = hasFile ? [201] : [200, 201, 204, 400];
-  return make(rand, { method: 'POST', target: '/up/', headers, body, chunked: rand.chance(0.25), expect: { statuses } });
+  const req = make(rand, { method: 'POST', target: '/up/', headers, body, chunked: rand.chance(0.25), expect: { statuses } });
+  req.stores = hasFile;
+  return req;
 }
 
 function refusedWrite(rand) {
