@@ -127,9 +127,15 @@ export async function play(port, conn, { owedCount, headKind, incompleteTail, st
         break;
       case 'reset':
         r.reset = true;
-        note('client reset');
-        if (step.rst && typeof socket.resetAndDestroy === 'function' && socket.readyState !== 'opening') socket.resetAndDestroy();
-        else socket.destroy();
+        // After either side's FIN, libuv refuses to reset (EINVAL) and the
+        // handle would stay open: a plain destroy is all that is left.
+        if (step.rst && !r.ended && !r.serverEnded && socket.readyState === 'open') {
+          note('client reset (RST)');
+          socket.resetAndDestroy();
+        } else {
+          note('client reset (close)');
+          socket.destroy();
+        }
         break;
     }
   }
@@ -162,6 +168,13 @@ export async function play(port, conn, { owedCount, headKind, incompleteTail, st
     socket.resume();
     socket.destroy();
     await until(() => r.closed, 1000);
+  }
+  // A reset that raced with the server's FIN fails (EINVAL) and leaves the
+  // handle open: close it, or the client's socket would pass for a leak.
+  if (!r.closed && socket._handle) {
+    note('client handle closed by hand');
+    socket._handle.close();
+    await until(() => r.closed, 200);
   }
   r.raw = raw();
   r.ms = Date.now() - t0;

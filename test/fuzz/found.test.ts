@@ -54,8 +54,9 @@ interface Seen {
 }
 
 /**
- * Writes `bytes` in one write, then half-closes (`end`) and/or resets after
- * `resetAfter` ms; collects what comes back until the close or `bound` ms.
+ * Writes `bytes` in one write, then half-closes (`end`) and/or closes (a
+ * reset when there was no FIN) after `resetAfter` ms; collects what comes
+ * back until the close or `bound` ms.
  */
 function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}): Promise<Seen> {
   return new Promise((resolve) => {
@@ -78,7 +79,8 @@ function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}
     socket.on('connect', () => {
       socket.write(Buffer.from(bytes, 'latin1'));
       if (end) socket.end();
-      if (resetAfter >= 0) setTimeout(() => socket.resetAndDestroy(), resetAfter);
+      // After our FIN, libuv cannot reset: the close then sends an RST only if bytes are unread.
+      if (resetAfter >= 0) setTimeout(() => (end ? socket.destroy() : socket.resetAndDestroy()), resetAfter);
     });
   });
 }
@@ -159,14 +161,14 @@ describe('a half-close right after a head that announced a body', () => {
     await stillServes();
   });
 
-  it('forgets the connection when the client then resets', async () => {
+  it('forgets the connection when the client then closes', async () => {
     const head = 'POST /up/ HTTP/1.1\r\nHost: fuzz\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 269\r\n\r\n';
     await play(head, { end: true, resetAfter: 20, bound: 500 });
     expect(errors).toEqual([]);
     expect(await settled()).toEqual({ connections: 0, temporaries: [] });
   });
 
-  it('forgets a PUT whose client reset after its FIN, and its temporary file', async () => {
+  it('forgets a PUT whose client closed after its FIN, and its temporary file', async () => {
     await play('PUT /up/a.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 5\r\n\r\n', { end: true, resetAfter: 20, bound: 500 });
     expect(errors).toEqual([]);
     expect(await settled()).toEqual({ connections: 0, temporaries: [] });

@@ -27,7 +27,7 @@ const BUG_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'Syntax
 export class Fuzzer {
   #Server;
   #parseRules;
-  #log;
+  #halfClose;
   #errors = [];
   #onUncaught = (err) => this.#errors.push(`uncaught exception: ${describe(err)}`);
   #onRejection = (err) => this.#errors.push(`unhandled rejection: ${describe(err)}`);
@@ -36,11 +36,11 @@ export class Fuzzer {
   port = 0;
   baseline = null;
 
-  /** `Server` and `parseRules` from src/ or dist/; `log(line)` for progress. */
-  constructor({ Server, parseRules, log = () => {} }) {
+  /** `Server` and `parseRules` from src/ or dist/; `halfClose: false` leaves half-closes out. */
+  constructor({ Server, parseRules, halfClose = true }) {
     this.#Server = Server;
     this.#parseRules = parseRules;
-    this.#log = log;
+    this.#halfClose = halfClose;
   }
 
   async start() {
@@ -82,7 +82,7 @@ export class Fuzzer {
 
   /** Plays sequence `index` of `seed` and checks every invariant: { seq, results, problems }. */
   async runSequence(seed, index) {
-    const seq = generateSequence(seed, index, this.fx.files);
+    const seq = generateSequence(seed, index, this.fx.files, { halfClose: this.#halfClose });
     this.#errors = [];
     const stuckLimit = Math.max(WIRE.headerTimeout, WIRE.bodyTimeout) + WIRE.writeTimeout + 1500;
     const results = await Promise.all(seq.connections.map((conn) => {
@@ -210,7 +210,8 @@ async function probe(port, target, expected) {
 
 /** A failure as text: what broke, the sequence as a script, and what each connection saw. */
 export function report({ seq, results, problems }) {
-  const out = [`FAIL seed ${seq.seed} sequence ${seq.index} (replay: npm run fuzz -- --seed ${seq.seed} --only ${seq.index})`];
+  const flags = seq.halfClose ? '' : ' --no-half-close';
+  const out = [`FAIL seed ${seq.seed} sequence ${seq.index} (replay: npm run fuzz -- --seed ${seq.seed} --only ${seq.index}${flags})`];
   for (const p of problems) out.push(`  - ${p}`);
   out.push(formatSequence(seq));
   out.push('  what each connection saw:');

@@ -19,15 +19,15 @@ import { genGarbage, genRequest } from './requests.js';
  *   { op: 'end' }                      half-close
  *   { op: 'reset', rst }               destroy; with rst, send a TCP RST
  */
-export function generateSequence(seed, index, files) {
+export function generateSequence(seed, index, files, { halfClose = true } = {}) {
   const rand = new Prng(sequenceSeed(seed, index));
   const count = rand.weighted([[6, 1], [3, 2], [2, 3], [1, 4]]);
   const connections = [];
-  for (let c = 0; c < count; c++) connections.push(genConnection(rand, files));
-  return { seed, index, connections };
+  for (let c = 0; c < count; c++) connections.push(genConnection(rand, files, halfClose));
+  return { seed, index, halfClose, connections };
 }
 
-function genConnection(rand, files) {
+function genConnection(rand, files, halfClose) {
   const entries = [];
   const n = rand.weighted([[3, 1], [3, 2], [2, 3], [1, 5], [1, 8]]);
   for (let i = 0; i < n; i++) {
@@ -44,11 +44,11 @@ function genConnection(rand, files) {
     e.end = offset;
   }
   const stream = Buffer.concat(entries.map((e) => e.bytes));
-  const steps = genSteps(rand, entries, stream);
+  const steps = genSteps(rand, entries, stream, halfClose);
   return { entries, stream, steps };
 }
 
-function genSteps(rand, entries, stream) {
+function genSteps(rand, entries, stream, halfClose) {
   const steps = [{ op: 'sleep', ms: rand.int(0, 20) }];
   const style = rand.weighted([[4, 'pipeline'], [4, 'sequential'], [2, 'one write']]);
   const split = (from, to) => splitWrite(rand, steps, stream, from, to);
@@ -79,7 +79,7 @@ function genSteps(rand, entries, stream) {
     i += size;
   }
   if (rand.chance(0.15)) steps.splice(rand.int(1, steps.length), 0, { op: 'slow', ms: rand.int(50, 400) });
-  return terminate(rand, entries, stream, steps);
+  return terminate(rand, entries, stream, steps, halfClose);
 }
 
 /** Writes stream[from, to): whole, or split at random points with pauses of 0-30 ms. */
@@ -106,9 +106,15 @@ function splitWrite(rand, steps, stream, from, to) {
   }
 }
 
-/** Cuts the script at a moment where a half-close or a reset hurts most, or leaves it whole. */
-function terminate(rand, entries, stream, steps) {
-  const how = rand.weighted([[8, 'none'], [3, 'end at end'], [3, 'end at'], [3, 'reset at'], [2, 'reset at end']]);
+/**
+ * Cuts the script at a moment where a half-close or a reset hurts most, or
+ * leaves it whole. Without half-closes (to look past a known bug) the same
+ * draws are made, so the other sequences stay as they were.
+ */
+function terminate(rand, entries, stream, steps, halfClose) {
+  let how = rand.weighted([[8, 'none'], [3, 'end at end'], [3, 'end at'], [3, 'reset at'], [2, 'reset at end']]);
+  if (!halfClose && how === 'end at end') how = 'none';
+  if (!halfClose && how === 'end at') how = 'reset at';
   if (how === 'none') return steps;
   let cut = stream.length;
   if (how === 'end at' || how === 'reset at') {
@@ -142,7 +148,9 @@ function terminate(rand, entries, stream, steps) {
   if (end) out.push({ op: 'end' });
   if (!end || rand.chance(0.1)) {
     if (end) out.push({ op: 'sleep', ms: rand.int(0, 50) });
-    out.push({ op: 'reset', rst: rand.chance(0.5) });
+    const rst = rand.chance(0.5);
+    // After a FIN, a socket can only be closed, not reset.
+    out.push({ op: 'reset', rst: rst && !end });
   }
   return out;
 }
@@ -156,7 +164,7 @@ export function showBytes(buf, max = 240) {
 
 /** The sequence as a script a person can read and turn into a wire test. */
 export function formatSequence(seq) {
-  const out = [`seed ${seq.seed}, sequence ${seq.index}: ${seq.connections.length} connection(s), run concurrently`];
+  const out = [`seed ${seq.seed}, sequence ${seq.index}${seq.halfClose ? '' : ' (no half-closes)'}: ${seq.connections.length} connection(s), run concurrently`];
   seq.connections.forEach((conn, c) => {
     out.push(`  connection ${c}:`);
     conn.entries.forEach((e, k) => {

@@ -4,7 +4,8 @@
 // prints the seed and progress, and on a failure the seed and the sequence
 // index to replay it with.
 //
-//   npm run fuzz -- [--seconds N] [--sequences N] [--seed S] [--only I] [--repeat N] [--keep-going]
+//   npm run fuzz -- [--seconds N] [--sequences N] [--seed S] [--only I] [--repeat N]
+//                   [--keep-going] [--no-half-close]
 
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -20,6 +21,7 @@ const USAGE = `Usage: npm run fuzz -- [options]
   --only I        run sequence I of the seed alone (a replay)
   --repeat N      with --only: run it N times (timing-dependent failures)
   --keep-going    after a failure, restart the server and go on; failures are listed at the end
+  --no-half-close replace the client's half-closes by resets or nothing (to look past a known bug)
   -h, --help      this text
 `;
 
@@ -32,6 +34,7 @@ function options() {
       only: { type: 'string' },
       repeat: { type: 'string', default: '1' },
       'keep-going': { type: 'boolean', default: false },
+      'no-half-close': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -53,6 +56,7 @@ function options() {
     only: int('only', values.only),
     repeat: int('repeat', values.repeat),
     keepGoing: values['keep-going'],
+    halfClose: !values['no-half-close'],
   };
 }
 
@@ -66,8 +70,9 @@ async function main() {
   const indexes = opts.only !== undefined ? Array(opts.repeat).fill(opts.only) : null;
   // Printed before the server starts: stdout's first write opens a handle that is no leak.
   console.log(`fuzz: seed ${opts.seed}` + (indexes ? `, sequence ${opts.only} x${opts.repeat}` :
-    `, ${Number.isFinite(opts.sequences) ? `${opts.sequences} sequences` : `${opts.seconds} s`}`));
-  const fuzzer = new Fuzzer({ Server, parseRules });
+    `, ${Number.isFinite(opts.sequences) ? `${opts.sequences} sequences` : `${opts.seconds} s`}`) +
+    (opts.halfClose ? '' : ', no half-closes'));
+  const fuzzer = new Fuzzer({ Server, parseRules, halfClose: opts.halfClose });
   await fuzzer.start();
   const t0 = Date.now();
   let lastProgress = t0;
