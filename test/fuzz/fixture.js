@@ -27,12 +27,21 @@ export const RULES = [
   'Pass /*',
 ].join('\n');
 
+/**
+ * A small memory cache: the 10 KiB documents are cached and often evicted,
+ * the 300 KiB one is streamed from disk, so both paths and the eviction run.
+ */
+export const FILE = {
+  cacheMaxFile: 16 * KiB,
+  cacheMaxTotal: 32 * KiB,
+};
+
 /** Short wire timeouts, so a stuck connection ends within a sequence. */
 export const WIRE = {
   headerTimeout: 1000,
   bodyTimeout: 1000,
   keepAliveTimeout: 1500,
-  writeTimeout: 2000,
+  writeTimeout: 1500,
 };
 
 function text(size, rand) {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
 // @ts-expect-error: plain ES modules shared with the command-line fuzzer
-import { makeFuzzRoot, RULES, WIRE, temporaries, clearUploads } from './fixture.js';
+import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads } from './fixture.js';
 // @ts-expect-error: idem
 import { parseResponses } from './responses.js';
 
@@ -40,7 +40,7 @@ afterAll(() => {
 beforeEach(async () => {
   errors.length = 0;
   clearUploads(fx.upload);
-  server = new Server(parseRules(RULES, 'fuzz.rules', { serverRoot: fx.root }), { wire: WIRE });
+  server = new Server(parseRules(RULES, 'fuzz.rules', { serverRoot: fx.root }), { wire: WIRE, file: FILE });
   ({ port } = await server.listen(0, '127.0.0.1'));
 });
 afterEach(() => server.close(100));
@@ -55,8 +55,8 @@ interface Seen {
 
 /**
  * Writes `bytes` in one write, then half-closes (`end`) and/or closes (a
- * reset when there was no FIN) after `resetAfter` ms; collects what comes
- * back until the close or `bound` ms.
+ * reset when there was no FIN) after `resetAfter` ms (0: in the same tick as
+ * the write); collects what comes back until the close or `bound` ms.
  */
 function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}): Promise<Seen> {
   return new Promise((resolve) => {
@@ -80,7 +80,9 @@ function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}
       socket.write(Buffer.from(bytes, 'latin1'));
       if (end) socket.end();
       // After our FIN, libuv cannot reset: the close then sends an RST only if bytes are unread.
-      if (resetAfter >= 0) setTimeout(() => (end ? socket.destroy() : socket.resetAndDestroy()), resetAfter);
+      const close = () => (end ? socket.destroy() : socket.resetAndDestroy());
+      if (resetAfter === 0) close();
+      else if (resetAfter > 0) setTimeout(close, resetAfter);
     });
   });
 }
@@ -172,6 +174,15 @@ describe('a half-close right after a head that announced a body', () => {
     await play('PUT /up/a.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 5\r\n\r\n', { end: true, resetAfter: 20, bound: 500 });
     expect(errors).toEqual([]);
     expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+  });
+
+  // seed 4 sequence 414: no FIN at all, a reset right after the head; the
+  // server never notices it, and keeps the connection and the temporary file.
+  it('forgets a PUT whose client reset right after the head, and its temporary file', async () => {
+    await play('PUT /up/b.bin HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 100\r\n\r\n', { resetAfter: 0, bound: 500 });
+    expect(errors).toEqual([]);
+    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    await stillServes();
   });
 
   // seed 2 sequence 7: the bytes after the head were a broken chunk size; the

@@ -11,16 +11,22 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { clearUploads, makeFuzzRoot, RULES, temporaries, WIRE } from './fixture.js';
+import { clearUploads, FILE, makeFuzzRoot, RULES, temporaries, WIRE } from './fixture.js';
 import { formatSequence, generateSequence, showBytes } from './generate.js';
 import { play } from './client.js';
 import { checkConnection, endsInside, owed, plan } from './check.js';
 import { parseResponses } from './responses.js';
+import { startWatchdog } from './watchdog.js';
 
 /** A fresh request must be answered within this. */
 const PROBE_MS = 2000;
-/** Resources must come back to their baseline within this once every connection closed. */
-const SETTLE_MS = 2000;
+/**
+ * Resources must come back to their baseline within this once every
+ * connection closed. A server that closed its side first stops reading, so it
+ * notices the client's FIN only when its write timeout ends the wait
+ * (checked once per shortest timeout): that much, and a second more.
+ */
+const SETTLE_MS = WIRE.writeTimeout + Math.min(WIRE.headerTimeout, WIRE.bodyTimeout, WIRE.keepAliveTimeout) + 1000;
 /** Errors a server reports that only a bug makes. */
 const BUG_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'AssertionError']);
 
@@ -28,6 +34,7 @@ export class Fuzzer {
   #Server;
   #parseRules;
   #halfClose;
+  #watchdog = null;
   #errors = [];
   #onUncaught = (err) => this.#errors.push(`uncaught exception: ${describe(err)}`);
   #onRejection = (err) => this.#errors.push(`unhandled rejection: ${describe(err)}`);
@@ -44,6 +51,7 @@ export class Fuzzer {
   }
 
   async start() {
+    this.#watchdog = startWatchdog();
     this.fx = makeFuzzRoot();
     process.on('uncaughtException', this.#onUncaught);
     process.on('unhandledRejection', this.#onRejection);
@@ -57,7 +65,7 @@ export class Fuzzer {
         if (err instanceof Error && BUG_ERRORS.has(err.name)) this.#errors.push(`the server reported a bug: ${describe(err)}`);
       },
     };
-    this.server = new this.#Server(rules, { wire: WIRE, events });
+    this.server = new this.#Server(rules, { wire: WIRE, file: FILE, events });
     ({ port: this.port } = await this.server.listen(0, '127.0.0.1'));
     // Warm up the paths whose first use opens lasting resources, then measure.
     for (const target of ['/f/10k.bin', '/f/300k.bin', '/d/', '/up/']) await fetchOnce(this.port, target, PROBE_MS);
@@ -78,11 +86,14 @@ export class Fuzzer {
     process.off('unhandledRejection', this.#onRejection);
     if (this.server !== null) await this.server.close(100).catch(() => {});
     this.fx?.cleanup();
+    await this.#watchdog?.stop();
   }
 
   /** Plays sequence `index` of `seed` and checks every invariant: { seq, results, problems }. */
   async runSequence(seed, index) {
     const seq = generateSequence(seed, index, this.fx.files, { halfClose: this.#halfClose });
+    const flags = seq.halfClose ? '' : ' --no-half-close';
+    this.#watchdog.describe(`seed ${seed} sequence ${index} (replay: npm run fuzz -- --seed ${seed} --only ${index}${flags})\n${formatSequence(seq)}`);
     this.#errors = [];
     const stuckLimit = Math.max(WIRE.headerTimeout, WIRE.bodyTimeout) + WIRE.writeTimeout + 1500;
     const results = await Promise.all(seq.connections.map((conn) => {
