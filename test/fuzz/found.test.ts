@@ -10,18 +10,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
-// @ts-expect-error: plain ES modules shared with the command-line fuzzer
 import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads } from './fixture.js';
-// @ts-expect-error: idem
 import { parseResponses } from './responses.js';
 
-interface Root {
-  root: string;
-  upload: string;
-  cleanup(): void;
-}
-
-let fx: Root;
+let fx: ReturnType<typeof makeFuzzRoot>;
 let server: Server;
 let port: number;
 const errors: string[] = [];
@@ -69,7 +61,7 @@ function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}
       clearTimeout(timer);
       socket.destroy();
       const raw = Buffer.concat(chunks);
-      const statuses = (parseResponses(raw, () => 'no', true).responses as { status: number }[]).map((r) => r.status);
+      const statuses = parseResponses(raw, () => 'no', true).responses.map((r) => r.status);
       resolve({ statuses, raw: raw.toString('latin1'), closed });
     };
     const timer = setTimeout(() => finish(false), bound);
@@ -91,7 +83,7 @@ function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}
 async function settled(ms = 2000): Promise<{ connections: number; temporaries: string[] }> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const state = { connections: server.http.connections, temporaries: temporaries(fx.upload) as string[] };
+    const state = { connections: server.http.connections, temporaries: temporaries(fx.upload) };
     if ((state.connections === 0 && state.temporaries.length === 0) || Date.now() > deadline) return state;
     await new Promise((r) => setTimeout(r, 20));
   }

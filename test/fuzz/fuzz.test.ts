@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
-// @ts-expect-error: a plain ES module shared with the command-line runner
 import { Fuzzer, report } from './fuzzer.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
