@@ -11,6 +11,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { clearUploads, FILE, makeFuzzRoot, RULES, temporaries, WIRE } from './fixture.js';
 import { formatSequence, generateSequence, showBytes } from './generate.js';
 import { play } from './client.js';
@@ -20,6 +21,8 @@ import { startWatchdog } from './watchdog.js';
 
 /** A fresh request must be answered within this. */
 const PROBE_MS = 2000;
+/** The fresh requests: from memory, from disk, and compressed from memory. */
+const PROBES = [['/f/10k.bin', false], ['/f/300k.bin', false], ['/f/10k.txt', true]];
 /**
  * Resources must come back to their baseline within this once every
  * connection closed. A server that closed its side first stops reading, so it
@@ -68,7 +71,8 @@ export class Fuzzer {
     this.server = new this.#Server(rules, { wire: WIRE, file: FILE, events });
     ({ port: this.port } = await this.server.listen(0, '127.0.0.1'));
     // Warm up the paths whose first use opens lasting resources, then measure.
-    for (const target of ['/f/10k.bin', '/f/300k.bin', '/d/', '/up/']) await fetchOnce(this.port, target, PROBE_MS);
+    for (const target of ['/f/10k.bin', '/f/300k.bin', '/f/10k.txt', '/d/', '/up/']) await fetchOnce(this.port, target, PROBE_MS);
+    await fetchOnce(this.port, '/f/10k.txt', PROBE_MS, 'Accept-Encoding: gzip\r\n');
     await settleConnections(this.server, SETTLE_MS);
     this.baseline = resources();
   }
@@ -112,9 +116,9 @@ export class Fuzzer {
     // Errors from the exchange itself come first: they may explain what follows.
     await new Promise((r) => setImmediate(r));
     problems.push(...this.#errors.splice(0));
-    for (const target of ['/f/10k.bin', '/f/300k.bin']) {
-      const why = await probe(this.port, target, this.fx.files[target]);
-      if (why !== null) problems.push(`a fresh GET ${target} afterwards ${why}`);
+    for (const [target, gzip] of PROBES) {
+      const why = await probe(this.port, target, this.fx.files[target], gzip);
+      if (why !== null) problems.push(`a fresh GET ${target}${gzip ? ' (gzip)' : ''} afterwards ${why}`);
     }
     problems.push(...(await this.#settle()));
     problems.push(...this.#errors.splice(0));
@@ -183,7 +187,7 @@ async function settleConnections(server, ms) {
 }
 
 /** One GET on a new connection: { status, body } or a reason string. */
-export function fetchOnce(port, target, ms) {
+export function fetchOnce(port, target, ms, extra = '') {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks = [];
@@ -207,15 +211,24 @@ export function fetchOnce(port, target, ms) {
       if (p.error !== null) finish(`got bytes that are not HTTP ${p.error}`);
       else if (p.responses.length > 0) finish(p.responses[0]);
     });
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: probe\r\n\r\n`);
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: probe\r\n${extra}\r\n`);
   });
 }
 
-async function probe(port, target, expected) {
-  const r = await fetchOnce(port, target, PROBE_MS);
+async function probe(port, target, expected, gzip) {
+  const r = await fetchOnce(port, target, PROBE_MS, gzip ? 'Accept-Encoding: gzip\r\n' : '');
   if (typeof r === 'string') return r;
   if (r.status !== 200) return `got status ${r.status}`;
-  if (!r.body.equals(expected)) return `got ${r.body.length} bytes that are not the document's ${expected.length}`;
+  let body = r.body;
+  if (gzip) {
+    if (r.headers['content-encoding'] !== 'gzip') return `was not gzip-encoded (${r.headers['content-encoding'] ?? 'identity'})`;
+    try {
+      body = gunzipSync(body);
+    } catch (err) {
+      return `got a gzip body that does not decode: ${err.message}`;
+    }
+  }
+  if (!body.equals(expected)) return `got ${body.length} bytes that are not the document's ${expected.length}`;
   return null;
 }
 
