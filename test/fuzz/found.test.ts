@@ -16,6 +16,9 @@ import { parseResponses } from './responses.js';
 let fx: ReturnType<typeof makeFuzzRoot>;
 let server: Server;
 let port: number;
+/** Open fds once the server listens. */
+let baseFds = 0;
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const errors: string[] = [];
 const record = (err: unknown) => errors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
 
@@ -34,6 +37,7 @@ beforeEach(async () => {
   clearUploads(fx.upload);
   server = new Server(parseRules(RULES, 'fuzz.rules', { serverRoot: fx.root }), { wire: WIRE, file: FILE });
   ({ port } = await server.listen(0, '127.0.0.1'));
+  baseFds = openFds();
 });
 afterEach(() => server.close(100));
 
@@ -79,15 +83,25 @@ function play(bytes: string, { end = false, resetAfter = -1, bound = 2500 } = {}
   });
 }
 
-/** Waits for the server to forget every connection and for the upload area to hold no temporaries. */
-async function settled(ms = 2000): Promise<{ connections: number; temporaries: string[] }> {
+/**
+ * Waits for the server to forget every connection, for the upload area to
+ * hold no temporaries and for the fds to come back to what they were, and
+ * to stay so for 300 ms (a handler still running may yet open a file).
+ */
+async function settled(ms = 2000): Promise<{ connections: number; temporaries: string[]; fdsLeft: number }> {
   const deadline = Date.now() + ms;
+  let cleanSince = -1;
   for (;;) {
-    const state = { connections: server.http.connections, temporaries: temporaries(fx.upload) };
-    if ((state.connections === 0 && state.temporaries.length === 0) || Date.now() > deadline) return state;
+    const state = { connections: server.http.connections, temporaries: temporaries(fx.upload), fdsLeft: Math.max(0, openFds() - baseFds) };
+    const clean = state.connections === 0 && state.temporaries.length === 0 && state.fdsLeft === 0;
+    if (!clean) cleanSince = -1;
+    else if (cleanSince < 0) cleanSince = Date.now();
+    if ((clean && Date.now() - cleanSince >= 300) || Date.now() > deadline) return state;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+const CLEAN = { connections: 0, temporaries: [], fdsLeft: 0 };
 
 async function stillServes(): Promise<void> {
   const seen = await play('GET /f/three.txt HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n');
@@ -107,7 +121,7 @@ describe('a half-close while a request body waits unread', () => {
     expect(seen.closed).toBe(true);
     expect(seen.statuses).toEqual([201]);
     expect(fs.readFileSync(path.join(fx.upload, 'a.txt'), 'latin1')).toBe('hello');
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
     await stillServes();
   });
 
@@ -117,7 +131,7 @@ describe('a half-close while a request body waits unread', () => {
     expect(errors).toEqual([]);
     expect(seen.statuses).toEqual([201]);
     expect(seen.closed).toBe(true);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
   });
 
   // seed 5 sequence 6.
@@ -127,7 +141,7 @@ describe('a half-close while a request body waits unread', () => {
     expect(seen.closed).toBe(true);
     expect(seen.statuses.filter((s) => s < 300)).toEqual([]);
     expect(fs.existsSync(path.join(fx.upload, 'a.txt'))).toBe(false);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
     await stillServes();
   });
 
@@ -138,7 +152,7 @@ describe('a half-close while a request body waits unread', () => {
     expect(seen.closed).toBe(true);
     expect(seen.statuses[0]).toBe(200);
     expect(seen.statuses.slice(1).filter((s) => s < 300)).toEqual([]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
   });
 });
 
@@ -151,7 +165,7 @@ describe('a half-close right after a head that announced a body', () => {
     expect(errors).toEqual([]);
     expect(seen.closed).toBe(true);
     expect(seen.statuses.filter((s) => s < 300)).toEqual([]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
     await stillServes();
   });
 
@@ -159,13 +173,13 @@ describe('a half-close right after a head that announced a body', () => {
     const head = 'POST /up/ HTTP/1.1\r\nHost: fuzz\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 269\r\n\r\n';
     await play(head, { end: true, resetAfter: 20, bound: 500 });
     expect(errors).toEqual([]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
   });
 
   it('forgets a PUT whose client closed after its FIN, and its temporary file', async () => {
     await play('PUT /up/a.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 5\r\n\r\n', { end: true, resetAfter: 20, bound: 500 });
     expect(errors).toEqual([]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
   });
 
   // seed 4 sequence 414: no FIN at all, a reset right after the head; the
@@ -173,7 +187,19 @@ describe('a half-close right after a head that announced a body', () => {
   it('forgets a PUT whose client reset right after the head, and its temporary file', async () => {
     await play('PUT /up/b.bin HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 100\r\n\r\n', { resetAfter: 0, bound: 500 });
     expect(errors).toEqual([]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
+    await stillServes();
+  });
+
+  // seed 6 sequence 153: a reset a millisecond or two after the head. The
+  // connection closes, but the PUT, which was opening its temporary file,
+  // goes on for a request that is gone: the file and its descriptor stay.
+  it('removes the temporary file of a PUT whose client reset while it was opened', async () => {
+    for (const ms of [1, 2, 3]) {
+      await play('PUT /up/b.bin HTTP/1.1\r\nHost: fuzz\r\nTransfer-Encoding: chunked\r\n\r\n', { resetAfter: ms, bound: 500 });
+      expect({ ms, errors }).toEqual({ ms, errors: [] });
+      expect({ ms, ...(await settled()) }).toEqual({ ms, ...CLEAN });
+    }
     await stillServes();
   });
 
@@ -184,6 +210,6 @@ describe('a half-close right after a head that announced a body', () => {
     expect(errors).toEqual([]);
     expect(seen.closed).toBe(true);
     expect(seen.statuses).toEqual([400]);
-    expect(await settled()).toEqual({ connections: 0, temporaries: [] });
+    expect(await settled()).toEqual(CLEAN);
   });
 });
