@@ -213,3 +213,37 @@ describe('a half-close right after a head that announced a body', () => {
     expect(await settled()).toEqual(CLEAN);
   });
 });
+
+describe('a body its consumer gave up on', () => {
+  // seed 6 sequence 183: a multipart POST whose boundary has a space. The
+  // parser refuses it at once (400, keep-alive), the body stays unread and is
+  // neither dropped nor a reason to close; the connection, paused, with no
+  // timer armed, never reads again: the next request is never answered and
+  // the client's FIN never seen.
+  const POST = 'POST /up/ HTTP/1.1\r\nHost: fuzz\r\nContent-Type: multipart/form-data; boundary=a b\r\nContent-Length: 5\r\n\r\nhello';
+
+  it('answers the next pipelined request, or says it closes and does', async () => {
+    const seen = await play(POST + 'GET /f/three.txt HTTP/1.1\r\nHost: fuzz\r\n\r\n');
+    expect(errors).toEqual([]);
+    const answeredBoth = seen.statuses.join() === '400,200' && seen.raw.endsWith('\r\n\r\nabc');
+    const closedAfter = seen.statuses.join() === '400' && /\r\nConnection: close\r\n/i.test(seen.raw) && seen.closed;
+    expect(answeredBoth || closedAfter, seen.raw).toBe(true);
+  });
+
+  // The same, then the FIN: the TypeError of Connection.onBody, and the
+  // abandoned body's 'error' (HttpError: body incomplete) with no listener,
+  // both uncaught.
+  it('survives the FIN that follows, and forgets the connection', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(POST);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.end();
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    expect(await settled()).toEqual(CLEAN);
+    expect(errors).toEqual([]);
+    await stillServes();
+  });
+});
