@@ -6,26 +6,65 @@
 // run serves the same documents.
 
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Prng } from './prng.js';
 
 const KiB = 1024;
 
-/** Rules: the order matters, every translation rule stops at its first match. */
-export const RULES = [
-  'DirAccess On',
-  'MaxBodySize 1M /up/*',
-  'MaxBodySize 64K',
-  'Enable PUT /up/*',
-  'Enable DELETE /up/*',
-  'Enable POST /up/*',
-  'Fail /secret/*',
-  'Redirect /old /f/three.txt 301',
-  // Nothing listens on port 1: today no HTTP client module answers 501, later a 502.
-  'Proxy /api/* http://127.0.0.1:1/*',
-  'Pass /*',
-].join('\n');
+/**
+ * Rules: the order matters, every translation rule stops at its first match.
+ * `/api/*` goes to the fake upstream (startUpstream) on `upstreamPort`, whose
+ * idle connections the pool closes quickly, so they count for nothing once
+ * a sequence has settled; without a port it goes nowhere (502).
+ */
+export function rulesFor(upstreamPort = 1) {
+  return [
+    'DirAccess On',
+    'MaxBodySize 1M /up/*',
+    'MaxBodySize 64K',
+    'Enable PUT /up/*',
+    'Enable DELETE /up/*',
+    'Enable POST /up/*',
+    'Fail /secret/*',
+    'Redirect /old /f/three.txt 301',
+    'ProxyIdleTimeout 200ms',
+    `Proxy /api/* http://127.0.0.1:${upstreamPort}/*`,
+    'Pass /*',
+  ].join('\n');
+}
+
+export const RULES = rulesFor();
+
+/**
+ * The upstream of `/api/*`: answers OPTIONS with 204 and anything else,
+ * once it has read the body, with 200 and `METHOD path bytes` (so a reply
+ * shows which request it answers). Returns { port, close() }.
+ */
+export async function startUpstream() {
+  const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    let bytes = 0;
+    req.on('data', (c) => (bytes += c.length));
+    req.on('error', () => {});
+    req.on('end', () => {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { Allow: 'GET, HEAD, OPTIONS' });
+        return res.end();
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(`${req.method} ${req.url} ${bytes}\n`);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
 
 /**
  * A small memory cache: the 10 KiB documents are cached and often evicted,

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { clearUploads, FILE, makeFuzzRoot, RULES, temporaries, WIRE } from './fixture.js';
+import { clearUploads, FILE, makeFuzzRoot, rulesFor, startUpstream, temporaries, WIRE } from './fixture.js';
 import { formatSequence, generateSequence, showBytes } from './generate.js';
 import { play } from './client.js';
 import { checkConnection, endsInside, owed, plan } from './check.js';
@@ -42,6 +42,7 @@ export class Fuzzer {
   #onUncaught = (err) => this.#errors.push(`uncaught exception: ${describe(err)}`);
   #onRejection = (err) => this.#errors.push(`unhandled rejection: ${describe(err)}`);
   fx = null;
+  upstream = null;
   server = null;
   port = 0;
   baseline = null;
@@ -56,13 +57,14 @@ export class Fuzzer {
   async start() {
     this.#watchdog = startWatchdog();
     this.fx = makeFuzzRoot();
+    this.upstream = await startUpstream();
     process.on('uncaughtException', this.#onUncaught);
     process.on('unhandledRejection', this.#onRejection);
     await this.#listen();
   }
 
   async #listen() {
-    const rules = this.#parseRules(RULES, 'fuzz.rules', { serverRoot: this.fx.root });
+    const rules = this.#parseRules(rulesFor(this.upstream.port), 'fuzz.rules', { serverRoot: this.fx.root });
     const events = {
       onError: (err) => {
         if (err instanceof Error && BUG_ERRORS.has(err.name)) this.#errors.push(`the server reported a bug: ${describe(err)}`);
@@ -71,7 +73,7 @@ export class Fuzzer {
     this.server = new this.#Server(rules, { wire: WIRE, file: FILE, events });
     ({ port: this.port } = await this.server.listen(0, '127.0.0.1'));
     // Warm up the paths whose first use opens lasting resources, then measure.
-    for (const target of ['/f/10k.bin', '/f/300k.bin', '/f/10k.txt', '/d/', '/up/']) await fetchOnce(this.port, target, PROBE_MS);
+    for (const target of ['/f/10k.bin', '/f/300k.bin', '/f/10k.txt', '/d/', '/up/', '/api/warm']) await fetchOnce(this.port, target, PROBE_MS);
     await fetchOnce(this.port, '/f/10k.txt', PROBE_MS, 'Accept-Encoding: gzip\r\n');
     await settleConnections(this.server, SETTLE_MS);
     this.baseline = resources();
@@ -89,6 +91,7 @@ export class Fuzzer {
     process.off('uncaughtException', this.#onUncaught);
     process.off('unhandledRejection', this.#onRejection);
     if (this.server !== null) await this.server.close(100).catch(() => {});
+    await this.upstream?.close();
     this.fx?.cleanup();
     await this.#watchdog?.stop();
   }
@@ -131,6 +134,7 @@ export class Fuzzer {
     const deadline = Date.now() + SETTLE_MS;
     for (;;) {
       const why = [];
+      why.push(...this.server.http.check().map((broken) => `a connection's invariant broke: ${broken}`));
       const connections = this.server.http.connections;
       if (connections > 0) why.push(`${connections} connection(s) still tracked by the server: ${JSON.stringify(this.server.http.stats())}`);
       why.push(...exceeds(resources(), this.baseline));
