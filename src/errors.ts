@@ -75,6 +75,8 @@ export const ERRORS = table({
   WWW_ERR_PROXY_CONNECT_TIMEOUT: { status: 504, message: 'Upstream connect timed out' },
   WWW_ERR_PROXY_HEAD_TIMEOUT: { status: 504, message: 'Upstream response timed out' },
   WWW_ERR_PROXY_BODY_TIMEOUT: { status: 504, message: 'Upstream body timed out' },
+  WWW_ERR_PROXY_NOT_ALLOWED: { status: 403, message: 'Destination not allowed by the rules' },
+  WWW_ERR_PROXY_ADDRESS: { status: 403, message: 'Destination address not allowed' },
 
   // Anything else.
   WWW_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
