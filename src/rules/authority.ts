@@ -2,7 +2,8 @@
 // forward-proxied request's host[:port]). A template is matched against the
 // authority as `host:port`: the host lower-cased, an IPv6 host in brackets,
 // the port always written out. A template written without a port means the
-// default one (443 for Tunnel, 80 for Forward). A template with a `*` is
+// default one (443 for Tunnel, 80 for Forward), unless it ends with a `*`,
+// which spans the port too (`Forward *` is any host, any port). A `*` makes it
 // guarded: it never reaches a loopback, link-local or private address
 // (protocols/http-client-guard.ts); such destinations must be named literally.
 
@@ -43,9 +44,9 @@ export function compileAuthority(parts: readonly string[], pattern: string, defa
   if (text === '' || /[\s/?#@]/.test(text)) return bad();
   const lowered = parts.map((p) => p.toLowerCase());
   const last = lowered[lowered.length - 1]!;
-  // A port is written when the text after the last ']' has a ':'.
+  // A port is written when the text after the last ']' has a ':'; a trailing `*` spans the port too.
   const tail = text.slice(text.lastIndexOf(']') + 1);
-  if (!tail.includes(':')) lowered[lowered.length - 1] = `${last}:${defaultPort}`;
+  if (!tail.includes(':') && last !== '') lowered[lowered.length - 1] = `${last}:${defaultPort}`;
   if (parts.length === 1 && normalAuthority(text, defaultPort) === null) return bad();
   return { template: new Template(lowered, pattern), guarded: parts.length > 1 };
 }
