@@ -684,11 +684,13 @@ export class Connection implements ParserHandler {
         tx.tunnel = true;
         return;
       }
-      // A switch with nothing to switch to, or not asked for: never sent.
+      // A switch with nothing to switch to, or not asked for: never sent. Its
+      // signal fires, so what the handler holds for the tunnel (an upstream socket) is let go.
       destroyBody(reply);
       const err = new HttpError('WWW_ERR_INTERNAL', 'a protocol switch without a tunnel');
       this.#server.events.onError?.(err);
       tx.reply = errorReply(tx.request?.fail(err) ?? err);
+      tx.request?.abort(err);
     }
     // Replying before the body was read: drop a small rest, else close (RFC 9112 §9.6).
     if (!tx.bodyDone && tx.failed === null && !tx.discarding && !this.#mayDiscard(tx)) tx.close = true;

@@ -220,6 +220,7 @@ export function switchingUpstream(answer: (head: string) => string | null): Prom
   const tunnelled: Received[] = [];
   return fakeUpstream({
     raw: (socket) => {
+      socket.setNoDelay(true);
       let buf = '';
       let switched = false;
       const r = received(socket);

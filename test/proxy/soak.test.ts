@@ -1,28 +1,28 @@
 // A bounded soak of the proxy: a few thousand requests through the real
 // Server to a fake upstream, over keep-alive client connections, with a
-// share of clients that reset mid-response and of upstreams that reset
-// before answering. Afterwards the server's connections, the pools' busy
+// share of clients that reset mid-response, of upstreams that reset before
+// answering, and of WebSocket-like Upgrades tunnelled and closed. Afterwards the server's connections, the pools' busy
 // and idle sockets, the tunnels and the process's open descriptors are back
 // at their baseline: nothing leaks on any of these paths.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { cleanup, fakeUpstream, proxyServer, respond } from './fakes.js';
+import { cleanup, fakeUpstream, proxyServer, respond, switchingUpstream } from './fakes.js';
 import { parseResponses } from '../helpers/wire.js';
 import { tunnels } from '../../protocols/http-tunnel.js';
 
 afterEach(cleanup);
 
 const TOTAL = 3000;
-const WORKERS = 16;
+const WORKERS = 8;
 const BIG = 'x'.repeat(256 * 1024);
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
-type Kind = 'ok' | 'abort' | 'reset';
+type Kind = 'ok' | 'abort' | 'reset' | 'upgrade';
 
-/** Request i's kind: one in eight clients resets mid-response, one in ten upstream answers resets. */
-const kindOf = (i: number): Kind => (i % 8 === 3 ? 'abort' : i % 10 === 7 ? 'reset' : 'ok');
+/** Request i's kind: one in eight clients resets mid-response, one in ten upstream answers resets, one in 25 switches. */
+const kindOf = (i: number): Kind => (i % 8 === 3 ? 'abort' : i % 10 === 7 ? 'reset' : i % 25 === 11 ? 'upgrade' : 'ok');
 
 /** One client connection at a time; requests in sequence on it, a new one after a reset. */
 async function worker(port: number, next: () => number | null, seen: Record<Kind | 'bad', number>): Promise<void> {
@@ -30,7 +30,7 @@ async function worker(port: number, next: () => number | null, seen: Record<Kind
   let buf = Buffer.alloc(0);
   let wake: (() => void) | null = null;
   const open = (): Promise<net.Socket> => new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
     s.on('data', (c: Buffer) => {
       if (s !== socket) return;
       buf = Buffer.concat([buf, c]);
@@ -51,6 +51,23 @@ async function worker(port: number, next: () => number | null, seen: Record<Kind
   });
   for (let i = next(); i !== null; i = next()) {
     const kind = kindOf(i);
+    if (kind === 'upgrade') {
+      // A connection of its own: it stops being HTTP.
+      socket?.destroy();
+      socket = await open();
+      buf = Buffer.alloc(0);
+      const s = socket;
+      s.write(`GET /upgrade/${i} HTTP/1.1\r\nHost: soak.test\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nping ${i}|`);
+      await wait(() => buf.toString('latin1').endsWith(`PING ${i}|`));
+      s.end();
+      await wait(() => buf.toString('latin1').endsWith('bye'));
+      const text = buf.toString('latin1');
+      if (text.startsWith('HTTP/1.1 101 ') && text.endsWith(`PING ${i}|bye`)) seen.upgrade++;
+      else seen.bad++;
+      s.destroy();
+      socket = null;
+      continue;
+    }
     if (socket === null || socket.destroyed) {
       socket = await open();
       buf = Buffer.alloc(0);
@@ -85,25 +102,27 @@ describe('proxy soak', () => {
       if (kind === 'abort') return respond(socket, 200, BIG);
       respond(socket, 200, `ok ${i}`);
     });
-    const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyIdleTimeout 300ms\nProxyMaxConnections 8`);
+    const ws = await switchingUpstream(() => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n');
+    const { server, port } = await proxyServer(`Proxy /upgrade/* ${ws.origin}/*\nProxy /* ${up.origin}/*\nProxyIdleTimeout 300ms\nProxyMaxConnections 8`);
     const baseline = openFds();
     let issued = 0;
     const next = () => (issued < TOTAL ? issued++ : null);
-    const seen = { ok: 0, abort: 0, reset: 0, bad: 0 };
+    const seen = { ok: 0, abort: 0, reset: 0, upgrade: 0, bad: 0 };
     const started = Date.now();
     await Promise.all(Array.from({ length: WORKERS }, () => worker(port, next, seen)));
     expect(seen.bad).toBe(0);
-    expect(seen.ok + seen.abort + seen.reset).toBe(TOTAL);
+    expect(seen.ok + seen.abort + seen.reset + seen.upgrade).toBe(TOTAL);
+    expect(seen.upgrade).toBeGreaterThan(TOTAL / 50);
     expect(seen.abort).toBeGreaterThan(TOTAL / 10);
     expect(seen.reset).toBeGreaterThan(TOTAL / 20);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(Date.now() - started).toBeLessThan(18_000);
 
     let state = '';
     for (let t = 0; t < 100; t++) {
       const pools = server.proxy.pools.stats();
       const busy = pools.reduce((n, p) => n + p.busy + p.waiting, 0);
       const idle = pools.reduce((n, p) => n + p.idle, 0);
-      state = JSON.stringify({ connections: server.http.connections, busy, idle, tunnels: tunnels.open, fds: openFds() - baseline, upstream: up.sockets.size });
+      state = JSON.stringify({ connections: server.http.connections, busy, idle, tunnels: tunnels.open, fds: openFds() - baseline, upstream: up.sockets.size + ws.sockets.size });
       if (state === JSON.stringify({ connections: 0, busy: 0, idle: 0, tunnels: 0, fds: 0, upstream: 0 })) break;
       await new Promise((r) => setTimeout(r, 20));
     }
