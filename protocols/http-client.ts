@@ -1,5 +1,5 @@
 // The HTTP client protocol module (libwww HTTP.c, the client half): loads the
-// http: and https: addresses a Proxy rule produced, over a keep-alive pool
+// http: and https: addresses a Proxy or Forward rule produced, over a keep-alive pool
 // per upstream origin (http-client-pool.ts), one exchange per request
 // (http-client-exchange.ts), fields rewritten as a proxy must
 // (http-client-fields.ts). Its Reply is shaped like the FILE module's: a
@@ -12,6 +12,11 @@
 // been acted on: a reused connection that turns out dead before answering
 // (the upstream closed it while idle) is replaced by a fresh one; a member
 // of an upstream group that cannot be connected to is replaced by another.
+//
+// Tunnels: a 101 to an Upgrade request, and a CONNECT a Tunnel rule allows,
+// end with a Reply whose `tunnel` joins the client's socket to the upstream's
+// (http-tunnel.ts). Destinations the client chose through a `*` go through
+// the address guard (http-client-guard.ts), in pools of their own.
 
 import { HttpError } from '../src/errors.js';
 import type { NetManager, Protocol } from '../src/net.js';

@@ -19,7 +19,7 @@ import type { Converter } from './converter.js';
 import { stackReply } from './stack.js';
 import type { StackOptions } from './stack.js';
 import { registerBuiltins } from '../converters/index.js';
-import { decodePath } from './rules/index.js';
+import { decodePath, METHODS } from './rules/index.js';
 import { normalAuthority } from './rules/authority.js';
 import type { Route, RuleSet } from './rules/index.js';
 import type { Request } from './request.js';
@@ -100,7 +100,7 @@ export class Server {
     const rules = this.#rules;
     request.rules = rules;
     const method = request.method;
-    // The server as a whole, and a tunnel we do not open: what every address allows.
+    // The server as a whole: what every address allows.
     if (request.target === '*') return { status: 204, headers: { Allow: this.net.allowed(request).join(', ') }, format: null, length: -1, body: null };
     if (method === 'CONNECT') return this.#connect(request, rules);
     // RFC 9112 §3.2.2: an absolute-form target a Forward rule names is forwarded; any other is one of our paths.
@@ -174,7 +174,7 @@ export class Server {
     const rule = authority === null ? undefined : rules.forwardFor(authority);
     if (rule === undefined) return null;
     // TRACE would reflect credentials a proxy adds (RFC 9110 §9.3.8).
-    if (request.method === 'TRACE') return this.#notAllowed(request, ['GET', 'HEAD', 'OPTIONS']);
+    if (request.method === 'TRACE') return this.#notAllowed(request, [...METHODS]);
     request.address = `http://${authority}${request.path}${request.query}`;
     request.guarded = rule.guarded;
     if (request.bodyLength !== 0) {

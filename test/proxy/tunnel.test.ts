@@ -215,3 +215,20 @@ describe('Tunnel and Forward in the rule file', () => {
     expect(() => rules('Tunnel')).toThrow(/Tunnel: expected HOST:PORT-TEMPLATE, got none/);
   });
 });
+
+describe('Forward and methods', () => {
+  it('forwards any method the parser knows but TRACE, which is 405 with the methods it does forward', async () => {
+    const up = await fakeUpstream((req, socket) => respond(socket, 200, `${req.method} ${req.body.toString()}`));
+    const { port } = await proxyServer(`Forward 127.0.0.1:${up.port}`);
+    const at = `http://127.0.0.1:${up.port}/x`;
+    const del = await exchange(port, `DELETE ${at} HTTP/1.1\r\nHost: h\r\n\r\n`, { responses: 1 });
+    expect(del.responses[0]!.body.toString()).toBe('DELETE ');
+    const post = await exchange(port, `POST ${at} HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc`, { responses: 1 });
+    expect(post.responses[0]!.body.toString()).toBe('POST abc');
+    const trace = await exchange(port, `TRACE ${at} HTTP/1.1\r\nHost: h\r\n\r\n`, { responses: 1 });
+    expect(trace.responses[0]!.status).toBe(405);
+    expect(trace.responses[0]!.headers.allow).toContain('DELETE');
+    expect(trace.responses[0]!.headers.allow).not.toContain('TRACE');
+    expect(up.requests.map((r) => r.method)).toEqual(['DELETE', 'POST']);
+  });
+});
