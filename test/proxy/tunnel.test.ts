@@ -64,6 +64,17 @@ describe('CONNECT and Tunnel', () => {
     expect(tunnels.open).toBe(0);
   });
 
+  it('a client that sends its bytes and its FIN with the CONNECT gets them echoed, then the upstream\'s FIN', async () => {
+    const up = await echo();
+    const { port } = await proxyServer(`Tunnel 127.0.0.1:${up.port}`);
+    const s = await client(port);
+    const got = received(s);
+    s.end(connectTo(`127.0.0.1:${up.port}`) + 'all at once');
+    expect(await got.until((b) => b.endsWith('ALL AT ONCEbye'))).toBe(true);
+    expect(await waitClose(s)).toBe(true);
+    expect(await up.closedCount(1)).toBe(true);
+  });
+
   it('a reset on either side destroys both', async () => {
     const up = await echo();
     const { port } = await proxyServer(`Tunnel 127.0.0.1:${up.port}`);

@@ -5,7 +5,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import * as net from 'node:net';
-import { cleanup, proxyServer, received, switchingUpstream } from './fakes.js';
+import { cleanup, fakeUpstream, proxyServer, received, switchingUpstream } from './fakes.js';
 import { exchange, get, waitClose } from '../helpers/wire.js';
 import { tunnels } from '../../protocols/http-tunnel.js';
 import type { Server } from '../../src/server.js';
@@ -21,9 +21,9 @@ async function setup(answer: (head: string) => string | null) {
   return { up, server, port };
 }
 
-function client(port: number): Promise<net.Socket> {
+function client(port: number, allowHalfOpen = false): Promise<net.Socket> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen }, () => resolve(s));
   });
 }
 
@@ -103,6 +103,30 @@ describe('Upgrade through a Proxy rule', () => {
     expect(await up.closedCount(2)).toBe(true);
     expect(tunnels.open).toBe(0);
     expect(server.proxy.pools.stats()).toEqual([]);
+  });
+
+  it('a 101, bytes and the upstream\'s FIN in one packet: the client gets all three, and may still send', async () => {
+    const got: string[] = [];
+    const up = await fakeUpstream({
+      raw: (socket) => {
+        socket.once('data', () => {
+          socket.end(SWITCH + 'last words');
+          socket.on('data', (c: Buffer) => got.push(c.toString()));
+        });
+      },
+    });
+    const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    const s = await client(port, true);
+    const r = received(s);
+    s.write(upgrade('/ws'));
+    expect(await r.until(() => r.ended)).toBe(true);
+    expect(r.bytes().split('\r\n\r\n')[1]).toBe('last words');
+    // Half-closed by the upstream only: the client's bytes still reach it.
+    s.end('after');
+    for (let i = 0; i < 100 && got.join('') !== 'after'; i++) await new Promise((res) => setTimeout(res, 10));
+    expect(got.join('')).toBe('after');
+    expect(await waitClose(s)).toBe(true);
+    expect(await settled(server)).toBe(true);
   });
 
   it('any answer but 101 is relayed as a normal reply, and HTTP goes on', async () => {
