@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { HttpError, type ErrorCode } from '../src/errors.js';
+import { guardedLookup, isPrivateAddress, refused, type Resolver } from './http-client-guard.js';
 
 export interface Origin {
   readonly scheme: 'http' | 'https';
@@ -32,6 +33,11 @@ export interface ConnectOptions {
   readonly timeout: number;
   /** For https: the trust store (system roots plus a ProxyCA), or undefined for Node's default. */
   readonly secureContext: tls.SecureContext | undefined;
+  /**
+   * A destination the client chose through a `*` (Tunnel, Forward): resolved
+   * with this, and refused when any address is private (http-client-guard.ts).
+   */
+  readonly guard?: Resolver | null;
 }
 
 const DNS_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
@@ -50,8 +56,15 @@ export function resetError(err: unknown, detail?: string): HttpError {
  */
 export function connect(origin: Origin, options: ConnectOptions, signal: AbortSignal | null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    let phase: 'dns' | 'tcp' | 'tls' = net.isIP(origin.host) === 0 ? 'dns' : 'tcp';
-    const tcp = net.connect({ host: origin.host, port: origin.port, noDelay: true });
+    const literal = net.isIP(origin.host) !== 0;
+    const guard = options.guard ?? null;
+    if (guard !== null && literal && isPrivateAddress(origin.host)) return reject(refused(origin.host, origin.host));
+    let phase: 'dns' | 'tcp' | 'tls' = literal ? 'tcp' : 'dns';
+    // Half-open: a tunnel carries each direction's end on its own.
+    const tcp = net.connect({
+      host: origin.host, port: origin.port, noDelay: true, allowHalfOpen: true,
+      ...(guard !== null && !literal && { lookup: guardedLookup(guard) }),
+    });
     let socket: net.Socket = tcp;
     let settled = false;
     const fail = (code: ErrorCode, err?: unknown): void => {
@@ -60,9 +73,10 @@ export function connect(origin: Origin, options: ConnectOptions, signal: AbortSi
       cleanup();
       socket.destroy();
       const reason = (err as NodeJS.ErrnoException | undefined)?.code ?? (err as Error | undefined)?.message;
-      reject(new HttpError(code, `${origin.key}${reason ? ` ${reason}` : ''}`, { cause: err }));
+      reject(err instanceof HttpError && err.code === code ? err : new HttpError(code, `${origin.key}${reason ? ` ${reason}` : ''}`, { cause: err }));
     };
     const onError = (err: NodeJS.ErrnoException): void => {
+      if (err instanceof HttpError) return fail(err.code, err);
       if (phase === 'tls') return fail('WWW_ERR_PROXY_TLS', err);
       if (err.code !== undefined && DNS_ERRORS.has(err.code)) return fail('WWW_ERR_PROXY_DNS', err);
       fail('WWW_ERR_PROXY_CONNECT', err);

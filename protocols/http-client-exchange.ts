@@ -4,8 +4,9 @@
 // chunked, pausing the client's body while the upstream's socket is full),
 // parses the response with the parser's response mode, and hands back the
 // final head with a body stream that pauses the upstream socket while its
-// reader is slow. 1xx responses are read and dropped (the server sends its
-// own 100 Continue).
+// reader is slow. Interim 1xx responses are handed to the request (which
+// relays them to the client in turn); a 101 to a request that asked for an
+// Upgrade ends the exchange with the socket, which leaves the pool.
 //
 // Endings: a response read to its end, with the request sent whole and
 // keep-alive allowed, gives the connection back to the pool; every other
@@ -21,6 +22,7 @@ import { Readable } from 'node:stream';
 import { HttpError, type ErrorCode } from '../src/errors.js';
 import type { Request } from '../src/request.js';
 import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, type ParserLimits, type ResponseHead } from './http-parser.js';
+import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
 
@@ -35,6 +37,8 @@ export interface UpstreamResponse {
   readonly head: ResponseHead;
   /** The content, or null when the response has none. */
   readonly body: Readable | null;
+  /** After a 101: the socket, no longer the pool's, and the bytes that followed the 101's head. */
+  readonly switched?: { readonly socket: Socket; readonly rest: Buffer };
 }
 
 /** Upstream heads are often larger than requests' (cookies, CSP): their own limits. */
@@ -69,6 +73,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #received = 0;
   #head: ResponseHead | null = null;
   #interim = false;
+  /** The request asked to switch protocols (Upgrade): a 101 is an answer. */
+  #upgrade = false;
+  #switched = false;
+  /** Interim responses go to the client through this. */
+  onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
   /** The body's reader is slow: the socket is paused until it reads again. */
@@ -100,7 +109,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   }
 
   /** Sends `head` (and the request body, if any) and resolves with the final response head. */
-  start(head: string, framing: 'none' | 'length' | 'chunked'): Promise<UpstreamResponse> {
+  start(head: string, framing: 'none' | 'length' | 'chunked', upgrade = false): Promise<UpstreamResponse> {
+    this.#upgrade = upgrade;
     const promise = new Promise<UpstreamResponse>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -240,6 +250,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (parser.error !== null) {
       return this.#fail(new HttpError('WWW_ERR_PROXY_RESPONSE', `${parser.error}${parser.errorDetail ? `: ${parser.errorDetail}` : ''}`));
     }
+    if (this.#switched) return this.#switch(Buffer.from(buf.subarray(n)));
     if (this.#responseDone) return this.#finish(n === buf.length && this.#pending === null);
     if (n < buf.length) {
       this.#pending = buf;
@@ -281,12 +292,17 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   onHead(head: ResponseHead): boolean {
     if (this.#ended) return false;
     if (head.status < 200) {
-      // No Upgrade was sent, so a switch is a broken upstream (RFC 9110 §15.2.2).
       if (head.status === 101) {
-        this.#fail(new HttpError('WWW_ERR_PROXY_RESPONSE', '101 without Upgrade'));
+        // Without an Upgrade sent, a switch is a broken upstream (RFC 9110 §15.2.2).
+        if (!this.#upgrade) this.#fail(new HttpError('WWW_ERR_PROXY_RESPONSE', '101 without Upgrade'));
+        else {
+          this.#head = head;
+          this.#switched = true;
+        }
         return false;
       }
       this.#interim = true;
+      this.onInterim?.(head);
       return true;
     }
     this.#head = head;
@@ -317,6 +333,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   }
 
   onComplete(): boolean {
+    if (this.#switched) return false;
     if (this.#interim) {
       this.#interim = false;
       return true;
@@ -325,6 +342,19 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     this.#body?.push(null);
     // Nothing may follow a response we did not ask for: stop here.
     return false;
+  }
+
+  /**
+   * The upstream switched protocols: the socket leaves the pool with the
+   * bytes read after the 101's head, and the exchange is over.
+   */
+  #switch(rest: Buffer): void {
+    this.#ended = true;
+    this.#stopTimer();
+    this.#unlisten();
+    const socket = this.#pool.detach(this.#conn);
+    this.#resolved = true;
+    this.#resolve({ head: this.#head!, body: null, switched: { socket, rest } });
   }
 
   /** The response is complete. `clean`: no byte came after it. */

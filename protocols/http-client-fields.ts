@@ -99,13 +99,15 @@ export interface Upstream {
  * fields in their order, then Host, Via, the forwarding fields and framing.
  * `chunked` when the body's length is unknown.
  */
-export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked'): string {
+export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked', upgrade = false): string {
   const h = request.headers;
   const options = connectionOptions(h.connection);
   const raw = request.rawHeaders;
   let out = `${request.method} ${upstream.target} HTTP/1.1\r\n`;
   const rules = request.rules;
-  const host = rules?.settings.proxyHost === 'upstream' || h.host === undefined ? upstream.authority : h.host;
+  // RFC 9112 §3.3: the effective request URI's authority is an absolute-form target's, not Host's.
+  const clientHost = request.authority;
+  const host = rules?.settings.proxyHost === 'upstream' || clientHost === null ? upstream.authority : clientHost;
   out += `Host: ${host}\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = lower(raw[i]!);
@@ -114,6 +116,8 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
   }
   const via = `1.${request.versionMinor} ${VIA_NAME}`;
   out += `Via: ${h.via === undefined ? via : `${h.via}, ${via}`}\r\n`;
+  // RFC 9110 §7.8: the only hop-by-hop fields passed on, and only to ask for a switch.
+  if (upgrade) out += `Connection: upgrade\r\nUpgrade: ${h.upgrade}\r\n`;
 
   const peer = peerAddress(request);
   const keep = isTrusted(rules, peer);
@@ -121,12 +125,12 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
   const xff = keep && h['x-forwarded-for'] !== undefined ? `${h['x-forwarded-for']}, ${peer}` : peer;
   if (xff !== '') out += `X-Forwarded-For: ${xff}\r\n`;
   out += `X-Forwarded-Proto: ${keep && h['x-forwarded-proto'] !== undefined ? h['x-forwarded-proto'] : proto}\r\n`;
-  const xfh = keep && h['x-forwarded-host'] !== undefined ? h['x-forwarded-host'] : h.host;
+  const xfh = keep && h['x-forwarded-host'] !== undefined ? h['x-forwarded-host'] : clientHost ?? undefined;
   if (xfh !== undefined) out += `X-Forwarded-Host: ${xfh}\r\n`;
   // RFC 7239 §6: an IPv6 node is bracketed and quoted; an unknown one is "unknown".
   const node = peer === '' ? 'unknown' : isIPv6(peer) ? `"[${peer}]"` : peer;
   let element = `for=${node}`;
-  if (h.host !== undefined) element += `;host=${forwardedValue(h.host)}`;
+  if (clientHost !== null) element += `;host=${forwardedValue(clientHost)}`;
   element += `;proto=${proto}`;
   out += `Forwarded: ${keep && h.forwarded !== undefined ? `${h.forwarded}, ${element}` : element}\r\n`;
 

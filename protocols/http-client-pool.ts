@@ -44,11 +44,30 @@ export class UpstreamConnection {
   constructor(socket: Socket, pool: Pool) {
     this.socket = socket;
     this.#pool = pool;
-    socket.on('data', (chunk: Buffer) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onData(chunk))));
-    socket.on('end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd())));
-    socket.on('error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err))));
-    socket.on('close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose())));
-    socket.on('drain', () => this.#edge(() => this.user?.onDrain()));
+    this.#listeners = [
+      ['data', (chunk: Buffer) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onData(chunk)))],
+      ['end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd()))],
+      ['error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err)))],
+      ['close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose()))],
+      ['drain', () => this.#edge(() => this.user?.onDrain())],
+    ];
+    for (const [event, listener] of this.#listeners) socket.on(event, listener);
+  }
+
+  readonly #listeners: [string, (...args: any[]) => void][];
+
+  /**
+   * The socket leaves HTTP (a 101 to an Upgrade): paused, so no byte is
+   * lost, and without this connection's listeners. An error before its new
+   * owner listens must not reach the process.
+   */
+  release(): Socket {
+    const socket = this.socket;
+    socket.pause();
+    for (const [event, listener] of this.#listeners) socket.off(event, listener);
+    socket.on('error', () => {});
+    this.user = null;
+    return socket;
   }
 
   /**
@@ -164,6 +183,15 @@ export class Pool {
     if (waiter !== undefined) return waiter.resolve({ conn: this.#take(conn), reused: true });
     conn.idle(keepFor);
     this.#idle.push(conn);
+  }
+
+  /** The connection became a tunnel (a 101): it leaves the pool for good, its slot freed. */
+  detach(conn: UpstreamConnection): Socket {
+    this.#busy--;
+    this.#active.delete(conn);
+    const socket = conn.release();
+    this.#next();
+    return socket;
   }
 
   /** The exchange ended any other way: the connection is destroyed. */

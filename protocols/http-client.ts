@@ -1,5 +1,5 @@
 // The HTTP client protocol module (libwww HTTP.c, the client half): loads the
-// http: and https: addresses a Proxy rule produced, over a keep-alive pool
+// http: and https: addresses a Proxy or Forward rule produced, over a keep-alive pool
 // per upstream origin (http-client-pool.ts), one exchange per request
 // (http-client-exchange.ts), fields rewritten as a proxy must
 // (http-client-fields.ts). Its Reply is shaped like the FILE module's: a
@@ -12,17 +12,25 @@
 // been acted on: a reused connection that turns out dead before answering
 // (the upstream closed it while idle) is replaced by a fresh one; a member
 // of an upstream group that cannot be connected to is replaced by another.
+//
+// Tunnels: a 101 to an Upgrade request, and a CONNECT a Tunnel rule allows,
+// end with a Reply whose `tunnel` joins the client's socket to the upstream's
+// (http-tunnel.ts). Destinations the client chose through a `*` go through
+// the address guard (http-client-guard.ts), in pools of their own.
 
 import { HttpError } from '../src/errors.js';
 import type { NetManager, Protocol } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import type { ServerSettings } from '../src/rules/index.js';
-import { originOf, TrustStores } from './http-client-connect.js';
+import { connect, originOf, TrustStores } from './http-client-connect.js';
 import { Exchange } from './http-client-exchange.js';
 import { replyHead, requestHead } from './http-client-fields.js';
 import { UpstreamGroups, originKey } from './http-client-group.js';
 import { Pools, type PoolLimits } from './http-client-pool.js';
+import { dnsResolver, type Resolver } from './http-client-guard.js';
+import { joinSockets } from './http-tunnel.js';
+import type { Socket } from 'node:net';
 
 /** Defaults of the Proxy… directives, in milliseconds. */
 export const CLIENT_DEFAULTS = Object.freeze({
@@ -43,6 +51,8 @@ export class HttpClient {
   readonly #trust = new TrustStores();
   /** One Protocol per scheme it loads, to register with a NetManager. */
   readonly protocols: readonly Protocol[];
+  /** How guarded destinations are resolved (DNS; tests inject their own). */
+  resolver: Resolver = dnsResolver;
 
   constructor(groups: UpstreamGroups = new UpstreamGroups()) {
     this.groups = groups;
@@ -65,24 +75,35 @@ export class HttpClient {
       const origin = originOf(url);
       try {
         const secureContext = origin.scheme === 'https' ? await this.#trust.get(settings.proxyCA) : undefined;
+        const guard = request.guarded ? this.resolver : null;
         const limits: PoolLimits = {
           maxConnections: settings.proxyMaxConnections ?? CLIENT_DEFAULTS.maxConnections,
           queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
-          connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext },
+          connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext, guard },
         };
         const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
-        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing);
-        const pool = this.pools.get(origin, origin.scheme === 'https' ? `${origin.key} ${settings.proxyCA ?? ''}` : origin.key);
+        // A switch is asked for only without a body: the tunnel starts where the request ends.
+        const upgrade = request.upgrade && framing === 'none';
+        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing, upgrade);
+        // Guarded connections were checked as such: never shared with a rule that named the upstream.
+        const key = `${origin.key}${origin.scheme === 'https' ? ` ${settings.proxyCA ?? ''}` : ''}${guard !== null ? ' guarded' : ''}`;
+        const pool = this.pools.get(origin, key);
         const lease = await pool.acquire(limits, request.signal, fresh);
         exchange = new Exchange(lease, pool, request, {
           head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
           body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
           idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
         });
-        const response = await exchange.start(head, framing);
+        exchange.onInterim = (h) => request.interim(h.status, replyHead(h, request.method, null).headers);
+        const response = await exchange.start(head, framing, upgrade);
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);
         reply.anchor = request.anchor;
+        if (response.switched !== undefined) {
+          // RFC 9110 §15.2.2: the 101 names the protocol switched to; the writer sends it with Connection: upgrade.
+          reply.headers.Upgrade = response.head.headers.upgrade ?? request.headers.upgrade!;
+          return tunnelReply(reply, request, response.switched.socket, response.switched.rest);
+        }
         return reply;
       } catch (err) {
         const e = err instanceof HttpError ? err : new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err });
@@ -105,6 +126,22 @@ export class HttpClient {
     }
   }
 
+  /**
+   * Opens a CONNECT tunnel to `host:port` (RFC 9110 §9.3.6): a 200 whose
+   * tunnel joins the client to the new connection once it is written.
+   * Rejects as a connect does: 502/504 WWW_ERR_PROXY_…, 403
+   * WWW_ERR_PROXY_ADDRESS for a guarded destination that is private.
+   */
+  async tunnel(request: Request, host: string, port: number, guarded: boolean): Promise<Reply> {
+    const settings: Partial<ServerSettings> = request.rules?.settings ?? {};
+    const bare = host.startsWith('[') ? host.slice(1, -1) : host;
+    const origin = { scheme: 'http' as const, host: bare, port, key: `${host}:${port}` };
+    const options = { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext: undefined, guard: guarded ? this.resolver : null };
+    const socket = await connect(origin, options, request.signal);
+    socket.on('error', () => {});
+    return tunnelReply({ status: 200, headers: {}, format: null, length: -1, body: null }, request, socket, Buffer.alloc(0));
+  }
+
   /** Closes the idle connections (shutdown). */
   close(): void {
     this.pools.close();
@@ -115,4 +152,26 @@ export class HttpClient {
     this.#trust.flush();
     this.pools.close();
   }
+}
+
+/**
+ * A reply that switches the client's connection to a tunnel to `socket` (the
+ * upstream's 101, a CONNECT's 200): the two sockets are joined once the
+ * server has written it. Until then the upstream socket is this request's:
+ * a client gone before its turn takes it along.
+ */
+function tunnelReply(reply: Reply, request: Request, socket: Socket, rest: Buffer): Reply {
+  const drop = (): void => {
+    socket.destroy();
+  };
+  if (request.aborted) {
+    drop();
+    throw new HttpError('WWW_ERR_REQ_ABORTED');
+  }
+  request.signal.addEventListener('abort', drop, { once: true });
+  reply.tunnel = (client, clientHead) => {
+    request.signal.removeEventListener('abort', drop);
+    joinSockets(client, socket, clientHead, rest);
+  };
+  return reply;
 }

@@ -26,10 +26,11 @@ import { Readable } from 'node:stream';
 import { RequestParser } from './http-parser.js';
 import type { ParserHandler, RequestHead } from './http-parser.js';
 import { ReplyWriter } from './http-response.js';
+import { serializeInterim } from './http-writer.js';
 import type { Outgoing } from './http-response.js';
 import { Wait, WaitTimer } from './http-timer.js';
 import { Request } from '../src/request.js';
-import type { Reply } from '../src/reply.js';
+import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
 import { HttpError } from '../src/errors.js';
 import { toHttpError } from '../src/net.js';
@@ -371,6 +372,7 @@ export class Connection implements ParserHandler {
       rawHeaders: head.rawHeaders,
       bodyLength: head.bodyLength,
       openBody: () => this.#openBody(tx),
+      sendInterim: (status, headers) => this.#edge(() => this.#interim(tx, status, headers)),
       remoteAddress: () => this.#socket.remoteAddress ?? '',
     });
     (tx as { request: Request }).request = request;
@@ -441,6 +443,25 @@ export class Connection implements ParserHandler {
       if (this.#queue[0] === tx) this.#flush();
     }
     return body;
+  }
+
+  /**
+   * An interim response for `tx` (a relayed 100 or 103 Early Hints): written
+   * now if `tx` is at the head of the queue and not answered, in turn as the
+   * server's own 100 Continue is; otherwise dropped, since an interim
+   * response is never required (RFC 9110 §15.2). Never to an HTTP/1.0 client
+   * (§15.2), and a 100 only to a client that expects one and has none yet.
+   */
+  #interim(tx: Transaction, status: number, headers: ReplyHeaders): void {
+    if (this.#state >= ConnState.Closed || this.#endSent || this.#queue[0] !== tx || tx.reply !== null || this.#writer.busy) return;
+    const head = tx.head;
+    if (head === null || head.versionMinor !== 1) return;
+    if (status === 100) {
+      if (head.expect !== '100-continue' || tx.continueSent || tx.failed !== null || tx.discarding) return;
+      tx.continueSent = true;
+      tx.continuePending = false;
+    }
+    this.#socket.write(serializeInterim(status, headers), 'latin1');
   }
 
   /** Nothing of the body's rest is wanted: drop a small rest, else read no further. */
@@ -663,11 +684,13 @@ export class Connection implements ParserHandler {
         tx.tunnel = true;
         return;
       }
-      // A switch with nothing to switch to, or not asked for: never sent.
+      // A switch with nothing to switch to, or not asked for: never sent. Its
+      // signal fires, so what the handler holds for the tunnel (an upstream socket) is let go.
       destroyBody(reply);
       const err = new HttpError('WWW_ERR_INTERNAL', 'a protocol switch without a tunnel');
       this.#server.events.onError?.(err);
       tx.reply = errorReply(tx.request?.fail(err) ?? err);
+      tx.request?.abort(err);
     }
     // Replying before the body was read: drop a small rest, else close (RFC 9112 §9.6).
     if (!tx.bodyDone && tx.failed === null && !tx.discarding && !this.#mayDiscard(tx)) tx.close = true;

@@ -3,7 +3,7 @@
 // derived from the reply's Format and length, then the reply's own fields.
 // Framing rules: RFC 9112 §6, and RFC 9110 §6.4.1 for responses without content.
 
-import type { Reply } from '../src/reply.js';
+import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { contentType } from '../src/format.js';
 import { STATUS_TEXT } from '../src/errors.js';
 
@@ -167,6 +167,22 @@ export function serializeHead(reply: Reply, framing: HeadFraming, server: string
   } else if (framing.close) out += 'Connection: close\r\n';
   else if (framing.keepAlive10) out += 'Connection: keep-alive\r\n';
   return out + own + '\r\n';
+}
+
+/**
+ * An interim response's head (RFC 9110 §15.2: 100, 103…): the status line
+ * and the fields given, checked as a final head's are, framing fields
+ * dropped. No Date or Server: the final reply carries them.
+ */
+export function serializeInterim(status: number, headers: ReplyHeaders): string {
+  let out = statusLine(status);
+  for (const name in headers) {
+    const kind = kindOf(name);
+    if (kind === Field.Invalid || kind === Field.Owned) continue;
+    const value = headers[name]!;
+    for (const v of typeof value === 'string' ? [value] : value) if (safe(v)) out += name + ': ' + v + '\r\n';
+  }
+  return out + '\r\n';
 }
 
 function safe(value: string): boolean {

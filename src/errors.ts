@@ -75,6 +75,8 @@ export const ERRORS = table({
   WWW_ERR_PROXY_CONNECT_TIMEOUT: { status: 504, message: 'Upstream connect timed out' },
   WWW_ERR_PROXY_HEAD_TIMEOUT: { status: 504, message: 'Upstream response timed out' },
   WWW_ERR_PROXY_BODY_TIMEOUT: { status: 504, message: 'Upstream body timed out' },
+  WWW_ERR_PROXY_NOT_ALLOWED: { status: 403, message: 'Destination not allowed by the rules' },
+  WWW_ERR_PROXY_ADDRESS: { status: 403, message: 'Destination address not allowed' },
 
   // Anything else.
   WWW_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
@@ -138,7 +140,7 @@ export function fromOsError(err: unknown): HttpError {
 }
 
 export const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
-  100: 'Continue', 101: 'Switching Protocols',
+  100: 'Continue', 101: 'Switching Protocols', 103: 'Early Hints',
   200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information', 204: 'No Content',
   205: 'Reset Content', 206: 'Partial Content',
   300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',

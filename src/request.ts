@@ -4,10 +4,12 @@
 // when the client goes away, and timings for the log.
 
 import type { Readable } from 'node:stream';
+import type { ReplyHeaders } from './reply.js';
 import type { Anchor } from './anchor.js';
 import type { Converter } from './converter.js';
 import type { RuleSet } from './rules/types.js';
 import { HttpError } from './errors.js';
+import { hasToken } from './negotiate.js';
 
 /** Lower-case field name → value; repeated fields joined with ", " (RFC 9110 §5.3). */
 export type RequestHeaders = Record<string, string>;
@@ -22,6 +24,8 @@ export interface RequestInit {
   bodyLength: number;
   /** Opens the body for reading; sends 100 Continue if the client expects it. */
   openBody?: () => Readable;
+  /** Writes an interim (1xx) response for this request, when the connection may. */
+  sendInterim?: (status: number, headers: ReplyHeaders) => void;
   /** The peer's address, or how to find it (a system call, so only when asked). */
   remoteAddress?: string | (() => string);
 }
@@ -51,6 +55,11 @@ export class Request {
   address: string | null = null;
   /** A Proxy rule's upstream group: every member's address, `address` first; null for one upstream. */
   upstreams: readonly string[] | null = null;
+  /**
+   * The destination was chosen by the client through a `*` of a Tunnel or
+   * Forward rule: it must not be a private address (the HTTP client's guard).
+   */
+  guarded = false;
   /** The directory a passed address must stay inside. */
   root: string | null = null;
   /** The path the rules saw: percent-decoded once, dot-segments removed. */
@@ -61,6 +70,7 @@ export class Request {
   /** The request body cap in bytes, set from the rules before the body is opened. */
   maxBodySize = Infinity;
   #openBody: (() => Readable) | undefined;
+  #sendInterim: ((status: number, headers: ReplyHeaders) => void) | undefined;
   #body: Readable | null = null;
 
   constructor(init: RequestInit) {
@@ -81,7 +91,27 @@ export class Request {
     this.bodyLength = init.bodyLength;
     this.#remoteAddress = init.remoteAddress ?? '';
     this.#openBody = init.openBody;
+    this.#sendInterim = init.sendInterim;
     this.startedAt = Date.now();
+  }
+
+  /**
+   * The authority of the effective request URI (RFC 9112 §3.3): an
+   * absolute-form target's, else Host's; null when there is neither.
+   */
+  get authority(): string | null {
+    const t = this.target;
+    if (t[0] !== '/' && t !== '*' && this.method !== 'CONNECT') {
+      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(t);
+      if (m) return m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+    }
+    return this.headers.host ?? null;
+  }
+
+  /** The request asks to switch protocols (RFC 9110 §7.8: Upgrade, named by Connection, in HTTP/1.1). */
+  get upgrade(): boolean {
+    const h = this.headers;
+    return this.versionMinor === 1 && this.method !== 'CONNECT' && h.upgrade !== undefined && hasToken(h.connection, 'upgrade');
   }
 
   get remoteAddress(): string {
@@ -125,6 +155,18 @@ export class Request {
     return this.#body;
   }
 
+
+  /**
+   * An interim response (100 Continue, 103 Early Hints) ahead of the final
+   * reply. The connection writes it when this request is at the head of its
+   * pipeline and not answered yet, never to an HTTP/1.0 client, and a 100
+   * only when the client expects one and none was sent; otherwise it is
+   * dropped (RFC 9110 §15.2: a client must accept any, none relies on one).
+   */
+  interim(status: number, headers: ReplyHeaders = {}): void {
+    if (status < 100 || status > 199 || status === 101) throw new RangeError(`not an interim status: ${status}`);
+    this.#sendInterim?.(status, headers);
+  }
 
   /** Pushes an error on the stack and returns it. */
   fail(err: HttpError): HttpError {

@@ -19,7 +19,8 @@ import type { Converter } from './converter.js';
 import { stackReply } from './stack.js';
 import type { StackOptions } from './stack.js';
 import { registerBuiltins } from '../converters/index.js';
-import { decodePath } from './rules/index.js';
+import { decodePath, METHODS } from './rules/index.js';
+import { normalAuthority } from './rules/authority.js';
 import type { Route, RuleSet } from './rules/index.js';
 import type { Request } from './request.js';
 import type { Reply } from './reply.js';
@@ -99,9 +100,14 @@ export class Server {
     const rules = this.#rules;
     request.rules = rules;
     const method = request.method;
-    // The server as a whole, and a tunnel we do not open: what every address allows.
+    // The server as a whole: what every address allows.
     if (request.target === '*') return { status: 204, headers: { Allow: this.net.allowed(request).join(', ') }, format: null, length: -1, body: null };
-    if (method === 'CONNECT') return this.#notAllowed(request);
+    if (method === 'CONNECT') return this.#connect(request, rules);
+    // RFC 9112 §3.2.2: an absolute-form target a Forward rule names is forwarded; any other is one of our paths.
+    if (request.target.charCodeAt(0) !== 0x2f) {
+      const forwarded = this.#forward(request, rules);
+      if (forwarded !== null) return forwarded;
+    }
     let path: string;
     try {
       path = decodePath(request.path);
@@ -142,7 +148,40 @@ export class Server {
     request.anchor = this.anchors.get(request.address!);
     const now = this.net.loadNow(request);
     if (now !== null) return this.#stack(now, request, route, rules);
-    return this.net.load(request).then((reply) => this.#stack(reply, request, route, rules));
+    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : this.#stack(reply, request, route, rules)));
+  }
+
+  /** CONNECT: a tunnel where a Tunnel rule names the destination, else 403 (RFC 9110 §9.3.6). */
+  #connect(request: Request, rules: RuleSet): Promise<Reply> | Reply {
+    const authority = normalAuthority(request.target, 443);
+    const rule = authority === null ? undefined : rules.tunnelFor(authority);
+    if (rule === undefined) return errorReply(request.fail(new HttpError('WWW_ERR_PROXY_NOT_ALLOWED', request.target)));
+    const colon = authority!.lastIndexOf(':');
+    return this.proxy.tunnel(request, authority!.slice(0, colon), Number(authority!.slice(colon + 1)), rule.guarded)
+      .catch((err: unknown) => errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err }))));
+  }
+
+  /**
+   * A forward-proxied request (absolute-form http:// target whose authority
+   * a Forward rule names), or null when the target is to be served as ours.
+   * The HTTP client sends it upstream in origin-form, with the target's
+   * authority as Host (RFC 9112 §3.3).
+   */
+  #forward(request: Request, rules: RuleSet): Promise<Reply> | Reply | null {
+    const m = /^http:\/\/([^/?#]*)/i.exec(request.target);
+    if (m === null) return null;
+    const authority = normalAuthority(m[1]!.slice(m[1]!.lastIndexOf('@') + 1), 80);
+    const rule = authority === null ? undefined : rules.forwardFor(authority);
+    if (rule === undefined) return null;
+    // TRACE would reflect credentials a proxy adds (RFC 9110 §9.3.8).
+    if (request.method === 'TRACE') return this.#notAllowed(request, [...METHODS]);
+    request.address = `http://${authority}${request.path}${request.query}`;
+    request.guarded = rule.guarded;
+    if (request.bodyLength !== 0) {
+      request.maxBodySize = rules.maxBodySizeFor(request.path) ?? this.http.options.maxBodySize;
+      if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
+    }
+    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : stackReply(reply, request, this.registry, this.#stackOptions)));
   }
 
   /** 405 with the Allow list of the request's address. */

@@ -8,6 +8,7 @@ import type { Draft } from './draft.js';
 import { stars, type Word } from './lexer.js';
 import { UrlTarget } from './targets.js';
 import { Template } from './template.js';
+import { compileAuthority } from './authority.js';
 import type { RedirectStatus, ServerSettings } from './types.js';
 import {
   Expected, quote, parseCount, parseDuration, parseFileName, parseMediaType, parseMethod, parseOnOff,
@@ -138,6 +139,22 @@ const LIST: Directive[] = [
         if (target) targets.push(target);
       }
       if (targets.length === urls.length) d.translation.push({ op: 'proxy', template: template(t!), targets, line: ctx.line });
+    },
+  },
+
+  // Tunnels and the forward proxy: off unless a line names the destinations.
+  {
+    name: 'Tunnel', usage: 'HOST:PORT-TEMPLATE', min: 1, max: 1,
+    apply([t], d, ctx) {
+      const rule = check(compileAuthority(t!.parts, t!.pattern, 443), ctx);
+      if (rule !== undefined) d.tunnel.push(rule);
+    },
+  },
+  {
+    name: 'Forward', usage: 'HOST[:PORT]-TEMPLATE', min: 1, max: 1,
+    apply([t], d, ctx) {
+      const rule = check(compileAuthority(t!.parts, t!.pattern, 80), ctx);
+      if (rule !== undefined) d.forward.push(rule);
     },
   },
 

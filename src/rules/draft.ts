@@ -5,7 +5,7 @@
 
 import type { Template } from './template.js';
 import type { TranslationRule } from './translate.js';
-import type { DirAccess, Protection, ServerSettings, TypeBinding } from './types.js';
+import type { AuthorityRule, DirAccess, Protection, ServerSettings, TypeBinding } from './types.js';
 
 export interface SuffixBinding<T> {
   /** Lower case: `.html`, `.tar.gz`, `*.*` or `*`. */
@@ -36,6 +36,8 @@ export interface Draft {
   readonly protect: TemplateRule<string>[];
   readonly protectionBlocks: Map<string, Protection>;
   readonly cacheControl: TemplateRule<string>[];
+  readonly tunnel: AuthorityRule[];
+  readonly forward: AuthorityRule[];
   serverRoot: { readonly dir: string; readonly line: number } | undefined;
   /** ProxyCA as written, resolved against ServerRoot at the end. */
   proxyCA: { readonly file: string; readonly line: number } | undefined;
@@ -59,6 +61,8 @@ export function newDraft(file: string): Draft {
     protect: [],
     protectionBlocks: new Map(),
     cacheControl: [],
+    tunnel: [],
+    forward: [],
     serverRoot: undefined,
     proxyCA: undefined,
     settings: {},

@@ -5,8 +5,9 @@
 import type { Draft, SuffixBinding, TemplateRule } from './draft.js';
 import type { Template } from './template.js';
 import { translate, type TranslationRule } from './translate.js';
+import { authorityRuleFor } from './authority.js';
 import type {
-  CacheControlRule, ConverterRule, DirAccess, ProtectRule, Protection, Route, RuleSet, ServerSettings, Translation, TypeBinding,
+  AuthorityRule, CacheControlRule, ConverterRule, DirAccess, ProtectRule, Protection, Route, RuleSet, ServerSettings, Translation, TypeBinding,
 } from './types.js';
 
 const ALWAYS_ENABLED = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -62,6 +63,8 @@ export class RuleFile implements RuleSet {
   readonly #maxBodySize: readonly { readonly size: number; readonly template: Template | null }[];
   readonly #protect: readonly TemplateRule<ProtectRule>[];
   readonly #cacheControl: readonly TemplateRule<string>[];
+  readonly #tunnel: readonly AuthorityRule[];
+  readonly #forward: readonly AuthorityRule[];
   /**
    * The memo of `route`: not state of the rules (they never change), only
    * of their cost, so an immutable rule set may keep it; it goes with them.
@@ -94,6 +97,8 @@ export class RuleFile implements RuleSet {
     })));
     this.protections = Object.freeze(this.#protect.map((p) => p.value));
     this.#cacheControl = Object.freeze([...draft.cacheControl]);
+    this.#tunnel = Object.freeze([...draft.tunnel]);
+    this.#forward = Object.freeze([...draft.forward]);
     this.cacheControl = Object.freeze(draft.cacheControl.map((c) => Object.freeze({ template: c.template.text, value: c.value, file: source, line: c.line })));
     this.settings = Object.freeze({
       serverRoot,
@@ -152,5 +157,13 @@ export class RuleFile implements RuleSet {
 
   cacheControlFor(path: string): string | undefined {
     return firstMatch(this.#cacheControl, path)?.value;
+  }
+
+  tunnelFor(authority: string): AuthorityRule | undefined {
+    return authorityRuleFor(this.#tunnel, authority);
+  }
+
+  forwardFor(authority: string): AuthorityRule | undefined {
+    return authorityRuleFor(this.#forward, authority);
   }
 }

@@ -4,6 +4,8 @@
 // the rule list of HTRules.c, the suffix lists of HTBind.c); here they are
 // one immutable object, so a restart swaps them atomically.
 
+import type { Template } from './template.js';
+
 /** What the translation rules (Map / Pass / Fail / Redirect / Proxy) made of a path. */
 export type Translation =
   /**
@@ -101,6 +103,17 @@ export interface CacheControlRule extends RuleSource {
 
 export type DirAccess = 'on' | 'off' | 'selective';
 
+/**
+ * `Tunnel HOST:PORT-TEMPLATE` and `Forward HOST[:PORT]-TEMPLATE`: the
+ * destinations a CONNECT may reach and an absolute-form request may be
+ * forwarded to, matched against `host:port`. `guarded` (the template has a
+ * `*`): never a loopback, link-local or private address.
+ */
+export interface AuthorityRule {
+  readonly template: Template;
+  readonly guarded: boolean;
+}
+
 /** What the rules say of one path, all at once. */
 export interface Route {
   readonly translation: Translation;
@@ -153,6 +166,10 @@ export interface RuleSet {
   /** The first CacheControl value whose template matches the decoded path. */
   cacheControlFor(path: string): string | undefined;
   readonly settings: ServerSettings;
+  /** The Tunnel rule a CONNECT to `host:port` (see normalAuthority) may use; none: 403. */
+  tunnelFor(authority: string): AuthorityRule | undefined;
+  /** The Forward rule an absolute-form request to `host:port` may use; none: the path is served as ours. */
+  forwardFor(authority: string): AuthorityRule | undefined;
 }
 
 export interface RuleOptions {

@@ -478,6 +478,39 @@ describe('the hand-over to a tunnel', () => {
   });
 });
 
+describe('interim responses (request.interim)', () => {
+  it('writes a 1xx in turn, before the final reply; drops it when not at the head, once answered, or for HTTP/1.0', async () => {
+    const late: Request[] = [];
+    const { port, server } = await start(async (req) => {
+      req.interim(103, { Link: '</x.css>; rel=preload', 'Bad Name': 'x', Connection: 'close', 'X-Split': 'a\r\nb' });
+      if (req.target === '/first') await sleep(60);
+      late.push(req);
+      return textReply(200, req.target);
+    });
+    const r = await exchange(port, get('/first') + get('/second'), { responses: 2 });
+    expect(r.responses.map((x) => x.status)).toEqual([103, 200, 200]);
+    expect(r.raw.toString('latin1')).toMatch(/^HTTP\/1\.1 103 Early Hints\r\nLink: <\/x\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 /);
+    expect(server.check()).toEqual([]);
+    // After its final reply, an interim response is never written.
+    for (const req of late) req.interim(103, { Link: '</late>' });
+    const old = await exchange(port, 'GET /old HTTP/1.0\r\n\r\n', { timeout: 1000 });
+    expect(old.raw.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(() => late[0]!.interim(101)).toThrow(RangeError);
+  });
+
+  it('a 100 only to a client that expects one and has had none', async () => {
+    const { port } = await start(async (req) => {
+      req.interim(100);
+      req.interim(100);
+      return textReply(200, 'ok');
+    });
+    const r = await exchange(port, 'POST /p HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n', { responses: 1 });
+    expect(r.responses.map((x) => x.status)).toEqual([100, 200]);
+    const none = await exchange(port, get('/plain'), { responses: 1 });
+    expect(none.responses.map((x) => x.status)).toEqual([200]);
+  });
+});
+
 describe('through the FILE module', () => {
   let root: string;
   let cleanup: () => void;

@@ -174,3 +174,75 @@ export function closedPort(): Promise<number> {
     });
   });
 }
+
+/** Everything a socket receives, kept, with a wait for a condition on it. */
+export interface Received {
+  readonly bytes: () => string;
+  /** Resolves true once `predicate(all bytes so far)` holds, false after `timeout`. */
+  until(predicate: (all: string) => boolean, timeout?: number): Promise<boolean>;
+  /** The peer's FIN arrived. */
+  ended: boolean;
+  closed: boolean;
+}
+
+export function received(socket: net.Socket): Received {
+  let all = '';
+  const r: Received = {
+    bytes: () => all,
+    ended: false,
+    closed: false,
+    until(predicate, timeout = 3000) {
+      return new Promise((resolve) => {
+        const start = Date.now();
+        const poll = () => {
+          if (predicate(all)) return resolve(true);
+          if (Date.now() - start > timeout) return resolve(false);
+          setTimeout(poll, 5);
+        };
+        poll();
+      });
+    },
+  };
+  socket.on('data', (c: Buffer) => (all += c.toString('latin1')));
+  socket.on('end', () => (r.ended = true));
+  socket.on('close', () => (r.closed = true));
+  socket.on('error', () => {});
+  return r;
+}
+
+/**
+ * A fake upstream that speaks a toy protocol after a switch: it reads a
+ * request head, and `answer` decides what to write. After a 101 it echoes
+ * upper-cased what follows, and answers the client's FIN with `bye` and its own.
+ */
+export function switchingUpstream(answer: (head: string) => string | null): Promise<Fake & { heads: string[]; tunnelled: Received[] }> {
+  const heads: string[] = [];
+  const tunnelled: Received[] = [];
+  return fakeUpstream({
+    raw: (socket) => {
+      socket.setNoDelay(true);
+      let buf = '';
+      let switched = false;
+      const r = received(socket);
+      socket.on('data', (c: Buffer) => {
+        if (switched) return void socket.write(c.toString('latin1').toUpperCase());
+        buf += c.toString('latin1');
+        const end = buf.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = buf.slice(0, end + 4);
+        const rest = buf.slice(end + 4);
+        buf = '';
+        heads.push(head);
+        const out = answer(head);
+        if (out === null) return;
+        socket.write(out);
+        if (out.startsWith('HTTP/1.1 101')) {
+          switched = true;
+          tunnelled.push(r);
+          if (rest !== '') socket.write(rest.toUpperCase());
+          socket.on('end', () => socket.end('bye'));
+        }
+      });
+    },
+  }).then((fake) => Object.assign(fake, { heads, tunnelled }));
+}
