@@ -473,23 +473,36 @@ export class Connection implements ParserHandler {
     if (this.#mayDiscard(tx)) {
       tx.discarding = true;
       this.#pump();
-    } else {
+    } else if (!(tx.head!.bodyLength < 0 && this.#queue.includes(tx))) {
+      // (A chunked rest not answered yet is judged when its reply is written: #discardArrived.)
       this.#noMoreRequests();
     }
   }
 
-  /**
-   * A small rest of a body, on a connection that goes on, is read and
-   * dropped: a length's rest up to maxDiscard, a chunked body while what it
-   * has brought stays under it (past that, reading stops and the connection
-   * closes after the replies queued).
-   */
+  /** The rest of a body with a length, up to maxDiscard, on a connection that goes on, is read and dropped. */
   #mayDiscard(tx: Transaction): boolean {
     const length = tx.head!.bodyLength;
-    const rest = length > 0 ? length - tx.received : tx.received;
-    return rest <= this.#options.maxDiscard && this.#state === ConnState.Open
-      // A client that waits for 100 Continue may never send it (RFC 9110 §10.1.1).
-      && !(tx.head!.expect === '100-continue' && !tx.continueSent && tx.received === 0);
+    return length > 0 && length - tx.received <= this.#options.maxDiscard && this.#state === ConnState.Open
+      && !this.#awaitsContinue(tx);
+  }
+
+  /** A client that waits for 100 Continue may never send its body (RFC 9110 §10.1.1). */
+  #awaitsContinue(tx: Transaction): boolean {
+    return tx.head!.expect === '100-continue' && !tx.continueSent && tx.received === 0;
+  }
+
+  /**
+   * A chunked rest has no size to judge by: before its reply says whether
+   * the connection goes on, what has already arrived of it is dropped (up to
+   * maxDiscard). If the body ended there the connection goes on; else the
+   * reply says close (#prepare), and the head never promises what the
+   * connection cannot keep.
+   */
+  #discardArrived(tx: Transaction): void {
+    if (this.#pumping || tx.head === null || tx.head.bodyLength >= 0 || tx.body !== null || tx.discarding || tx.bodyDone
+        || tx.failed !== null || this.#reading !== tx || this.#state !== ConnState.Open || this.#awaitsContinue(tx)) return;
+    tx.discarding = true;
+    this.#pump();
   }
 
   /**
@@ -693,7 +706,10 @@ export class Connection implements ParserHandler {
       tx.request?.abort(err);
     }
     // Replying before the body was read: drop a small rest, else close (RFC 9112 §9.6).
-    if (!tx.bodyDone && tx.failed === null && !tx.discarding && !this.#mayDiscard(tx)) tx.close = true;
+    if (!tx.bodyDone && tx.failed === null) {
+      this.#discardArrived(tx);
+      if (!tx.bodyDone && tx.failed === null && !(tx.discarding && tx.head!.bodyLength > 0) && !this.#mayDiscard(tx)) tx.close = true;
+    }
     // Closing: the last reply queued says so.
     if (this.#state !== ConnState.Open && this.#queue.length === 1) tx.close = true;
   }

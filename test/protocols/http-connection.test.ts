@@ -145,6 +145,18 @@ describe('an unread body and the client’s FIN', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('fuzz seed 11/113: a reply before a chunked body larger than maxDiscard says close and keeps that promise', async () => {
+    const { port } = await start(async (req) => (req.method === 'MKCOL' ? textReply(405, 'no') : textReply(200, req.target)), { maxDiscard: 64 * 1024 });
+    const chunk = `1000\r\n${'m'.repeat(0x1000)}\r\n`;
+    const body = chunk.repeat(17) + '0\r\n\r\n'; // 68 KiB of data
+    const r = await exchange(port, 'MKCOL /d/ HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' + body + get('/after'), { timeout: 3000 });
+    expect(r.responses.map((x) => [x.status, x.headers.connection])).toEqual([[405, 'close']]);
+    expect(r.closed).toBe(true);
+    // The same with a body that fits: dropped, and the next request answered on the same connection.
+    const small = await exchange(port, 'MKCOL /d/ HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk.repeat(3) + '0\r\n\r\n' + get('/after'), { responses: 2 });
+    expect(small.responses.map((x) => [x.status, x.headers.connection])).toEqual([[405, undefined], [200, undefined]]);
+  });
+
   it('a partial body then a reset behind pipelined GETs: the process lives and the next client is served', async () => {
     const { port } = await start(later(5));
     for (let i = 0; i < 20; i++) {
