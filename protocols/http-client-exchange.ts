@@ -25,6 +25,9 @@ import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, ty
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
+import { addTrailers } from './http-client-fields.js';
+import { lastChunk } from './http-writer.js';
+import type { ReplyHeaders } from '../src/reply.js';
 
 export interface ExchangeTimeouts {
   readonly head: number;
@@ -37,6 +40,8 @@ export interface UpstreamResponse {
   readonly head: ResponseHead;
   /** The content, or null when the response has none. */
   readonly body: Readable | null;
+  /** For a chunked response: its trailer fields, filled when the body ends. */
+  readonly trailers?: ReplyHeaders;
   /** After a 101: the socket, no longer the pool's, and the bytes that followed the 101's head. */
   readonly switched?: { readonly socket: Socket; readonly rest: Buffer };
 }
@@ -80,6 +85,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
+  #trailers: ReplyHeaders | null = null;
   /** The body's reader is slow: the socket is paused until it reads again. */
   #waiting = false;
   /** The last push() went over the body's high-water mark. */
@@ -188,7 +194,16 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   #onBodyEnd = (): void => {
     if (this.#ended) return;
-    if (this.#chunked) this.#conn.socket.write(LAST_CHUNK);
+    if (this.#chunked) {
+      // The client's trailer fields go on with its body (RFC 9112 §7.1.2), as the response's come back.
+      const raw = this.#request.rawTrailers;
+      if (raw === null) this.#conn.socket.write(LAST_CHUNK);
+      else {
+        const trailers: ReplyHeaders = {};
+        addTrailers(raw, trailers);
+        this.#conn.socket.write(lastChunk(trailers), 'latin1');
+      }
+    }
     this.#requestDone = true;
     this.#detachBody();
     this.#updateTimer();
@@ -320,7 +335,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
       this.#body.on('error', ignore);
     }
     this.#resolved = true;
-    this.#resolve({ head, body: this.#body });
+    if (head.bodyLength < 0) this.#trailers = {};
+    this.#resolve({ head, body: this.#body, trailers: this.#trailers ?? undefined });
     this.#updateTimer();
     return true;
   }
@@ -339,6 +355,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
       return true;
     }
     this.#responseDone = true;
+    const trailers = this.#parser.trailers;
+    if (trailers !== null && this.#trailers !== null) addTrailers(trailers, this.#trailers);
     this.#body?.push(null);
     // Nothing may follow a response we did not ask for: stop here.
     return false;

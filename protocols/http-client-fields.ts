@@ -169,6 +169,24 @@ function codingsOf(value: string | undefined): string[] {
 }
 
 /**
+ * Adds a completed response's trailer fields (name, value… as parsed) to
+ * `into`, under canonical names; hop-by-hop names are dropped here, the
+ * writer drops what a trailer may never carry (RFC 9110 §6.5.1).
+ */
+export function addTrailers(raw: readonly string[], into: ReplyHeaders): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = lower(raw[i]!);
+    if (HOP_BY_HOP.has(name)) continue;
+    const key = canonicalName(name);
+    const value = raw[i + 1]!;
+    const prev = into[key];
+    if (prev === undefined) into[key] = value;
+    else if (typeof prev === 'string') into[key] = [prev, value];
+    else prev.push(value);
+  }
+}
+
+/**
  * The reply for an upstream response head. `body` is the stream of its
  * content, or null when it has none. The length of a response to HEAD is
  * the one its Content-Length announces, so the client sees it too.

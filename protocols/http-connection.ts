@@ -347,6 +347,8 @@ export class Connection implements ParserHandler {
       this.#read = Read.Head;
       tx.bodyDone = true;
       tx.discarding = false;
+      // Known before the body ends, for whoever relays them.
+      if (this.#parser.trailers !== null && tx.request !== null) tx.request.rawTrailers = this.#parser.trailers;
       tx.body?.push(null);
     }
     if (this.#current?.switching === true) {

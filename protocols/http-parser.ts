@@ -152,6 +152,8 @@ export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
   /** Set once the parser is dead. */
   error: ErrorCode | null = null;
   errorDetail: string | undefined;
+  /** The trailer fields of the chunked message just completed (name, value…), or null: read them in onComplete. */
+  trailers: string[] | null = null;
 
   constructor(handler: ParserHandler<Head>, limits: ParserLimits = DEFAULT_LIMITS, mode: ParserMode = 'request') {
     this.#handler = handler;
@@ -494,7 +496,11 @@ export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
       if (VCHAR[b] !== 1) return void this.#fail(err, b === CR ? 'bare CR' : 'control character in field value', 0);
       if (b !== 0x20 && b !== 0x09) valueEnd = i + 1;
     }
-    if (trailer) return; // trailer fields are checked and dropped: nothing below acts on them
+    if (trailer) {
+      // Kept as they came, for whoever relays them; nothing here acts on them.
+      (this.trailers ??= []).push(line.toString('latin1', start, nameEnd), line.toString('latin1', valueStart, valueEnd));
+      return;
+    }
     const head = this.#head!;
     const rawName = line.toString('latin1', start, nameEnd);
     const value = line.toString('latin1', valueStart, valueEnd);
@@ -623,6 +629,7 @@ export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
     if (size === 0) {
       this.#state = State.Trailer;
       this.#headerBytes = 0;
+      this.trailers = null;
     } else {
       this.#state = State.ChunkData;
       this.#remaining = size;

@@ -8,7 +8,7 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { SMALL_BODY, hasNoContent, headWithBody, serializeHead } from './http-writer.js';
+import { SMALL_BODY, hasNoContent, headWithBody, lastChunk, serializeHead } from './http-writer.js';
 import type { Reply, DirectBody } from '../src/reply.js';
 import { isDirectBody } from '../src/reply.js';
 import type { Request } from '../src/request.js';
@@ -174,7 +174,8 @@ export class ReplyWriter {
       if (!cleanup()) return;
       // A body shorter than its Content-Length would desynchronise the client.
       if (expected >= 0 && sent !== expected) return this.#end(out, new Error('body shorter than its Content-Length'));
-      if (chunked) socket.write(LAST_CHUNK);
+      // The trailers are known once the body has ended (a proxied upstream's).
+      if (chunked) socket.write(lastChunk(out.reply!.trailers), 'latin1');
       this.#hooks.written(out, sent);
       this.#end(out, null);
     };

@@ -185,6 +185,33 @@ export function serializeInterim(status: number, headers: ReplyHeaders): string 
   return out + '\r\n';
 }
 
+/**
+ * Fields a trailer section never carries (RFC 9110 §6.5.1): framing,
+ * routing, request modifiers, authentication, response control data and
+ * what describes the content as a whole.
+ */
+const NOT_TRAILERS = new Set([
+  'content-length', 'transfer-encoding', 'trailer', 'te', 'connection', 'keep-alive', 'upgrade', 'host',
+  'content-encoding', 'content-type', 'content-range', 'content-location', 'cache-control', 'expires', 'age', 'date',
+  'location', 'retry-after', 'vary', 'set-cookie', 'authorization', 'www-authenticate', 'proxy-authenticate',
+  'proxy-authorization', 'expect', 'range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since',
+  'if-range', 'max-forwards',
+]);
+
+const LAST_CHUNK = '0\r\n\r\n';
+
+/** The last chunk of a chunked body, with the trailer fields that may be sent (RFC 9112 §7.1.2). */
+export function lastChunk(trailers: ReplyHeaders | undefined): string {
+  if (trailers === undefined) return LAST_CHUNK;
+  let out = '0\r\n';
+  for (const name in trailers) {
+    if (kindOf(name) === Field.Invalid || NOT_TRAILERS.has(name.toLowerCase())) continue;
+    const value = trailers[name]!;
+    for (const v of typeof value === 'string' ? [value] : value) if (safe(v)) out += name + ': ' + v + '\r\n';
+  }
+  return out + '\r\n';
+}
+
 function safe(value: string): boolean {
   return value.indexOf('\n') === -1 && value.indexOf('\r') === -1 && value.indexOf('\0') === -1;
 }

@@ -22,6 +22,12 @@ export interface Reply {
   body: Buffer | Readable | null;
   anchor?: Anchor | null;
   /**
+   * Fields to send after a chunked body (a proxied upstream's trailers),
+   * filled by the time the body ends; dropped when the body is converted or
+   * not sent chunked.
+   */
+  trailers?: ReplyHeaders;
+  /**
    * With a 101 (Switching Protocols) to an `Upgrade` request, or a 2xx to
    * CONNECT: takes the connection once the head is written, with the bytes
    * the client sent after its request (RFC 9110 §7.8, §9.3.6). The socket

@@ -67,6 +67,8 @@ export class Request {
   /** Created on first use: most requests never look at their signal. */
   #controller: AbortController | null = null;
   #abortReason: unknown = undefined;
+  /** The trailer fields of a chunked body (name, value… as received), set before the body ends. */
+  rawTrailers: readonly string[] | null = null;
   /** The request body cap in bytes, set from the rules before the body is opened. */
   maxBodySize = Infinity;
   #openBody: (() => Readable) | undefined;

@@ -222,14 +222,14 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
 
   const head = request.method === 'HEAD';
   const body = head && reply.body === null ? bytesOnAnchor(reply) : reply.body;
-  if (body === null) return { ...reply, headers, format: out, length: -1, body: null };
+  if (body === null) return { ...reply, headers, trailers: undefined, format: out, length: -1, body: null };
 
   // Small buffers: convert at once and keep a Buffer with an exact length.
   if (Buffer.isBuffer(body) && converter === null && body.length <= (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) {
     try {
       let bytes = charset === null ? body : transcodeSync(body, source.params.charset!, charset);
       if (coding !== null) bytes = encodeCached(reply, bytes, coding, level, charset === null);
-      return { ...reply, headers, format: out, length: bytes.length, body: head ? null : bytes };
+      return { ...reply, headers, trailers: undefined, format: out, length: bytes.length, body: head ? null : bytes };
     } catch (err) {
       return fail(request, null, [], err);
     }
@@ -237,7 +237,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   // GET would stream, its length unknown until the end: HEAD says none and makes no stream.
   if (head) {
     if (body instanceof Readable) body.destroy();
-    return { ...reply, headers, format: out, length: -1, body: null };
+    return { ...reply, headers, trailers: undefined, format: out, length: -1, body: null };
   }
 
   const stages: Duplex[] = [];
@@ -252,7 +252,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   } catch (err) {
     return fail(request, body, stages, err);
   }
-  return { ...reply, headers, format: out, length: -1, body: chain(request, body, stages) };
+  return { ...reply, headers, trailers: undefined, format: out, length: -1, body: chain(request, body, stages) };
 }
 
 /** The identity bytes of the anchor's cached document, when this reply is of that document (same ETag and length). */

@@ -56,8 +56,10 @@ export function parseResponses(buf: Buffer, headRequests: ReadonlySet<number> = 
           if (lineEnd === -1) return out;
           const size = parseInt(buf.toString('latin1', j, lineEnd), 16);
           if (size === 0) {
-            const trailerEnd = buf.indexOf('\r\n', lineEnd + 2, 'latin1');
-            if (trailerEnd === -1) return out;
+            // The trailer section: empty (one CRLF) or field lines up to an empty line.
+            const empty = buf.toString('latin1', lineEnd + 2, lineEnd + 4) === '\r\n';
+            const trailerEnd = empty ? lineEnd + 2 : buf.indexOf('\r\n\r\n', lineEnd + 2, 'latin1') + 2;
+            if (trailerEnd === 1 || trailerEnd + 2 > buf.length) return out;
             j = trailerEnd + 2;
             break;
           }
