@@ -114,6 +114,8 @@ export async function measure(ctx, scenario, server, round, duration) {
     otherByCpu,
     neighbours,
     wrkCpuPercent,
+    // How busy each CPU was, all processes together (pinned: CPU 0 the server's, CPU 1 wrk's).
+    cpuBusyPercent: delta.map((d) => (d.total ? (d.busy / d.total) * 100 : NaN)),
     ...(upstreamPid ? { upstreamCpuPercent: (upTicks / ctx.clkTck / wallSeconds) * 100 } : {}),
     non2xx3xx: report.non2xx3xx,
     socketErrors: report.socketErrors,
