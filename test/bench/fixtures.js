@@ -63,6 +63,7 @@ export function makeFixtures() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'streamstack-bench-'));
   const files = {
     'hello.txt': Buffer.from(HELLO, 'latin1'),
+    '100b.bin': randomBytes(100),
     '4k.bin': randomBytes(4 * KiB),
     '64k.bin': randomBytes(64 * KiB),
     '1m.bin': randomBytes(MiB),

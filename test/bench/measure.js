@@ -1,5 +1,7 @@
 // One measured run: wrk against one server, with the server's CPU time from
 // /proc/PID/stat, its peak RSS from /proc/PID/status, and how busy each CPU was.
+// In a proxy scenario (ctx.upstream) the upstream's CPU time too: it shares CPU 1
+// with wrk, so it counts as ours there, not as another process's.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuTicks, rssKiB, systemTicks, allProcessTicks, reapedChildrenTicks, commandLine, gist } from './proc.js';
@@ -41,6 +43,15 @@ export async function measure(ctx, scenario, server, round, duration) {
   } catch {
     throw await died(server);
   }
+  const upstreamPid = ctx.upstream?.pid;
+  const upstreamTicks = () => {
+    try {
+      return cpuTicks(upstreamPid);
+    } catch {
+      throw new Error(`the upstream (pid ${upstreamPid}) is gone`);
+    }
+  };
+  const up0 = upstreamPid ? upstreamTicks() : 0;
   let peak = rssKiB(pid);
   const sampler = setInterval(() => {
     const kib = rssKiB(pid);
@@ -63,6 +74,7 @@ export async function measure(ctx, scenario, server, round, duration) {
     throw await died(server);
   }
   if (exited(server.child)) throw await died(server);
+  const upTicks = upstreamPid ? upstreamTicks() - up0 : 0;
   const system1 = systemTicks();
   const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -78,15 +90,15 @@ export async function measure(ctx, scenario, server, round, duration) {
   let otherPercent;
   let otherByCpu = null;
   if (ctx.pinning.pinned) {
-    otherByCpu = { server: share(delta[0], ticks), wrk: share(delta[1], wrkTicks) };
+    otherByCpu = { server: share(delta[0], ticks), wrk: share(delta[1], wrkTicks + upTicks) };
     otherPercent = Math.max(full(delta[0]) ? otherByCpu.server : 0, full(delta[1]) ? otherByCpu.wrk : 0);
   } else {
     const all = delta.reduce((a, d) => ({ busy: a.busy + d.busy, total: a.total + d.total }), { busy: 0, total: 0 });
-    otherPercent = full(all) ? share(all, ticks + wrkTicks) : 0;
+    otherPercent = full(all) ? share(all, ticks + wrkTicks + upTicks) : 0;
   }
   // Near 100% means the load generator, not the server, set the pace.
   const wrkCpuPercent = (wrkTicks / ctx.clkTck / wallSeconds) * 100;
-  const neighbours = otherPercent > NOISY ? busiestOthers(others0, [pid, wrkPid, process.pid], ctx.clkTck, wallSeconds) : [];
+  const neighbours = otherPercent > NOISY ? busiestOthers(others0, [pid, wrkPid, process.pid, upstreamPid], ctx.clkTck, wallSeconds) : [];
   return {
     round,
     rps: report.rps,
@@ -102,6 +114,9 @@ export async function measure(ctx, scenario, server, round, duration) {
     otherByCpu,
     neighbours,
     wrkCpuPercent,
+    // How busy each CPU was, all processes together (pinned: CPU 0 the server's, CPU 1 wrk's).
+    cpuBusyPercent: delta.map((d) => (d.total ? (d.busy / d.total) * 100 : NaN)),
+    ...(upstreamPid ? { upstreamCpuPercent: (upTicks / ctx.clkTck / wallSeconds) * 100 } : {}),
     non2xx3xx: report.non2xx3xx,
     socketErrors: report.socketErrors,
   };

@@ -1,6 +1,8 @@
 // The servers the benchmark compares, each a separate child process:
 // streamstack's own CLI, three node:http peers (scripts in this directory) and nginx.
 // Every one takes `ROOT --port 0` and prints `http://HOST:PORT/` once listening.
+// In the proxy scenarios `proxyArgs` gives the arguments before `--port 0`
+// instead: UPSTREAM is the upstream's URL, RULES a rule file proxying to it.
 
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -12,6 +14,7 @@ export const PEERS = {
   streamstack: {
     label: 'streamstack',
     script: path.join(REPO, 'dist', 'src', 'cli.js'),
+    proxyArgs: ({ root, rules }) => [root, '--rules', rules],
   },
   'node-fixed': {
     label: 'node:http fixed',
@@ -33,4 +36,17 @@ export const PEERS = {
     label: 'send+compression',
     script: path.join(here, 'peer-send-compression.js'),
   },
+  'http-proxy': {
+    label: 'http-proxy',
+    script: path.join(here, 'peer-http-proxy.js'),
+    proxyArgs: ({ upstream }) => [upstream],
+  },
+  'nginx-proxy': {
+    label: 'nginx (proxy)',
+    // startNginx with the upstream's port: proxy_pass to a keep-alive upstream block.
+    nginx: true,
+  },
 };
+
+/** The upstream of the proxy scenarios (not a peer: it is never measured as one). */
+export const UPSTREAM = path.join(here, 'upstream.js');

@@ -122,12 +122,13 @@ export function gist(text) {
 }
 
 /**
- * Starts `node SCRIPT ROOT --port 0` (pinned when possible) and resolves once it
+ * Starts `node SCRIPT ROOT --port 0` (or `node NODEARGS SCRIPT ARGS --port 0`),
+ * pinned to `cpu` when possible, and resolves once it
  * prints its URL: { child, pid, port, stdout, stderr }. Output keeps being
  * drained, so a server that logs can never block on a full pipe.
  */
-export function startServer({ script, root, pinning, cpu = 0, cwd, timeoutMs = 15000 }) {
-  const argv = [...pin(pinning, cpu), process.execPath, script, root, '--port', '0'];
+export function startServer({ script, root, args = [root], nodeArgs = [], pinning, cpu = 0, cwd, timeoutMs = 15000 }) {
+  const argv = [...pin(pinning, cpu), process.execPath, ...nodeArgs, script, ...args, '--port', '0'];
   const child = track(spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
   const stdout = tail(child.stdout);
   const stderr = tail(child.stderr);
@@ -223,16 +224,41 @@ function canConnect(port) {
 }
 
 /**
- * Starts nginx on ROOT as a reference: one process (`master_process off`, so
+ * nginx as a reverse proxy to 127.0.0.1:UPSTREAM, configured as its documentation
+ * advises for keep-alive upstreams: an upstream block with `keepalive 32` (idle
+ * connections kept), HTTP/1.1 upstream and an empty Connection field; and the
+ * X-Forwarded-For streamstack and http-proxy add. Responses are buffered in
+ * memory as by default, never in temporary files (`proxy_max_temp_file_size 0`),
+ * so the disk stays out of the measure.
+ */
+function proxyServer(port, upstreamPort) {
+  return [
+    `  upstream bench_upstream { server 127.0.0.1:${upstreamPort}; keepalive 32; }`,
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    location / {',
+    '      proxy_pass http://bench_upstream;',
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Connection "";',
+    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '      proxy_max_temp_file_size 0;',
+    '    }',
+    '  }',
+  ];
+}
+
+/**
+ * Starts nginx on ROOT (or, given `upstreamPort`, as a reverse proxy to it) as a reference: one process (`master_process off`, so
  * the pid measured is the one serving), sendfile on, no access log, keep-alive
  * connections never closed by a request count. Its config and temporary files
  * live in a fresh directory removed when it exits. Resolves like startServer
  * once the port accepts connections.
  */
-export async function startNginx({ root, pinning, cpu = 0, timeoutMs = 15000 }) {
+export async function startNginx({ root, upstreamPort, pinning, cpu = 0, timeoutMs = 15000 }) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'streamstack-bench-nginx-'));
   const conf = path.join(dir, 'nginx.conf');
+  const server = upstreamPort ? proxyServer(port, upstreamPort) : [`  server { listen 127.0.0.1:${port}; root ${root}; }`];
   writeFileSync(conf, [
     'daemon off;',
     'master_process off;',
@@ -245,7 +271,7 @@ export async function startNginx({ root, pinning, cpu = 0, timeoutMs = 15000 }) 
     '  tcp_nopush on;',
     '  keepalive_requests 100000000;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
-    `  server { listen 127.0.0.1:${port}; root ${root}; }`,
+    ...server,
     '}',
     '',
   ].join('\n'));

@@ -18,6 +18,10 @@ export function summarize(scenario) {
       cpuPercent: median(ok.map((r) => r.cpuPercent)),
       otherCpuPercent: median(ok.map((r) => r.otherCpuPercent)),
       wrkCpuPercent: median(ok.map((r) => r.wrkCpuPercent)),
+      ...(scenario.proxy ? {
+        upstreamCpuPercent: median(ok.map((r) => r.upstreamCpuPercent)),
+        loadCpuBusyPercent: median(ok.map((r) => r.cpuBusyPercent?.[1])),
+      } : {}),
     };
     p.peakRssMiB = ok.length ? Math.max(...ok.map((r) => r.peakRssMiB).filter(Number.isFinite)) : NaN;
     const rps = ok.map((r) => r.rps);
@@ -57,6 +61,39 @@ const fmt = {
 
 function row(cells, widths) {
   return cells.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd();
+}
+
+/**
+ * Under the table, per proxy scenario: the median of the per-round ratios, the
+ * upstream's CPU (on CPU 1 with wrk when pinned), where that CPU rather than the
+ * proxy set the pace; then streamstack's peak RSS over all proxy scenarios.
+ */
+function proxyNotes(results) {
+  const lines = [];
+  const proxied = results.scenarios.filter((s) => s.proxy);
+  for (const s of proxied) {
+    const peers = s.results.filter((p) => p.peer !== 'streamstack' && Number.isFinite(p.ratioPerRoundMedian));
+    if (peers.length) {
+      lines.push(`${s.name}: median of the per-round ratios: ${peers.map((p) => `${p.label} ${fmt.ratio(p.ratioPerRoundMedian)}`).join(', ')}.`);
+    }
+    const loaded = s.results.filter((p) => p.median && Number.isFinite(p.median.upstreamCpuPercent));
+    if (loaded.length) {
+      lines.push(`${s.name}: upstream CPU% (median) while each proxy ran: ${loaded.map((p) => `${p.label} ${fmt.fixed(p.median.upstreamCpuPercent, 0)}`).join(', ')}.`);
+    }
+    // Pinned, wrk and the upstream share CPU 1: full (with whatever else ran there),
+    // it, not the proxy, set the pace.
+    const paced = results.header.pinned
+      ? loaded.filter((p) => p.median.loadCpuBusyPercent >= 90 && p.median.cpuPercent < 90)
+      : [];
+    if (paced.length) {
+      lines.push(`${s.name}: CPU 1 (wrk, the upstream and any other process) was full while the proxy had CPU to spare ` +
+        `(${paced.map((p) => `${p.label}: CPU 1 ${fmt.fixed(p.median.loadCpuBusyPercent, 0)}%, proxy ${fmt.fixed(p.median.cpuPercent, 0)}%`).join('; ')}): ` +
+        'the req/s is a floor; compare CPU us/req.');
+    }
+  }
+  const rss = proxied.flatMap((s) => s.results.filter((p) => p.peer === 'streamstack')).map((p) => p.peakRssMiB).filter(Number.isFinite);
+  if (rss.length) lines.push(`streamstack peak RSS over the proxy scenarios: ${fmt.fixed(Math.max(...rss))} MiB.`);
+  return lines;
 }
 
 /** The plain-text table: one block per scenario, then the targets and every warning. */
@@ -107,12 +144,13 @@ export function table(results) {
   // Where wrk, not the server, set the pace, the requests/s ratio understates the server.
   for (const s of results.scenarios) {
     const ss = s.results.find((p) => p.peer === 'streamstack');
-    if (s.shared || !ss?.median || !(ss.median.wrkCpuPercent >= 90 && ss.median.cpuPercent < 90)) continue;
+    if (s.shared || s.proxy || !ss?.median || !(ss.median.wrkCpuPercent >= 90 && ss.median.cpuPercent < 90)) continue;
     const peer = s.results.find((p) => p.peer === s.target?.peer && p.peer !== 'streamstack');
     const cpuRatio = peer ? peer.median.cpuUsPerReq / ss.median.cpuUsPerReq : NaN;
     lines.push(`${s.name}: wrk set the pace (wrk ${fmt.fixed(ss.median.wrkCpuPercent, 0)}%, streamstack ${fmt.fixed(ss.median.cpuPercent, 0)}% CPU): ` +
       `the req/s ratio understates it` + (peer ? `; CPU per request: ${peer.label} / streamstack = ${fmt.ratio(cpuRatio)}` : '') + '.');
   }
+  lines.push(...proxyNotes(results));
   const runs = results.scenarios.flatMap((s) => s.results.flatMap((p) => p.runs.filter((r) => !r.error)));
   const noisy = runs.filter((r) => r.otherCpuPercent > 20);
   if (noisy.length) {
@@ -129,6 +167,11 @@ export function table(results) {
   lines.push('CPU = the server process utime+stime over the run (% of one core); wrk% = the same for wrk: near 100, the');
   lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU while it was');
   lines.push('full: over 20, a noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
+  if (results.scenarios.some((s) => s.proxy)) {
+    lines.push(results.header.pinned
+      ? 'proxy-*: the proxies on CPU 0, the upstream (node:http, bodies from memory) and wrk on CPU 1; other% leaves it out.'
+      : 'proxy-*: the proxies, the upstream (node:http, bodies from memory) and wrk unpinned; other% leaves the upstream out.');
+  }
   if (results.scenarios.some((s) => s.shared)) {
     lines.push('* shared: server and wrk (2 threads) unpinned on all CPUs, since one pinned wrk thread reads slower than');
     lines.push('the servers write at these sizes; wrk% then counts both threads (up to 200).');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: streamstack against node:http, send and compression, under
+// `npm run bench`: streamstack against node:http, send and compression (and,
+// as a reverse proxy, against http-proxy; nginx as a reference in both roles), under
 // wrk, alternating the servers round by round in one run on one machine.
 // Each server is a child process pinned to CPU 0 (wrk to CPU 1) where taskset
 // works; we read its CPU time from /proc/PID/stat and its RSS from
@@ -15,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFixtures } from './fixtures.js';
-import { PEERS, REPO } from './peers.js';
+import { PEERS, REPO, UPSTREAM } from './peers.js';
 import { SCENARIOS } from './scenarios.js';
 import { startServer, startNginx, nginxInstalled, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
 import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
@@ -99,7 +100,8 @@ async function measureOnce(ctx, scenario, server, p, round, warn) {
   }
   log(`  round ${round}  ${p.label.padEnd(17)} ${Math.round(run.rps).toLocaleString('en-US').padStart(9)} req/s` +
     `  ${run.cpuUsPerReq.toFixed(1).padStart(8)} us/req  CPU ${run.cpuPercent.toFixed(0).padStart(3)}%` +
-    `  RSS ${run.peakRssMiB.toFixed(1)} MiB  other ${run.otherCpuPercent.toFixed(0)}%  wrk CPU ${run.wrkCpuPercent.toFixed(0)}%`);
+    `  RSS ${run.peakRssMiB.toFixed(1)} MiB  other ${run.otherCpuPercent.toFixed(0)}%  wrk CPU ${run.wrkCpuPercent.toFixed(0)}%` +
+    (run.upstreamCpuPercent !== undefined ? `  upstream CPU ${run.upstreamCpuPercent.toFixed(0)}%` : ''));
   return run;
 }
 
@@ -112,8 +114,34 @@ function sharedContext(ctx) {
   };
 }
 
+/**
+ * The upstream of a proxy scenario, on CPU 1 (with wrk) when pinned, and the
+ * rule file that makes streamstack proxy every path to it.
+ */
+async function startUpstream(ctx) {
+  const { root } = ctx.fixtures;
+  const server = await startServer({ script: UPSTREAM, root, pinning: ctx.pinning, cpu: 1, cwd: REPO });
+  const url = `http://127.0.0.1:${server.port}`;
+  const rules = path.join(root, 'proxy.rules');
+  writeFileSync(rules, `# The bench's reverse proxy: every path to the upstream.\nProxy /* ${url}/*\n`);
+  log(`  started upstream (pid ${server.pid}, port ${server.port}, ${ctx.pinning.pinned ? 'CPU 1 with wrk' : 'unpinned'})`);
+  return { ...server, url, rules };
+}
+
+/** Starts one peer of the scenario (nginx from a config, the others as node scripts). */
+function startPeer(ctx, scenario, peer) {
+  const { root } = ctx.fixtures;
+  const def = PEERS[peer];
+  if (def.nginx) {
+    if (!ctx.nginx) throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
+    return startNginx({ root, upstreamPort: scenario.proxy ? ctx.upstream.port : undefined, pinning: ctx.pinning });
+  }
+  const args = scenario.proxy ? def.proxyArgs({ root, upstream: ctx.upstream.url, rules: ctx.upstream.rules }) : [root];
+  return startServer({ script: def.script, args, pinning: ctx.pinning, cwd: REPO });
+}
+
 async function runScenario(outer, scenario) {
-  const ctx = scenario.shared ? sharedContext(outer) : outer;
+  let ctx = scenario.shared ? sharedContext(outer) : outer;
   const { opts } = ctx;
   const result = {
     name: scenario.name,
@@ -124,6 +152,7 @@ async function runScenario(outer, scenario) {
     pipeline: scenario.scriptArgs ? Number(scenario.scriptArgs[0]) : 1,
     target: scenario.target ? { ...scenario.target } : null,
     shared: Boolean(scenario.shared),
+    proxy: Boolean(scenario.proxy),
     warnings: [],
     results: scenario.peers.map((peer) => ({ peer, label: PEERS[peer].label, runs: [], discarded: [], error: null })),
   };
@@ -139,14 +168,20 @@ async function runScenario(outer, scenario) {
 
   // Fresh servers for each scenario, started one after the other.
   const servers = new Map();
+  let upstream = null;
   try {
+    if (scenario.proxy) {
+      try {
+        upstream = await startUpstream(ctx);
+      } catch (err) {
+        throw new Error(`${scenario.name}: the upstream did not start: ${err.message}`);
+      }
+      ctx = { ...ctx, upstream };
+      result.upstreamPid = upstream.pid;
+    }
     for (const p of result.results) {
       try {
-        const { root } = ctx.fixtures;
-        let server;
-        if (!PEERS[p.peer].nginx) server = await startServer({ script: PEERS[p.peer].script, root, pinning: ctx.pinning, cwd: REPO });
-        else if (ctx.nginx) server = await startNginx({ root, pinning: ctx.pinning });
-        else throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
+        const server = await startPeer(ctx, scenario, p.peer);
         servers.set(p.peer, server);
         p.pid = server.pid;
         p.idleRssMiB = rssKiB(server.pid) / 1024;
@@ -194,7 +229,7 @@ async function runScenario(outer, scenario) {
       }
     }
   } finally {
-    await Promise.all([...servers.values()].map((s) => stop(s.child)));
+    await Promise.all([...servers.values(), ...(upstream ? [upstream] : [])].map((s) => stop(s.child)));
   }
   summarize(result);
   return result;

@@ -8,6 +8,10 @@
 // any of the servers writes (nginx included), so pinned req/s would measure
 // wrk. Shared, the server that needs less CPU per request leaves more of the
 // machine to wrk and serves more: req/s measures the server again.
+//
+// `proxy`: the peers are reverse proxies in front of one upstream (upstream.js,
+// the body from memory), started per scenario on CPU 1, where wrk runs too;
+// the proxies are on CPU 0 as the servers elsewhere.
 
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -15,6 +19,7 @@ import * as path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WIRE = ['streamstack', 'node-fixed', 'node-send'];
 const FILE = ['streamstack', 'node-send', 'nginx'];
+const PROXY = ['streamstack', 'http-proxy', 'nginx-proxy'];
 
 export const SCENARIOS = [
   {
@@ -100,5 +105,23 @@ export const SCENARIOS = [
     peers: FILE,
     rss: true,
     target: { peer: 'streamstack', maxRssMiB: 100 },
+  },
+  {
+    name: 'proxy-100b',
+    what: 'GET /100b.bin through a reverse proxy, keep-alive both sides',
+    path: '/100b.bin',
+    connections: 50,
+    proxy: true,
+    peers: PROXY,
+    target: { peer: 'http-proxy', ratio: 2.5 },
+  },
+  {
+    name: 'proxy-1m',
+    what: 'GET /1m.bin through a reverse proxy, keep-alive both sides',
+    path: '/1m.bin',
+    connections: 20,
+    proxy: true,
+    peers: PROXY,
+    target: { peer: 'http-proxy', ratio: 1.5 },
   },
 ];
