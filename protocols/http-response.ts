@@ -118,9 +118,18 @@ export class ReplyWriter {
       this.#hooks.written(out, body.length);
       return true;
     }
+    if (!chunked && isDirectBody(body)) {
+      socket.write(head, 'latin1');
+      this.#writeDirect(out, body);
+      return false;
+    }
+    // The head waits for what the body has already buffered (a proxied reply
+    // has often arrived whole): corked until the stream's first turn has run,
+    // they leave in one writev.
+    socket.cork();
     socket.write(head, 'latin1');
-    if (!chunked && isDirectBody(body)) this.#writeDirect(out, body);
-    else this.#pipe(out, body, chunked);
+    this.#pipe(out, body, chunked);
+    process.nextTick(uncork, socket);
     return false;
   }
 
@@ -149,9 +158,11 @@ export class ReplyWriter {
       sent += chunk.length;
       let ok: boolean;
       if (chunked) {
+        socket.cork();
         socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
         socket.write(chunk);
         ok = socket.write(CRLF);
+        socket.uncork();
       } else {
         if (expected >= 0 && sent > expected) return fail(new Error('body longer than its Content-Length'));
         ok = socket.write(chunk);
@@ -199,4 +210,8 @@ export class ReplyWriter {
     if (err !== null) this.#socket.destroy();
     this.#hooks.done(out, err);
   }
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
 }

@@ -15,7 +15,7 @@ import type { Reply } from '../../src/reply.js';
 import { textReply, errorReply } from '../../src/reply.js';
 import type { HttpError } from '../../src/errors.js';
 import { makeFormat } from '../../src/format.js';
-import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses } from '../helpers/wire.js';
+import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, recordWrites } from '../helpers/wire.js';
 import { fileRoot, startServer, stopServers } from './file-helpers.js';
 
 const servers: HttpServer[] = [];
@@ -367,6 +367,30 @@ describe('the writer owns framing', () => {
     expect(r.responses[0]!.headers['content-length']).toBe('5');
     expect(r.responses[0]!.headers['content-type']).toBe('text/x-own');
     expect(r.responses.map((x) => x.body.toString())).toEqual(['hello', 'hello']);
+  });
+
+  it('a stream body already buffered leaves with its head in one writev, a chunk in one write', async () => {
+    const pieces = [Buffer.alloc(100, 'a'), Buffer.alloc(50, 'b')];
+    const { port } = await start(async (req) => {
+      const body = new Readable({ read() {} });
+      for (const p of pieces) body.push(p);
+      body.push(null);
+      return { status: 200, headers: {}, format: makeFormat('text/plain'), length: req.target === '/chunked' ? -1 : 150, body };
+    });
+    let r!: Awaited<ReturnType<typeof exchange>>;
+    const calls = await recordWrites(port, async () => {
+      r = await exchange(port, get('/length'), { responses: 1 });
+    });
+    expect(r.responses[0]!.body.toString()).toBe('a'.repeat(100) + 'b'.repeat(50));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^writev \d+\+100\+50$/);
+    const chunked = await recordWrites(port, async () => {
+      r = await exchange(port, get('/chunked'), { responses: 1 });
+    });
+    expect(r.responses[0]!.body.toString()).toBe('a'.repeat(100) + 'b'.repeat(50));
+    // The head with both chunks, then the last chunk: never a write per piece.
+    expect(chunked.length).toBeLessThanOrEqual(2);
+    expect(chunked[0]).toMatch(/^writev \d+\+4\+100\+2\+4\+50\+2$/);
   });
 
   it('keeps an upstream’s Date and Server instead of adding its own', async () => {
