@@ -27,14 +27,13 @@ import { RequestParser } from './http-parser.js';
 import type { ParserHandler, RequestHead } from './http-parser.js';
 import { ReplyWriter } from './http-response.js';
 import { serializeInterim } from './http-writer.js';
-import type { Outgoing } from './http-response.js';
 import { Wait, WaitTimer } from './http-timer.js';
+import { Transaction } from './http-transaction.js';
 import { Request } from '../src/request.js';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
 import { HttpError } from '../src/errors.js';
 import { toHttpError } from '../src/net.js';
-import { hasToken } from '../src/negotiate.js';
 import type { HttpServer, WireOptions } from './http-server.js';
 
 export type ConnectionState = 'open' | 'closing' | 'closed' | 'dead';
@@ -65,48 +64,6 @@ const enum Read {
 
 const STATE_NAMES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'dead'];
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-
-class Transaction implements Outgoing {
-  readonly request: Request | null;
-  readonly head: RequestHead | null;
-  reply: Reply | null = null;
-  /** Body bytes received so far. */
-  received = 0;
-  /** The parser reached the end of this message (or it has none). */
-  bodyDone: boolean;
-  /** The stream its consumer reads, once opened and until given up. */
-  body: Readable | null = null;
-  /** The consumer wants more bytes. */
-  wanted = false;
-  /** The rest of the body is read and dropped. */
-  discarding = false;
-  /** Why the body can never complete (FIN, timeout, framing, size). */
-  failed: HttpError | null = null;
-  continuePending = false;
-  continueSent = false;
-  close = false;
-  /** A CONNECT or an Upgrade request: its reply may turn the connection into a tunnel. */
-  readonly switching: boolean;
-  /** Its reply does: decided when it is written. */
-  tunnel = false;
-
-  constructor(request: Request | null, head: RequestHead | null) {
-    this.request = request;
-    this.head = head;
-    this.bodyDone = head === null || head.bodyLength === 0;
-    // RFC 9110 §7.8: Upgrade means something only when Connection names it.
-    this.switching = head !== null && (head.method === 'CONNECT'
-      || (head.versionMinor === 1 && head.headers.upgrade !== undefined && hasToken(head.headers.connection, 'upgrade')));
-  }
-
-  get versionMinor(): number {
-    return this.head?.versionMinor ?? 1;
-  }
-
-  get keepAlive10(): boolean {
-    return this.head?.versionMinor === 0;
-  }
-}
 
 export class Connection implements ParserHandler {
   readonly #socket: net.Socket;
