@@ -18,6 +18,12 @@
 // FIN only says that no byte follows what is buffered: a message it cuts
 // short is answered 400, and nothing after it is ever parsed.
 //
+// A server stop (`shutdown()`) is an input, not a third machine: an idle
+// connection closes at once; a busy one stays OPEN and reads on, so that a
+// head arriving during the stop is answered 503 with `Connection: close`
+// (and nothing after it read) instead of being dropped unanswered; and the
+// last reply queued says `Connection: close`, which makes it CLOSING.
+//
 // Every socket, timer and promise callback runs behind an exception
 // boundary: a throw there ends this connection only (see HttpServer.caught).
 
@@ -64,6 +70,8 @@ const enum Read {
 
 const STATE_NAMES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'dead'];
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+/** Seconds a client refused during a stop is asked to wait: a restarted server is usually back by then. */
+const STOPPING_RETRY_AFTER = '5';
 
 export class Connection implements ParserHandler {
   readonly #socket: net.Socket;
@@ -87,6 +95,8 @@ export class Connection implements ParserHandler {
   #flushScheduled = false;
   #pumping = false;
   #pumpAgain = false;
+  /** The server is stopping: new heads are answered 503, and idle means closed. */
+  #stopping = false;
   /** Transactions parsed in this pass, handed to the handler after it. */
   #parsed: Transaction[] = [];
   /** The transaction whose message the parser is in (or just finished). */
@@ -102,7 +112,7 @@ export class Connection implements ParserHandler {
       progress: () => this.#edge(() => this.#progress()),
       blocked: () => this.#edge(() => this.#updateTimer()),
       done: (out, err) => this.#edge(() => this.#streamDone(out as Transaction, err)),
-      written: (out, bytes) => server.events.onReply?.(out.request, out.reply!, bytes),
+      written: (out, bytes) => server.events.onReply?.(out.request, out.reply!, bytes, out.request === null ? socket.remoteAddress : undefined),
     });
     this.#listeners = [
       ['data', (chunk: Buffer) => this.#edge(() => this.#onData(chunk))],
@@ -131,16 +141,23 @@ export class Connection implements ParserHandler {
     };
   }
 
-  /** Stop taking requests; close once what is queued has been answered. */
+  /**
+   * The server stops: what is queued is answered, the last reply says
+   * `Connection: close`, a head that arrives meanwhile is answered 503, and
+   * a connection with nothing to do closes now.
+   */
   shutdown(): void {
     this.#edge(() => {
-      if (this.#state !== ConnState.Open) return;
-      this.#state = ConnState.Closing;
-      // A body in flight belongs to a queued request: it may finish.
-      if (this.#read === Read.Head) this.#stopReading();
-      if (this.#queue.length === 0) this.#end();
-      else this.#flow();
+      if (this.#state !== ConnState.Open || this.#stopping) return;
+      this.#stopping = true;
+      this.#stopIfIdle();
     });
+  }
+
+  /** Stopping, with nothing queued, nothing buffered and no head begun: close now. */
+  #stopIfIdle(): void {
+    if (this.#stopping && this.#state === ConnState.Open && this.#read === Read.Head && this.#queue.length === 0
+        && this.#pending === null && this.#parser.idle) this.#noMoreRequests();
   }
 
   destroy(): void {
@@ -241,6 +258,7 @@ export class Connection implements ParserHandler {
       this.#pumping = false;
     }
     if (this.#eof && this.#pending === null && (this.#read === Read.Head || this.#read === Read.Body)) this.#inputEnded();
+    this.#stopIfIdle();
     this.#flow();
     this.#updateTimer();
   }
@@ -341,8 +359,14 @@ export class Connection implements ParserHandler {
       tx.close = true;
       this.#state = ConnState.Closing;
     }
-    // RFC 9110 §10.1.1: an expectation we do not know gets 417; a 1.0 client's is ignored.
-    if (head.expect !== null && head.expect !== '100-continue' && head.versionMinor === 1) {
+    if (this.#stopping) {
+      // RFC 9110 §15.6.4: no new work while the server stops, but an answer
+      // that says so; the client may retry elsewhere or later.
+      tx.reply = errorReply(request.fail(new HttpError('WWW_ERR_REQ_STOPPING', undefined, { headers: { 'Retry-After': STOPPING_RETRY_AFTER } })));
+      tx.close = true;
+      this.#state = ConnState.Closing;
+    } else if (head.expect !== null && head.expect !== '100-continue' && head.versionMinor === 1) {
+      // RFC 9110 §10.1.1: an expectation we do not know gets 417; a 1.0 client's is ignored.
       tx.reply = errorReply(request.fail(new HttpError('WWW_ERR_PARSE_EXPECT', head.expect)));
     }
     return tx;
@@ -669,8 +693,11 @@ export class Connection implements ParserHandler {
       this.#discardArrived(tx);
       if (!tx.bodyDone && tx.failed === null && !(tx.discarding && tx.head!.bodyLength > 0) && !this.#mayDiscard(tx)) tx.close = true;
     }
-    // Closing: the last reply queued says so.
-    if (this.#state !== ConnState.Open && this.#queue.length === 1) tx.close = true;
+    // Closing, or the server stopping: the last reply queued says so, and no head is parsed after it.
+    if ((this.#state !== ConnState.Open || this.#stopping) && this.#queue.length === 1) {
+      tx.close = true;
+      if (this.#state === ConnState.Open) this.#state = ConnState.Closing;
+    }
   }
 
   #streamDone(tx: Transaction, err: unknown): void {

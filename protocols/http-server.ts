@@ -53,12 +53,20 @@ export const DEFAULT_WIRE: Readonly<WireOptions> = Object.freeze({
   serverName: 'streamstack',
 });
 
+/** How long a stop waits for what is in flight (GraceTimeout). */
+export const DEFAULT_GRACE = 10_000;
+
 /** A reply now (a memory-cache hit), or a promise of one. */
 export type Handler = (request: Request) => Promise<Reply> | Reply;
 
 /** Observers for the log and for tests. */
 export interface WireEvents {
-  onReply?(request: Request | null, reply: Reply, bytes: number): void;
+  /**
+   * A reply written whole, with its body bytes sent; `request` is null for
+   * the answer to a head that could not be parsed, and then `peer` is the
+   * client's address.
+   */
+  onReply?(request: Request | null, reply: Reply, bytes: number, peer?: string): void;
   onError?(error: unknown): void;
   /** A throw caught by the exception boundary (default: logged to stderr with its stack). */
   onCaught?(error: unknown): void;
@@ -136,12 +144,23 @@ export class HttpServer {
     });
   }
 
-  /** Stops accepting, lets what is in flight finish within `graceMs`, then closes. */
-  close(graceMs = 10_000): Promise<void> {
+  /** The server is stopping: no connection is accepted, and requests that arrive are answered 503. */
+  get stopping(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Stops accepting; idle connections close at once, busy ones finish what
+   * they have queued (a request that arrives meanwhile is answered 503 and
+   * closes its connection); past `graceMs` (0: no limit) every connection
+   * and tunnel left is closed.
+   */
+  close(graceMs = DEFAULT_GRACE): Promise<void> {
     this.#closing = true;
     // Resolves once every socket is gone: connections finishing their queue, tunnels ending.
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const c of this.#connections) c.shutdown();
+    if (graceMs <= 0) return closed;
     const timer = setTimeout(() => {
       for (const c of this.#connections) c.destroy();
       for (const t of this.#tunnels) t.destroy();

@@ -2,8 +2,11 @@
 // The command line (the Mini Server's main): register protocol modules and
 // converters, read flags, the rule file and plugins, then listen. SIGHUP is a
 // restart (reread and validate the rules, swap them in, flush the anchors);
-// SIGTERM and SIGINT stop accepting and finish what is in flight.
-// Exit codes: 0 clean stop, 1 could not start or run, 2 bad command line or configuration.
+// SIGTERM and SIGINT stop accepting and finish what is in flight within
+// GraceTimeout, and a second one exits at once (a fast stop, as nginx's);
+// SIGUSR1 reopens the access log after a rotation.
+// Exit codes: 0 clean stop (a fast one too), 1 could not start or run, 2 bad
+// command line or configuration.
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -13,6 +16,8 @@ import { Server } from './server.js';
 import { defaultRules, loadRules, RuleFileError } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
 import { loadPlugin } from './plugins.js';
+import { openAccessLog, useColor } from './access-log.js';
+import type { AccessLog } from './access-log.js';
 
 const USAGE = `Usage: streamstack [ROOT] [options]
 
@@ -122,6 +127,30 @@ function warnUnenforced(rules: RuleSet): void {
   }
 }
 
+/** The access log the rules ask for (see access-log.ts); a file that cannot be opened stops the start. */
+function openLog(rules: RuleSet): AccessLog | null {
+  try {
+    return openAccessLog(rules.settings, { isTTY: process.stdout.isTTY === true, color: useColor(process.env) });
+  } catch (err) {
+    throw new StartError(`cannot open the access log ${rules.settings.accessLog}: ${(err as Error).message}`);
+  }
+}
+
+/** After a restart: the same log if its file and format are unchanged, else the new one (the old kept if it fails). */
+function reopenLog(log: AccessLog | null, next: RuleSet): AccessLog | null {
+  const { accessLog, logFormat } = next.settings;
+  if (log !== null && log.sink.path === (accessLog ?? '-') && log.format === (accessLog === undefined ? 'terminal' : logFormat ?? 'common')) return log;
+  let fresh: AccessLog | null;
+  try {
+    fresh = openLog(next);
+  } catch (err) {
+    process.stderr.write(`streamstack: ${(err as Error).message}; the old log is kept\n`);
+    return log;
+  }
+  void log?.sink.close();
+  return fresh;
+}
+
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
   if (flags.help) {
@@ -139,7 +168,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${rules.file ?? 'default rules'}: OK\n`);
     return 0;
   }
-  const server = new Server(rules);
+  let log = openLog(rules);
+  const server = new Server(rules, { events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) } });
   await loadPlugins(server, rules, flags);
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
   let listening = false;
@@ -148,19 +178,28 @@ async function main(argv: string[]): Promise<number> {
   const stopped = new Promise<number>((resolve) => {
     stop = (signal) => {
       process.stdout.write(`streamstack: ${signal}, stopping\n`);
-      server.close(5000).then(() => resolve(0));
+      server.close(server.rules.settings.graceTimeout).then(() => log?.sink.close()).then(() => resolve(0));
     };
   });
+  let signals = 0;
   const onStop = (signal: string) => {
+    if (++signals > 1) {
+      // A fast stop, asked for: what is in flight is cut, and the exit is clean.
+      process.stdout.write(`streamstack: ${signal} again, exiting now\n`);
+      log?.sink.flushSync();
+      process.exit(0);
+    }
     if (listening) stop(signal);
     else early = signal;
   };
-  process.once('SIGTERM', () => onStop('SIGTERM'));
-  process.once('SIGINT', () => onStop('SIGINT'));
+  process.on('SIGTERM', () => onStop('SIGTERM'));
+  process.on('SIGINT', () => onStop('SIGINT'));
+  process.on('SIGUSR1', () => log?.sink.reopen());
   process.on('SIGHUP', () => {
     readRules(flags).then(
       (next) => {
         warnUnenforced(next);
+        log = reopenLog(log, next);
         server.setRules(next);
         process.stdout.write(`streamstack: restarted with ${next.file ?? next.serverRoot}\n`);
       },

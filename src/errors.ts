@@ -43,6 +43,7 @@ export const ERRORS = table({
   WWW_ERR_REQ_PARTIAL_PUT: { status: 400, message: 'A PUT with Content-Range is not stored' },
   WWW_ERR_REQ_BODY_INCOMPLETE: { status: 400, message: 'Request body incomplete' },
   WWW_ERR_REQ_ABORTED: { status: 499, message: 'Client closed the request' },
+  WWW_ERR_REQ_STOPPING: { status: 503, message: 'Server is stopping' },
 
   // The rule file and translation.
   WWW_ERR_RULE_FORBIDDEN: { status: 403, message: 'Forbidden by rule' },

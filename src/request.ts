@@ -71,6 +71,11 @@ export class Request {
   rawTrailers: readonly string[] | null = null;
   /** The request body cap in bytes, set from the rules before the body is opened. */
   maxBodySize = Infinity;
+  /**
+   * The user an authentication module has verified, for the access log's
+   * authuser field; never a credential (a password, a token). Unset: `-`.
+   */
+  user?: string;
   #openBody: (() => Readable) | undefined;
   #sendInterim: ((status: number, headers: ReplyHeaders) => void) | undefined;
   #body: Readable | null = null;

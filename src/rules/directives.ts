@@ -65,7 +65,8 @@ function parseHost(text: string): string | Expected {
   return new Expected(`expected an IP address or a host name, got ${quote(text)}`);
 }
 
-type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'>;
+type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
+  | 'accessLog' | 'logFormat'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -221,6 +222,22 @@ const LIST: Directive[] = [
         const v = check(parseAddressOrCidr(w.text), ctx);
         if (v !== undefined) d.settings.trustProxy = [...(d.settings.trustProxy ?? []), v];
       }
+    },
+  },
+  limit('GraceTimeout', 'graceTimeout', parseDuration, 'DURATION'),
+  {
+    name: 'AccessLog', usage: 'FILE|-', min: 1, max: 1,
+    apply([w], d) {
+      // Resolved against ServerRoot once the whole file is read.
+      d.settings.accessLog = w!.text;
+    },
+  },
+  {
+    name: 'LogFormat', usage: 'common|combined|json', min: 1, max: 1,
+    apply([w], d, ctx) {
+      const v = w!.text.toLowerCase();
+      if (v === 'common' || v === 'combined' || v === 'json') d.settings.logFormat = v;
+      else ctx.error(`expected common, combined or json, got ${quote(w!.text)}`);
     },
   },
   {

@@ -58,6 +58,12 @@ export interface ServerSettings {
   proxyHost?: 'client' | 'upstream';
   /** Peers whose X-Forwarded-* and Forwarded fields are kept and appended to: addresses and CIDR blocks. */
   trustProxy?: readonly string[];
+  /** The access log: an absolute file name, or `-` for stdout. */
+  accessLog?: string;
+  /** The access log's format (default common). */
+  logFormat?: 'common' | 'combined' | 'json';
+  /** How long a stop waits for what is in flight before closing every connection; 0 is no limit. */
+  graceTimeout?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */
