@@ -178,6 +178,8 @@ export class Connection implements ParserHandler {
     if (this.#endSent && (this.#read !== Read.Stopped || this.#queue.length > 0)) broken.push('FIN sent with work left');
     if (this.#state >= ConnState.Closed && this.#queue.length > 0) broken.push('transactions queued on a closed connection');
     if (this.#state === ConnState.Open && this.#read === Read.Stopped) broken.push('open but reading no more requests');
+    if (this.#stopping && this.#state === ConnState.Open && this.#read === Read.Head && this.#queue.length === 0
+        && this.#pending === null && this.#parser.idle) broken.push('idle and open while the server stops');
     // Nothing queued and nothing in flight: the connection must be waiting for something that can expire.
     if (this.#state < ConnState.Closed && !this.#socket.destroyed && this.#queue.length === 0 && !this.#writer.busy && this.#timer.kind === Wait.None) {
       broken.push('idle with no timeout');

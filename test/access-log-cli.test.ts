@@ -84,3 +84,22 @@ describe('AccessLog through the command line', () => {
     expect(r.stderr).toMatch(/^streamstack: cannot open the access log \/nonexistent\/dir\/access\.log: ENOENT[^\n]*\n$/);
   });
 });
+
+describe('a restart', () => {
+  it('SIGHUP switches to the file and format the new rules name', async () => {
+    const first = path.join(fixture.root, '..', 'first.log');
+    const second = path.join(fixture.root, '..', 'second.log');
+    const file = rules('restart.rules', `AccessLog ${first}\n`);
+    const s = await startCli(['--port', '0', '--rules', file]);
+    running.push(s);
+    await exchange(s.port, get('/hello.txt'), { responses: 1 });
+    await until(() => read(first).includes('/hello.txt'));
+    fs.writeFileSync(file, `ServerRoot ${fixture.root}\nPass /*\nAccessLog ${second}\nLogFormat json\n`);
+    s.proc.kill('SIGHUP');
+    await until(() => s.stdout().includes('restarted'));
+    await exchange(s.port, get('/page.html'), { responses: 1 });
+    await until(() => read(second).includes('/page.html'));
+    expect(JSON.parse(read(second)).target).toBe('/page.html');
+    expect(read(first)).not.toContain('/page.html');
+  });
+});
