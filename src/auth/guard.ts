@@ -43,6 +43,8 @@ export class Guard {
   readonly #compare: (password: string, hash: string) => Promise<boolean>;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
+  /** The bcrypt checks under way, by the key of their token. */
+  readonly #checking = new Map<string, Promise<boolean>>();
 
   constructor(realms: ReadonlyMap<string, Realm>, options: GuardOptions, log: (line: string) => void) {
     this.#realms = realms;
@@ -90,7 +92,15 @@ export class Guard {
     const decoy = hash ?? realm.decoy;
     if (decoy === undefined) return this.#failed(request, realm);
     const generation = realm.generation;
-    return this.#compare(credentials.password, decoy).then(
+    // Parallel requests with one new token (a browser's first page and its assets) share one check.
+    let check = this.#checking.get(key);
+    if (check === undefined) {
+      check = this.#compare(credentials.password, decoy);
+      this.#checking.set(key, check);
+      const forget = () => void this.#checking.delete(key);
+      check.then(forget, forget);
+    }
+    return check.then(
       (ok) => {
         // The files may have been read again meanwhile: check against what they say now.
         if (realm.generation !== generation) return this.#verify(request, realm, mask, credentials);
@@ -168,13 +178,12 @@ export function authorize(request: Request, rules: RuleSet): Decision {
   if (guard instanceof Guard) return guard.authorize(request, rule);
   if (guard === undefined) {
     guard = loadGuard(rules);
+    // Said once, not at every request the broken setup refuses.
+    guard.catch((err: unknown) => void process.stderr.write(`streamstack: Protect not enforceable, its paths answer 500:\n${(err as Error).message}\n`));
     guards.set(rules, guard);
   }
   return guard.then(
     (g) => g.authorize(request, rule),
-    (err: unknown) => {
-      process.stderr.write(`streamstack: ${(err as Error).message}\n`);
-      return errorReply(request.fail(new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err })));
-    },
+    (err: unknown) => errorReply(request.fail(new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err }))),
   );
 }

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fetchRaw, req } from '../protocols/file-helpers.js';
+import { fetchRaw, req, startServer, stopServers } from '../protocols/file-helpers.js';
 import { exchange } from '../helpers/wire.js';
 import { Clock, PASSWORDS, auth, basic, countingCompare, makeSite, passwordLines, siteRules, startProtected, stopAll, type Site } from './fixtures.js';
 
@@ -123,6 +123,16 @@ describe('the cache of verified credentials', () => {
     expect(counter.calls).toBe(4);
   });
 
+  it('parallel requests with one new credential share one check', async () => {
+    const counter = countingCompare();
+    // A slow check, so that all four arrive while it runs.
+    const compare = (password: string, hash: string) => new Promise<void>((r) => setTimeout(r, 200)).then(() => counter.compare(password, hash));
+    const { port } = await startProtected(site, siteRules(site), { compare });
+    const replies = await Promise.all([0, 1, 2, 3].map(() => fetchRaw(port, req('GET', '/guarded/doc.txt', auth('alice')))));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(counter.calls).toBe(1);
+  });
+
   it('forgets what it verified when the password file changes, and reads the new one', async () => {
     const clock = new Clock();
     const counter = countingCompare();
@@ -165,6 +175,30 @@ describe('the cache of verified credentials', () => {
       expect(log.join('\n')).toMatch(/cannot read \(ENOENT\)/);
     } finally {
       fs.writeFileSync(site.passwd, original);
+    }
+  });
+});
+
+describe('rules that were only parsed', () => {
+  it('get their guard at the first protected request; a setup that cannot load answers 500, said once', async () => {
+    const logs: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logs.push(String(chunk));
+      return true;
+    });
+    try {
+      const good = await startServer(site.root, siteRules(site));
+      expect((await fetchRaw(good.port, req('GET', '/guarded/doc.txt'))).status).toBe(401);
+      expect((await fetchRaw(good.port, req('GET', '/guarded/doc.txt', auth('alice')))).status).toBe(200);
+      const broken = await startServer(site.root, siteRules({ ...site, passwd: path.join(site.dir, 'no-such-file') }));
+      expect((await fetchRaw(broken.port, req('GET', '/guarded/doc.txt', auth('alice')))).status).toBe(500);
+      expect((await fetchRaw(broken.port, req('GET', '/guarded/doc.txt'))).status).toBe(500);
+      expect((await fetchRaw(broken.port, req('GET', '/open/doc.txt'))).status).toBe(200);
+      expect(logs.join('').match(/Protect not enforceable/g)).toHaveLength(1);
+      expect(logs.join('')).toMatch(/PasswordFile: cannot read ".*no-such-file" \(ENOENT\)/);
+    } finally {
+      stderr.mockRestore();
+      await stopServers();
     }
   });
 });
