@@ -68,6 +68,13 @@ describe('masks', () => {
     expect((await fetchRaw(port, req('GET', '/open/doc.txt'))).status).toBe(200);
   });
 
+  it('refuses before reading a body: no 100 Continue for an unauthenticated upload', async () => {
+    const { port } = await startProtected(site, siteRules(site));
+    const r = await exchange(port, 'PUT /guarded/big.bin HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n', { responses: 1 });
+    expect(r.responses.map((x) => x.status)).toEqual([401]);
+    expect(fs.existsSync(path.join(site.root, 'guarded', 'big.bin'))).toBe(false);
+  });
+
   it('a wrong password or an unknown user is a 401, as missing credentials are', async () => {
     const { port } = await startProtected(site, siteRules(site));
     for (const header of [basic('alice', 'nope'), basic('mallory', 'alice-pw'), basic('alice', '')]) {
@@ -131,6 +138,16 @@ describe('the cache of verified credentials', () => {
     const replies = await Promise.all([0, 1, 2, 3].map(() => fetchRaw(port, req('GET', '/guarded/doc.txt', auth('alice')))));
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(counter.calls).toBe(1);
+  });
+
+  it('keeps the 1000 most recently used credentials', async () => {
+    const { guard } = await startProtected(site, siteRules(site));
+    const realm = guard.realm('reading')!;
+    for (let i = 0; i < 1000; i++) realm.remember(`key ${i}`, 'alice');
+    expect(realm.verified('key 0')).toBe('alice');
+    realm.remember('key 1000', 'bob');
+    expect(realm.verifiedCount).toBe(1000);
+    expect([realm.verified('key 0'), realm.verified('key 1'), realm.verified('key 1000')]).toEqual(['alice', undefined, 'bob']);
   });
 
   it('forgets what it verified when the password file changes, and reads the new one', async () => {
