@@ -116,17 +116,6 @@ async function loadPlugins(server: Server | null, rules: RuleSet, flags: Flags):
   }
 }
 
-/**
- * Protect rules are parsed and kept, but no module authenticates yet: say so
- * at every load, so that no path only looks guarded.
- */
-function warnUnenforced(rules: RuleSet): void {
-  for (const p of rules.protections) {
-    process.stderr.write(`streamstack: warning: ${p.file}:${p.line}: Protect ${p.template}: not enforced yet ` +
-      '(no authentication module): every client may do there what Enable allows\n');
-  }
-}
-
 /** The access log the rules ask for (see access-log.ts); a file that cannot be opened stops the start. */
 function openLog(rules: RuleSet): AccessLog | null {
   try {
@@ -162,7 +151,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const rules = await readRules(flags);
-  warnUnenforced(rules);
   if (flags.check) {
     await loadPlugins(null, rules, flags);
     process.stdout.write(`${rules.file ?? 'default rules'}: OK\n`);
@@ -198,7 +186,6 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGHUP', () => {
     readRules(flags).then(
       (next) => {
-        warnUnenforced(next);
         log = reopenLog(log, next);
         server.setRules(next);
         process.stdout.write(`streamstack: restarted with ${next.file ?? next.serverRoot}\n`);

@@ -50,6 +50,11 @@ export const ERRORS = table({
   WWW_ERR_RULE_NOT_PASSED: { status: 403, message: 'Not passed by any rule' },
   WWW_ERR_RULE_NO_PROTOCOL: { status: 501, message: 'No protocol module for this address' },
 
+  // Authentication (Protect rules, src/auth).
+  WWW_ERR_AUTH_REQUIRED: { status: 401, message: 'Authentication required' },
+  WWW_ERR_AUTH_FORBIDDEN: { status: 403, message: 'Not allowed for this user' },
+  WWW_ERR_AUTH_RATE: { status: 429, message: 'Too many failed authentication attempts' },
+
   // The FILE protocol module.
   WWW_ERR_FILE_NOT_FOUND: { status: 404, message: 'Not found' },
   WWW_ERR_FILE_FORBIDDEN: { status: 403, message: 'Forbidden' },

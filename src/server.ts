@@ -26,6 +26,7 @@ import type { Request } from './request.js';
 import type { Reply } from './reply.js';
 import { errorReply, textReply } from './reply.js';
 import { HttpError } from './errors.js';
+import { authorize } from './auth/guard.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -141,6 +142,14 @@ export class Server {
       // A proxied application answers its own OPTIONS (CORS preflights); `OPTIONS *` stays ours.
       if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
     }
+    // Protect: the credentials are checked before the body is read or anything is loaded.
+    const denied = authorize(request, rules);
+    if (denied !== null) return denied instanceof Promise ? denied.then((d) => d ?? this.#accept(request, route, rules)) : denied;
+    return this.#accept(request, route, rules);
+  }
+
+  /** The body's size against the rules, then the load and the converters. */
+  #accept(request: Request, route: Route, rules: RuleSet): Promise<Reply> | Reply {
     if (request.bodyLength !== 0) {
       request.maxBodySize = route.maxBodySize ?? this.http.options.maxBodySize;
       if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));

@@ -13,7 +13,7 @@ describe('the error table', () => {
   it('is frozen, and every code is WWW_ERR_<AREA>_… with a known status', () => {
     expect(Object.isFrozen(ERRORS)).toBe(true);
     for (const [code, spec] of Object.entries(ERRORS)) {
-      expect(code).toMatch(/^WWW_ERR_(PARSE|REQ|RULE|FILE|CONV|PROXY|INTERNAL)(_[A-Z0-9]+)*$/);
+      expect(code).toMatch(/^WWW_ERR_(PARSE|REQ|RULE|AUTH|FILE|CONV|PROXY|INTERNAL)(_[A-Z0-9]+)*$/);
       expect(Object.isFrozen(spec)).toBe(true);
       expect(STATUS_TEXT[spec.status]).toBeDefined();
     }

@@ -39,20 +39,22 @@ describe('--check', () => {
       // upload-area.rules names /tmp/uploads as its ServerRoot; a ROOT argument stands in for it.
       const root = f === 'upload-area.rules' ? ['example'] : [];
       const r = await runCli([...root, '--check', '--rules', path.join(REPO, 'rules', f)], { cwd: REPO });
-      // upload-area.rules protects /files/*: accepted, with the warning that nothing enforces it yet.
-      const stderr = f === 'upload-area.rules' ? '' : r.stderr;
-      expect({ f, code: r.code, stderr }).toEqual({ f, code: 0, stderr: '' });
+      expect({ f, code: r.code, stderr: r.stderr }).toEqual({ f, code: 0, stderr: '' });
       expect(r.stdout).toContain(': OK');
     }
   });
 
-  it('warns, naming file and line, that a Protect rule is not enforced yet', async () => {
-    const file = path.join(REPO, 'rules', 'upload-area.rules');
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith('Protect ')) + 1;
-    const r = await runCli(['example', '--check', '--rules', file], { cwd: REPO });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`streamstack: warning: ${file}:${line}: Protect /files/*: not enforced yet ` +
-      '(no authentication module): every client may do there what Enable allows\n');
+  it('refuses a password file with a hash other than bcrypt: file:line, exit 2, no listener', async () => {
+    const d = tmp();
+    const file = path.join(d, 'auth.rules');
+    fs.writeFileSync(path.join(d, 'passwd'), '# users\nalice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n');
+    fs.writeFileSync(file, 'Protection p {\n AuthType Basic\n ServerId R\n PasswordFile passwd\n PutMask All\n}\nProtect /* p\nPass /*\n');
+    const expected = `${path.join(d, 'passwd')}:2: PasswordFile: expected a bcrypt hash ($2a$, $2b$ or $2y$, as htpasswd -B writes), got {SHA} (SHA-1)\n`;
+    const check = await runCli(['--check', '--rules', file]);
+    expect([check.code, check.stderr]).toEqual([2, expected]);
+    const start = await runCli(['--rules', file, '--port', '0']);
+    expect([start.code, start.stderr]).toEqual([2, expected]);
+    expect(start.stdout).not.toContain('serving');
   });
 
   it('prints every error as file:line and exits 2', async () => {

@@ -11,6 +11,7 @@ import { RuleFileError } from './rule-file-error.js';
 import { Template } from './template.js';
 import { finishPassRules } from './translate.js';
 import { quote } from './values.js';
+import { loadGuard } from '../auth/guard.js';
 import type { RuleOptions, RuleSet } from './types.js';
 
 export type {
@@ -26,7 +27,8 @@ export { METHODS } from './values.js';
 /**
  * Reads and validates a rule file. Throws RuleFileError listing every error;
  * an unreadable file is `file:0: cannot read: ENOENT`, and a ServerRoot
- * directive naming no directory is an error at its line.
+ * directive naming no directory is an error at its line. The password files
+ * of Protection blocks are read and checked too (src/auth/guard.ts).
  */
 export async function loadRules(file: string, options?: RuleOptions): Promise<RuleSet> {
   let text: string;
@@ -50,6 +52,8 @@ export async function loadRules(file: string, options?: RuleOptions): Promise<Ru
       throw new RuleFileError([{ file, line: proxyCALine, directive: 'ProxyCA', message: `expected a readable PEM certificate file, got ${quote(ca)} (${problem})` }]);
     }
   }
+  // Protect: the password and group files are read and checked now, so a bad one stops the load as any bad line does.
+  if (rules.protections.length > 0) await loadGuard(rules);
   return rules;
 }
 
