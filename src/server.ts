@@ -27,6 +27,8 @@ import type { Reply } from './reply.js';
 import { errorReply, textReply } from './reply.js';
 import { HttpError } from './errors.js';
 import { authorize } from './auth/guard.js';
+import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.js';
+import { fallbackPath, loadFallback } from './fallback.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -36,6 +38,10 @@ export interface ServerOptions {
   events?: WireEvents;
   /** The FILE module's options: memory cache bounds, dotfiles, ranges, an injected fs. */
   file?: FileOptions;
+  /** `--cors`: an origin (or `*`) allowed everywhere, as a last `Cors /* ORIGIN`. */
+  cors?: string;
+  /** `--spa`: the fallback document's path, as a last `Fallback /* PATH`. */
+  spa?: string;
 }
 
 export class Server {
@@ -49,10 +55,14 @@ export class Server {
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
   #explicitFile: FileOptions;
+  #cors: readonly string[];
+  #spa: string | undefined;
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
     this.#explicitFile = options.file ?? {};
+    this.#cors = options.cors === undefined ? [] : [options.cors.toLowerCase()];
+    this.#spa = options.spa;
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
@@ -98,6 +108,21 @@ export class Server {
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
   handle(request: Request): Promise<Reply> | Reply {
+    const reply = this.#handle(request);
+    if (request.headers.origin === undefined || request.decodedPath === null) return reply;
+    // CORS: every answer to an allowed origin, errors included, so the page can read them.
+    const allowed = allowOrigin(this.#corsOrigins(request.rules!, request.decodedPath), request.headers.origin);
+    if (allowed === null) return reply;
+    return reply instanceof Promise ? reply.then((r) => addCorsFields(r, allowed)) : addCorsFields(reply, allowed);
+  }
+
+  /** The origins Cors rules and `--cors` allow at a decoded path. */
+  #corsOrigins(rules: RuleSet, path: string): readonly string[] {
+    const listed = rules.corsFor(path);
+    return this.#cors.length === 0 ? listed : listed.length === 0 ? this.#cors : [...listed, ...this.#cors];
+  }
+
+  #handle(request: Request): Promise<Reply> | Reply {
     const rules = this.#rules;
     request.rules = rules;
     const method = request.method;
@@ -139,6 +164,11 @@ export class Server {
     if (method !== 'GET' && method !== 'HEAD') {
       const allow = this.net.allowed(request);
       if (!allow.includes(method)) return this.#notAllowed(request, allow);
+      // A preflight where a Cors rule names origins is ours, on proxied paths too; an unlisted origin gets the plain answer.
+      if (isPreflight(request)) {
+        const origins = this.#corsOrigins(rules, path);
+        if (origins.length > 0) return preflightReply(request, allowOrigin(origins, request.headers.origin), allow);
+      }
       // A proxied application answers its own OPTIONS (CORS preflights); `OPTIONS *` stays ours.
       if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
     }
@@ -156,8 +186,19 @@ export class Server {
     }
     request.anchor = this.anchors.get(request.address!);
     const now = this.net.loadNow(request);
-    if (now !== null) return this.#stack(now, request, route, rules);
-    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : this.#stack(reply, request, route, rules)));
+    if (now !== null) return this.#loaded(now, request, route, rules);
+    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+  }
+
+  /** The load's reply, or the fallback document in place of a 404 (src/fallback.ts). */
+  #loaded(reply: Reply, request: Request, route: Route, rules: RuleSet): Promise<Reply> | Reply {
+    const fallback = reply.status === 404 ? fallbackPath(reply, request, rules, this.#spa) : null;
+    if (fallback === null) return this.#stack(reply, request, route, rules);
+    const load = (sub: Request) => {
+      sub.anchor = this.anchors.get(sub.address!);
+      return this.net.loadNow(sub) ?? this.net.load(sub);
+    };
+    return loadFallback(reply, request, rules.route(fallback), load, (r, used) => this.#stack(r, request, used ?? route, rules));
   }
 
   /** CONNECT: a tunnel where a Tunnel rule names the destination, else 403 (RFC 9110 §9.3.6). */

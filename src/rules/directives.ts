@@ -68,6 +68,12 @@ function parseHost(text: string): string | Expected {
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
   | 'accessLog' | 'logFormat'>;
 
+/** `*`, or a serialized origin (RFC 6454 §6.2): `https://app.example`, `http://127.0.0.1:3000`; lower-cased. */
+function parseOrigin(text: string): string | Expected {
+  if (text === '*' || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(text)) return text.toLowerCase();
+  return new Expected(`expected * or an origin like https://app.example, got ${quote(text)}`);
+}
+
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
   const slash = text.indexOf('/');
@@ -313,6 +319,20 @@ const LIST: Directive[] = [
       // RFC 9110 §5.5: a field value is visible characters, spaces and tabs.
       if (!/^[\t\x20-\x7e]+$/.test(v!.text)) ctx.error(`expected a Cache-Control value like "public, max-age=3600", got ${quote(v!.text)}`);
       else d.cacheControl.push({ template: template(t!), value: v!.text, line: ctx.line });
+    },
+  },
+  {
+    name: 'Cors', usage: 'TEMPLATE ORIGIN|*', min: 2, max: 2,
+    apply([t, o], d, ctx) {
+      const origin = check(parseOrigin(o!.text), ctx);
+      if (origin !== undefined) d.cors.push({ template: template(t!), value: origin, line: ctx.line });
+    },
+  },
+  {
+    name: 'Fallback', usage: 'TEMPLATE PATH', min: 2, max: 2,
+    apply([t, p], d, ctx) {
+      if (!/^\/[^?#\s]*[^/?#\s]$/.test(p!.text) || /(^|\/)\.\.?(\/|$)/.test(p!.text)) ctx.error(`expected the path of a document like /index.html, got ${quote(p!.text)}`);
+      else d.fallback.push({ template: template(t!), value: p!.text, line: ctx.line });
     },
   },
 ];

@@ -36,6 +36,10 @@ export interface Draft {
   readonly protect: TemplateRule<string>[];
   readonly protectionBlocks: Map<string, Protection>;
   readonly cacheControl: TemplateRule<string>[];
+  /** `Cors`: an origin (or `*`) per line. */
+  readonly cors: TemplateRule<string>[];
+  /** `Fallback`: the decoded path of the fallback document. */
+  readonly fallback: TemplateRule<string>[];
   readonly tunnel: AuthorityRule[];
   readonly forward: AuthorityRule[];
   serverRoot: { readonly dir: string; readonly line: number } | undefined;
@@ -61,6 +65,8 @@ export function newDraft(file: string): Draft {
     protect: [],
     protectionBlocks: new Map(),
     cacheControl: [],
+    cors: [],
+    fallback: [],
     tunnel: [],
     forward: [],
     serverRoot: undefined,

@@ -13,6 +13,7 @@ import type {
 const ALWAYS_ENABLED = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Paths whose route a rule set keeps; past it the memo starts over. */
 export const ROUTE_MEMO = 10_000;
+const NONE: readonly string[] = Object.freeze([]);
 const DEFAULT_WELCOME: readonly string[] = Object.freeze(['index.html']);
 
 /**
@@ -63,6 +64,8 @@ export class RuleFile implements RuleSet {
   readonly #maxBodySize: readonly { readonly size: number; readonly template: Template | null }[];
   readonly #protect: readonly TemplateRule<ProtectRule>[];
   readonly #cacheControl: readonly TemplateRule<string>[];
+  readonly #cors: readonly TemplateRule<string>[];
+  readonly #fallback: readonly TemplateRule<string>[];
   readonly #tunnel: readonly AuthorityRule[];
   readonly #forward: readonly AuthorityRule[];
   /**
@@ -97,6 +100,8 @@ export class RuleFile implements RuleSet {
     })));
     this.protections = Object.freeze(this.#protect.map((p) => p.value));
     this.#cacheControl = Object.freeze([...draft.cacheControl]);
+    this.#cors = Object.freeze([...draft.cors]);
+    this.#fallback = Object.freeze([...draft.fallback]);
     this.#tunnel = Object.freeze([...draft.tunnel]);
     this.#forward = Object.freeze([...draft.forward]);
     this.cacheControl = Object.freeze(draft.cacheControl.map((c) => Object.freeze({ template: c.template.text, value: c.value, file: source, line: c.line })));
@@ -157,6 +162,17 @@ export class RuleFile implements RuleSet {
 
   cacheControlFor(path: string): string | undefined {
     return firstMatch(this.#cacheControl, path)?.value;
+  }
+
+  corsFor(path: string): readonly string[] {
+    if (this.#cors.length === 0) return NONE;
+    const out: string[] = [];
+    for (const c of this.#cors) if (c.template.match(path) !== null && !out.includes(c.value)) out.push(c.value);
+    return out;
+  }
+
+  fallbackFor(path: string): string | undefined {
+    return firstMatch(this.#fallback, path)?.value;
   }
 
   tunnelFor(authority: string): AuthorityRule | undefined {

@@ -172,6 +172,10 @@ export interface RuleSet {
   /** The first CacheControl value whose template matches the decoded path. */
   cacheControlFor(path: string): string | undefined;
   readonly settings: ServerSettings;
+  /** The origins (or `*`) of every Cors line whose template matches the decoded path, in file order. */
+  corsFor(path: string): readonly string[];
+  /** The path of the first Fallback rule whose template matches the decoded path. */
+  fallbackFor(path: string): string | undefined;
   /** The Tunnel rule a CONNECT to `host:port` (see normalAuthority) may use; none: 403. */
   tunnelFor(authority: string): AuthorityRule | undefined;
   /** The Forward rule an absolute-form request to `host:port` may use; none: the path is served as ours. */
