@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Server } from './server.js';
 import { defaultRules, loadRules, RuleFileError } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
+import { Expected, parseOrigin } from './rules/values.js';
 import { loadPlugin } from './plugins.js';
 import { openAccessLog, useColor } from './access-log.js';
 import type { AccessLog } from './access-log.js';
@@ -30,6 +31,9 @@ Options:
       --rules FILE    the rule file; ROOT, when given, becomes its ServerRoot
       --plugin MODULE load a converter plugin (repeatable)
       --check         validate the rule file and plugins, then exit
+      --cors[=ORIGIN] let pages from ORIGIN read every path (bare: any origin, *)
+      --spa[=FILE]    serve FILE under ROOT for unknown paths a browser asks for
+                      (bare: index.html)
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -49,15 +53,27 @@ interface Flags {
   rules: string | undefined;
   plugins: string[];
   check: boolean;
+  cors: string | undefined;
+  /** The fallback document's decoded path. */
+  spa: string | undefined;
   help: boolean;
   version: boolean;
+}
+
+/**
+ * `--cors` and `--spa` take a value only in the `=` form, so a bare one never
+ * takes the ROOT after it: it becomes its default before parseArgs sees it.
+ */
+function withDefaults(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (end !== -1 && i > end ? a : a === '--cors' ? '--cors=*' : a === '--spa' ? '--spa=index.html' : a));
 }
 
 function parseFlags(argv: string[]): Flags {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: withDefaults(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -66,6 +82,8 @@ function parseFlags(argv: string[]): Flags {
         rules: { type: 'string' },
         plugin: { type: 'string', multiple: true },
         check: { type: 'boolean' },
+        cors: { type: 'string' },
+        spa: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -83,6 +101,13 @@ function parseFlags(argv: string[]): Flags {
     port = Number(values.port);
   }
   if (values.host !== undefined && values.host === '') throw new UsageError('--host expects an address');
+  if (values.cors !== undefined && parseOrigin(values.cors) instanceof Expected) {
+    throw new UsageError(`--cors expects * or an origin like https://app.example, got '${values.cors}'`);
+  }
+  const spa = values.spa?.replace(/^(\.\/)+/, '');
+  if (spa !== undefined && (spa === '' || spa.startsWith('/') || spa.endsWith('/') || /(^|\/)\.\.(\/|$)/.test(spa))) {
+    throw new UsageError(`--spa expects a file name relative to the root, like index.html, got '${values.spa}'`);
+  }
   return {
     root: positionals[0],
     port,
@@ -90,6 +115,8 @@ function parseFlags(argv: string[]): Flags {
     rules: values.rules,
     plugins: values.plugin ?? [],
     check: values.check ?? false,
+    cors: values.cors,
+    spa: spa === undefined ? undefined : '/' + spa,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -157,7 +184,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let log = openLog(rules);
-  const server = new Server(rules, { events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) } });
+  const server = new Server(rules, {
+    events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
+    ...(flags.cors !== undefined && { cors: flags.cors }),
+    ...(flags.spa !== undefined && { spa: flags.spa }),
+  });
   await loadPlugins(server, rules, flags);
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
   let listening = false;

@@ -12,7 +12,7 @@ import { compileAuthority } from './authority.js';
 import type { RedirectStatus, ServerSettings } from './types.js';
 import {
   Expected, quote, parseCount, parseDuration, parseFileName, parseMediaType, parseMethod, parseOnOff,
-  parsePort, parseQuality, parseSize, parseSuffix, parseToken,
+  parseOrigin, parsePort, parseQuality, parseSize, parseSuffix, parseToken,
 } from './values.js';
 
 export interface DirectiveContext {
@@ -67,12 +67,6 @@ function parseHost(text: string): string | Expected {
 
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
   | 'accessLog' | 'logFormat'>;
-
-/** `*`, or a serialized origin (RFC 6454 §6.2): `https://app.example`, `http://127.0.0.1:3000`; lower-cased. */
-function parseOrigin(text: string): string | Expected {
-  if (text === '*' || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(text)) return text.toLowerCase();
-  return new Expected(`expected * or an origin like https://app.example, got ${quote(text)}`);
-}
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {

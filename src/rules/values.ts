@@ -99,3 +99,9 @@ export function parseFileName(text: string): string | Expected {
   }
   return text;
 }
+
+/** `*`, or a serialized origin (RFC 6454 §6.2): `https://app.example`, `http://127.0.0.1:3000`; lower-cased. */
+export function parseOrigin(text: string): string | Expected {
+  if (text === '*' || /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(text)) return text.toLowerCase();
+  return new Expected(`expected * or an origin like https://app.example, got ${quote(text)}`);
+}
