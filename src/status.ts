@@ -35,18 +35,28 @@ export class StatusCounters {
     this.startedAt = now;
   }
 
-  /** `events` with a count ahead of its onReply: the only cost per request. */
+  /**
+   * `events` with a count ahead of its onReply: the only cost per request.
+   * Its other observers are kept, bound to it (they may be methods of a
+   * class, inherited and using private fields), and only those it has: the
+   * server tells a missing onCaught from a present one.
+   */
   observe(events: WireEvents = {}): WireEvents {
+    const wrapped: Record<string, unknown> = {};
+    for (let o: object | null = events; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const key of Object.getOwnPropertyNames(o)) {
+        const value = (events as Record<string, unknown>)[key];
+        if (key !== 'constructor' && !(key in wrapped)) wrapped[key] = typeof value === 'function' ? value.bind(events) : value;
+      }
+    }
     const replies = this.replies;
     const next = events.onReply;
-    return {
-      ...events,
-      onReply(request, reply, bytes, peer) {
-        const c = (reply.status / 100) | 0;
-        if (c >= 1 && c <= 5) replies[c]!++;
-        if (next !== undefined) next.call(events, request, reply, bytes, peer);
-      },
+    wrapped.onReply = function onReply(request: Request | null, reply: Reply, bytes: number, peer?: string): void {
+      const c = (reply.status / 100) | 0;
+      if (c >= 1 && c <= 5) replies[c]!++;
+      if (next !== undefined) next.call(events, request, reply, bytes, peer);
     };
+    return wrapped as WireEvents;
   }
 }
 

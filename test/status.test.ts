@@ -96,6 +96,27 @@ describe('the three formats, with real counts', () => {
     expect((await json(port)).requests['2xx']).toBe(4);
   });
 
+  it('counts ahead of the observers given, which still see every reply (a class, with private fields)', async () => {
+    class Observer {
+      #seen: number[] = [];
+      onReply(_request: unknown, reply: { status: number }): void {
+        this.#seen.push(reply.status);
+      }
+      onCaught(): void {}
+      get seen(): number[] {
+        return this.#seen;
+      }
+    }
+    const observer = new Observer();
+    const { server, port } = await startServer(root, RULES, { events: observer });
+    await traffic(port);
+    expect(observer.seen).toEqual([200, 200, 200, 404]);
+    expect(typeof server.http.events.onCaught).toBe('function');
+    expect(server.http.events.onError).toBeUndefined();
+    expect((await json(port)).requests).toMatchObject({ '2xx': 3, '4xx': 1 });
+    expect(observer.seen).toEqual([200, 200, 200, 404, 200]);
+  });
+
   it('counts the connections open now, by state', async () => {
     const { port } = await startServer(root, RULES);
     const held = await connect(port);
