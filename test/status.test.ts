@@ -217,7 +217,7 @@ describe('the request', () => {
 
   it('shows no request field and no credential, in any format', async () => {
     const { port } = await startServer(root, RULES);
-    const secrets = { Authorization: 'Basic c2VjcmV0dXNlcjpzZWNyZXRwYXNz', Cookie: 'session=topsecretcookie', 'X-Token': 'tokensecret' };
+    const secrets = { Authorization: 'Basic c2VjcmV0dXNlcjpzZWNyZXRwYXNz', Cookie: 'sid=topsecretcookie', 'X-Token': 'tokensecret' };
     for (const target of ['/status', '/status?format=html', '/status?format=prometheus']) {
       await fetchRaw(port, req('GET', '/small.txt', secrets));
       const body = (await fetchRaw(port, req('GET', target, secrets))).body.toString();
