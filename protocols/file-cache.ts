@@ -163,6 +163,13 @@ export class MemoryCache {
   maxTotal: number;
   #total = 0;
   #count = 0;
+  /**
+   * Since start, counted by the FILE module: GETs and HEADs answered from
+   * memory, and those it had to read from disk (or found missing). Plain
+   * integers, for the status page; a flush keeps them.
+   */
+  hits = 0;
+  misses = 0;
   /** The ring's head: `older` is the newest document, `newer` the oldest. */
   readonly #head = new LruNode();
   /** Real path (document or sidecar) → the documents made from it. */

@@ -83,6 +83,7 @@ export class FileProtocol implements Protocol {
     const doc = request.anchor?.document;
     if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
     if (this.config.now() - doc.checkedAt >= this.config.revalidateMs || !this.cache.touch(doc)) return null;
+    this.cache.hits++;
     return this.#sendDocument(request, doc);
   }
 
@@ -99,9 +100,14 @@ export class FileProtocol implements Protocol {
         // or a write invalidated it (STYLE.md §15): only one still in the
         // cache is served; one that left it is read again below, never
         // linked back.
-        if (fresh && this.cache.touch(doc)) return this.#sendDocument(request, doc);
+        if (fresh && this.cache.touch(doc)) {
+          this.cache.hits++;
+          return this.#sendDocument(request, doc);
+        }
         if (!fresh) this.cache.remove(doc);
       }
+      // loadNow, called twice on this path, counts only hits: the miss is counted once, here.
+      this.cache.misses++;
     }
     try {
       switch (method) {

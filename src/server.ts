@@ -29,6 +29,7 @@ import { HttpError } from './errors.js';
 import { authorize } from './auth/guard.js';
 import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.js';
 import { fallbackPath, loadFallback } from './fallback.js';
+import { StatusCounters, statusPage } from './status.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -51,6 +52,8 @@ export class Server {
   readonly http: HttpServer;
   readonly file: FileProtocol;
   readonly proxy = new HttpClient();
+  /** What the status page counts: replies by status class, the start time. */
+  readonly counters = new StatusCounters();
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
@@ -69,7 +72,7 @@ export class Server {
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
-    this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), options.events);
+    this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events));
   }
 
   get rules(): RuleSet {
@@ -141,6 +144,8 @@ export class Server {
       return errorReply(request.fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_PARSE_PATH')));
     }
     request.decodedPath = path;
+    // `Status PATH`: answered by the server itself, before translation.
+    if (path === rules.settings.statusPath) return statusPage(this, request, rules);
     const route = rules.route(path, request.query);
     const t = route.translation;
     switch (t.kind) {

@@ -66,7 +66,7 @@ function parseHost(text: string): string | Expected {
 }
 
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
-  | 'accessLog' | 'logFormat'>;
+  | 'accessLog' | 'logFormat' | 'statusPath'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -238,6 +238,14 @@ const LIST: Directive[] = [
       const v = w!.text.toLowerCase();
       if (v === 'common' || v === 'combined' || v === 'json') d.settings.logFormat = v;
       else ctx.error(`expected common, combined or json, got ${quote(w!.text)}`);
+    },
+  },
+  {
+    name: 'Status', usage: 'PATH', min: 1, max: 1,
+    apply([w], d, ctx) {
+      // A literal path, compared with the decoded request path (src/status.ts).
+      if (!/^\/[\x21-\x7e]*$/.test(w!.text) || stars(w!) > 0) ctx.error(`expected a path like /server-status, without '*', got ${quote(w!.text)}`);
+      else d.settings.statusPath = w!.text;
     },
   },
   {

@@ -64,6 +64,8 @@ export interface ServerSettings {
   logFormat?: 'common' | 'combined' | 'json';
   /** How long a stop waits for what is in flight before closing every connection; 0 is no limit. */
   graceTimeout?: number;
+  /** `Status PATH`: the decoded path the server answers with its status page itself. */
+  statusPath?: string;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */

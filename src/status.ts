@@ -1,0 +1,245 @@
+// The status page (`Status PATH`, Apache's mod_status, nginx's stub_status):
+// a GET or HEAD of PATH is answered by the server itself, before the rules
+// translate it, with what it is doing now: uptime, client connections by
+// state, replies by status class since start, memory-cache hits and misses,
+// and the upstream pools by origin. Formats, by negotiation (RFC 9110 §12):
+// text/html for browsers, application/json otherwise, and the Prometheus
+// text exposition format (text/plain; version=0.0.4) for a scraper or
+// `PATH?format=prometheus`.
+//
+// Counting costs the hot path one closure call and an integer increment per
+// reply (StatusCounters.observe wraps the WireEvents.onReply observer) and
+// one increment per GET in the FILE module; nothing is allocated until the
+// page itself is asked for. The page never shows a request's fields or
+// credentials: upstream origins are `scheme://host:port` (URL.host has no
+// userinfo).
+
+import type { WireEvents } from '../protocols/http-server.js';
+import type { ConnectionState } from '../protocols/http-connection.js';
+import type { Request } from './request.js';
+import type { Reply } from './reply.js';
+import type { RuleSet } from './rules/index.js';
+import type { Server } from './server.js';
+import { makeFormat, type Format } from './format.js';
+import { qualityOfType } from './negotiate.js';
+import { errorReply } from './reply.js';
+import { HttpError } from './errors.js';
+import { authorize } from './auth/guard.js';
+
+/** Replies written since start, by status class: index 1 is 1xx … 5xx; 0 and 6 are never written. */
+export class StatusCounters {
+  readonly replies = [0, 0, 0, 0, 0, 0, 0];
+  readonly startedAt: number;
+
+  constructor(now: number = Date.now()) {
+    this.startedAt = now;
+  }
+
+  /**
+   * `events` with a count ahead of its onReply: the only cost per request.
+   * Its other observers are kept, bound to it (they may be methods of a
+   * class, inherited and using private fields), and only those it has: the
+   * server tells a missing onCaught from a present one.
+   */
+  observe(events: WireEvents = {}): WireEvents {
+    const wrapped: Record<string, unknown> = {};
+    for (let o: object | null = events; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const key of Object.getOwnPropertyNames(o)) {
+        const value = (events as Record<string, unknown>)[key];
+        if (key !== 'constructor' && !(key in wrapped)) wrapped[key] = typeof value === 'function' ? value.bind(events) : value;
+      }
+    }
+    const replies = this.replies;
+    const next = events.onReply;
+    wrapped.onReply = function onReply(request: Request | null, reply: Reply, bytes: number, peer?: string): void {
+      const c = (reply.status / 100) | 0;
+      if (c >= 1 && c <= 5) replies[c]!++;
+      if (next !== undefined) next.call(events, request, reply, bytes, peer);
+    };
+    return wrapped as WireEvents;
+  }
+}
+
+const STATES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'dead'];
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export interface Upstream {
+  origin: string;
+  idle: number;
+  busy: number;
+  waiting: number;
+}
+
+/** What the page shows: a snapshot, taken when it is asked for. */
+export interface Status {
+  uptimeSeconds: number;
+  startedAt: string;
+  connections: Record<ConnectionState, number>;
+  /** Requests queued on client connections and not yet answered (this one included). */
+  inFlight: number;
+  requests: Record<(typeof CLASSES)[number], number>;
+  cache: { hits: number; misses: number; documents: number; bytes: number };
+  upstreams: Upstream[];
+}
+
+export function snapshot(server: Server, now: number = Date.now()): Status {
+  const counters = server.counters;
+  const connections = { open: 0, closing: 0, closed: 0, dead: 0 };
+  let inFlight = 0;
+  for (const c of server.http.stats()) {
+    connections[c.state]++;
+    inFlight += c.queued;
+  }
+  const requests = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+  CLASSES.forEach((name, i) => (requests[name] = counters.replies[i + 1]!));
+  const cache = server.file.cache;
+  // Pools are keyed by origin and trust store: several may serve one origin.
+  const byOrigin = new Map<string, Upstream>();
+  for (const p of server.proxy.pools.stats()) {
+    const u = byOrigin.get(p.origin) ?? { origin: p.origin, idle: 0, busy: 0, waiting: 0 };
+    u.idle += p.idle;
+    u.busy += p.busy;
+    u.waiting += p.waiting;
+    byOrigin.set(p.origin, u);
+  }
+  return {
+    uptimeSeconds: Math.max(0, now - counters.startedAt) / 1000,
+    startedAt: new Date(counters.startedAt).toISOString(),
+    connections,
+    inFlight,
+    requests,
+    cache: { hits: cache.hits, misses: cache.misses, documents: cache.count, bytes: cache.total },
+    upstreams: [...byOrigin.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)),
+  };
+}
+
+// --- the formats ---------------------------------------------------------------
+
+const JSON_FORMAT = makeFormat('application/json');
+const HTML_FORMAT = makeFormat('text/html', { charset: 'utf-8' });
+const PROMETHEUS_PARAMS = { version: '0.0.4' };
+const PROMETHEUS_FORMAT = makeFormat('text/plain', { version: '0.0.4', charset: 'utf-8' });
+
+export type StatusFormat = 'json' | 'html' | 'prometheus';
+
+/**
+ * `?format=` first, then the client's q for each type; a tie (`*\/*`, no
+ * Accept) or nothing acceptable gives JSON (RFC 9110 §12.5.1 lets a server
+ * disregard Accept rather than answer 406).
+ */
+export function chooseFormat(accept: string | undefined, query: string): StatusFormat {
+  if (query !== '') {
+    const asked = new URLSearchParams(query).get('format');
+    if (asked === 'json' || asked === 'html' || asked === 'prometheus') return asked;
+  }
+  if (accept === undefined) return 'json';
+  const json = qualityOfType(accept, 'application/json');
+  const html = qualityOfType(accept, 'text/html');
+  const prom = qualityOfType(accept, 'text/plain', PROMETHEUS_PARAMS);
+  if (html > json && html >= prom) return 'html';
+  if (prom > json && prom > html) return 'prometheus';
+  return 'json';
+}
+
+/** Prometheus text format 0.0.4: a label value escapes \, " and newline. */
+function label(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c));
+}
+
+export function prometheus(s: Status): string {
+  const out: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
+  };
+  metric('streamstack_uptime_seconds', 'gauge', 'Seconds since the server started.', [['', s.uptimeSeconds]]);
+  metric('streamstack_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.',
+    [['', Date.parse(s.startedAt) / 1000]]);
+  metric('streamstack_connections', 'gauge', 'Client connections by state.',
+    STATES.map((state) => [`{state="${state}"}`, s.connections[state]]));
+  metric('streamstack_requests_in_flight', 'gauge', 'Requests read from clients and not yet answered.', [['', s.inFlight]]);
+  metric('streamstack_requests_total', 'counter', 'Replies written since start, by status class.',
+    CLASSES.map((c) => [`{class="${c}"}`, s.requests[c]]));
+  metric('streamstack_cache_hits_total', 'counter', 'GET and HEAD requests answered from the memory cache.', [['', s.cache.hits]]);
+  metric('streamstack_cache_misses_total', 'counter', 'GET and HEAD requests of files the memory cache could not answer.', [['', s.cache.misses]]);
+  metric('streamstack_cache_documents', 'gauge', 'Documents in the memory cache.', [['', s.cache.documents]]);
+  metric('streamstack_cache_bytes', 'gauge', 'Bytes held by the memory cache.', [['', s.cache.bytes]]);
+  metric('streamstack_upstream_connections', 'gauge', 'Connections to upstream origins, by state.',
+    s.upstreams.flatMap((u): [string, number][] => [
+      [`{origin="${label(u.origin)}",state="idle"}`, u.idle],
+      [`{origin="${label(u.origin)}",state="busy"}`, u.busy],
+    ]));
+  metric('streamstack_upstream_waiting', 'gauge', 'Requests waiting for a connection to an upstream origin.',
+    s.upstreams.map((u) => [`{origin="${label(u.origin)}"}`, u.waiting]));
+  return out.join('\n') + '\n';
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(text: string | number): string {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** A self-contained page: no script, no external resource (its CSP says so too). */
+export function html(s: Status): string {
+  const row = (cells: (string | number)[], th = false): string =>
+    `<tr>${cells.map((c) => (th ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
+  const table = (head: string[], rows: (string | number)[][]): string =>
+    `<table>${row(head, true)}${rows.map((r) => row(r)).join('')}</table>`;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>streamstack status</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:0 0 1.5em}
+th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#eee}td:first-child{text-align:left}</style>
+</head><body>
+<h1>streamstack status</h1>
+<p>Up ${escapeHtml(s.uptimeSeconds.toFixed(0))} s, since ${escapeHtml(s.startedAt)}.</p>
+<h2>Connections</h2>
+${table(['State', 'Connections'], [...STATES.map((st) => [st, s.connections[st]]), ['requests in flight', s.inFlight]])}
+<h2>Requests since start</h2>
+${table(['Status', 'Replies'], CLASSES.map((c) => [c, s.requests[c]]))}
+<h2>Memory cache</h2>
+${table(['', 'Count'], [['hits', s.cache.hits], ['misses', s.cache.misses], ['documents', s.cache.documents], ['bytes', s.cache.bytes]])}
+<h2>Upstreams</h2>
+${s.upstreams.length === 0 ? '<p>No upstream connections.</p>' : table(['Origin', 'Idle', 'Busy', 'Waiting'], s.upstreams.map((u) => [u.origin, u.idle, u.busy, u.waiting]))}
+</body></html>
+`;
+}
+
+const ALLOW = 'GET, HEAD, OPTIONS';
+
+/**
+ * The answer to a request for the Status path. It bypasses translation, so
+ * the Protect rule that matches the path is checked here, as `handle()`
+ * checks it for any other path.
+ */
+export function statusPage(server: Server, request: Request, rules: RuleSet): Promise<Reply> | Reply {
+  const method = request.method;
+  if (method === 'OPTIONS') return { status: 204, headers: { Allow: ALLOW }, format: null, length: -1, body: null };
+  if (method !== 'GET' && method !== 'HEAD') {
+    return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: ALLOW } })));
+  }
+  const denied = authorize(request, rules);
+  if (denied === null) return render(server, request);
+  return denied instanceof Promise ? denied.then((d) => d ?? render(server, request)) : denied;
+}
+
+function render(server: Server, request: Request): Reply {
+  const s = snapshot(server);
+  const chosen = chooseFormat(request.headers.accept, request.query);
+  let text: string;
+  let format: Format;
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store', Vary: 'Accept' };
+  if (chosen === 'html') {
+    text = html(s);
+    format = HTML_FORMAT;
+    headers['Content-Security-Policy'] = "default-src 'none'; style-src 'unsafe-inline'";
+  } else if (chosen === 'prometheus') {
+    text = prometheus(s);
+    format = PROMETHEUS_FORMAT;
+  } else {
+    text = JSON.stringify(s, null, 2) + '\n';
+    format = JSON_FORMAT;
+  }
+  const body = Buffer.from(text, 'utf8');
+  return { status: 200, headers, format, length: body.length, body };
+}
