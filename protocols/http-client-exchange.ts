@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
 import { addTrailers } from './http-client-fields.js';
-import { lastChunk } from './http-writer.js';
+import { lastChunk, writeChunk } from './http-writer.js';
 import type { ReplyHeaders } from '../src/reply.js';
 
 export interface ExchangeTimeouts {
@@ -57,7 +57,6 @@ export const RESPONSE_LIMITS: Readonly<ParserLimits> = Object.freeze({
 /** RFC 9110 §9.2.2. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'PROPFIND', 'MKCOL', 'COPY', 'MOVE']);
 
-const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
@@ -178,11 +177,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     const socket = this.#conn.socket;
     let ok: boolean;
     if (this.#chunked) {
-      socket.cork();
-      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
-      socket.write(chunk);
-      ok = socket.write(CRLF);
-      socket.uncork();
+      ok = writeChunk(socket, chunk);
     } else {
       ok = socket.write(chunk);
     }

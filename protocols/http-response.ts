@@ -8,7 +8,7 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { SMALL_BODY, hasNoContent, headWithBody, lastChunk, serializeHead } from './http-writer.js';
+import { SMALL_BODY, hasNoContent, headWithBody, lastChunk, serializeHead, writeChunk } from './http-writer.js';
 import type { Reply, DirectBody } from '../src/reply.js';
 import { isDirectBody } from '../src/reply.js';
 import type { Request } from '../src/request.js';
@@ -158,11 +158,7 @@ export class ReplyWriter {
       sent += chunk.length;
       let ok: boolean;
       if (chunked) {
-        socket.cork();
-        socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
-        socket.write(chunk);
-        ok = socket.write(CRLF);
-        socket.uncork();
+        ok = writeChunk(socket, chunk);
       } else {
         if (expected >= 0 && sent > expected) return fail(new Error('body longer than its Content-Length'));
         ok = socket.write(chunk);

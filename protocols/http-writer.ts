@@ -3,6 +3,7 @@
 // derived from the reply's Format and length, then the reply's own fields.
 // Framing rules: RFC 9112 §6, and RFC 9110 §6.4.1 for responses without content.
 
+import type { Writable } from 'node:stream';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { contentType } from '../src/format.js';
 import { STATUS_TEXT } from '../src/errors.js';
@@ -199,6 +200,17 @@ const NOT_TRAILERS = new Set([
 ]);
 
 const LAST_CHUNK = '0\r\n\r\n';
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** One chunk of a chunked body (RFC 9112 §7.1): size, data and CRLF in one write. False when the socket is full. */
+export function writeChunk(socket: Writable, chunk: Buffer): boolean {
+  socket.cork();
+  socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+  socket.write(chunk);
+  const ok = socket.write(CRLF);
+  socket.uncork();
+  return ok;
+}
 
 /** The last chunk of a chunked body, with the trailer fields that may be sent (RFC 9112 §7.1.2). */
 export function lastChunk(trailers: ReplyHeaders | undefined): string {
