@@ -64,6 +64,11 @@ export interface ServerSettings {
   logFormat?: 'common' | 'combined' | 'json';
   /** How long a stop waits for what is in flight before closing every connection; 0 is no limit. */
   graceTimeout?: number;
+  /** TLS: the certificate chain and its private key (PEM, absolute; relative to the rule file's directory). */
+  tlsCertificate?: string;
+  tlsKey?: string;
+  /** A plain port whose requests are redirected (308) to https. */
+  redirectHttp?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */
