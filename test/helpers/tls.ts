@@ -43,12 +43,16 @@ export interface TlsExchange extends Exchange {
   fingerprint: string;
 }
 
-/** exchange() over TLS: `ca` is trusted (the pair's certificate), and the name checked is 127.0.0.1. */
-export function tlsExchange(port: number, ca: string, data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}): Promise<TlsExchange> {
+/**
+ * exchange() over TLS: `ca` is trusted (the pair's certificate) and the name
+ * checked is 127.0.0.1; with `ca` null any certificate is taken.
+ */
+export function tlsExchange(port: number, ca: string | null, data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}): Promise<TlsExchange> {
   const pieces = Array.isArray(data) ? data : [data];
   const heads = new Set(options.heads ?? []);
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['http/1.1'], allowHalfOpen: true });
+    const trust = ca === null ? { rejectUnauthorized: false } : { ca };
+    const socket = tls.connect({ port, host: '127.0.0.1', ...trust, ALPNProtocols: ['http/1.1'], allowHalfOpen: true });
     const chunks: Buffer[] = [];
     let done = false;
     let secured = false;
