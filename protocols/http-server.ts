@@ -122,7 +122,7 @@ export class HttpServer {
     timer?.unref();
     // A failed handshake (not TLS, no shared cipher, a bad certificate at the client) is counted, not logged.
     const failed = () => socket.destroy();
-    socket.once('error', failed);
+    socket.on('error', failed);
     socket.once('close', () => {
       if (timer !== null) clearTimeout(timer);
       if (this.#handshaking.delete(socket)) this.tlsErrors++;

@@ -55,6 +55,17 @@ describe('HTTP over TLS', () => {
     expect(alpn).toBe('http/1.1');
   });
 
+  it('a client offering only h2 is refused in the handshake (ALPN offers http/1.1 only), and counted', async () => {
+    const { port, server } = await start();
+    const err = await new Promise<Error>((resolve) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ca: pair.cert, ALPNProtocols: ['h2'] }, () => resolve(new Error('connected')));
+      s.on('error', resolve);
+    });
+    expect(err.message).toMatch(/no application protocol/);
+    for (let k = 0; k < 50 && server.tlsErrors === 0; k++) await sleep(10);
+    expect(server.tlsErrors).toBe(1);
+  });
+
   it('answers pipelined requests in order', async () => {
     const { port } = await start();
     const r = await tlsExchange(port, pair.cert, get('/1') + get('/2') + get('/3'), { responses: 3 });

@@ -1,9 +1,11 @@
 // X-Forwarded-Proto and Forwarded's proto= say https when the client's
-// connection is TLS, http when it is not.
+// connection is TLS, http when it is not; a tunnel starts from a TLS socket.
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, fakeUpstream, proxyServer, respond } from './fakes.js';
-import { exchange, get } from '../helpers/wire.js';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { cleanup, fakeUpstream, proxyServer, received, respond, switchingUpstream } from './fakes.js';
+import { exchange, get, waitClose } from '../helpers/wire.js';
 import { makePair, tlsExchange } from '../helpers/tls.js';
 import type { Pair } from '../helpers/tls.js';
 
@@ -28,5 +30,22 @@ describe('the scheme the client used, upstream', () => {
     expect(overTls!.headers.forwarded).toMatch(/;proto=https$/);
     expect(inClear!.headers['x-forwarded-proto']).toBe('http');
     expect(inClear!.headers.forwarded).toMatch(/;proto=http$/);
+  });
+});
+
+describe('a tunnel from a TLS client connection', () => {
+  it('an Upgrade relays the 101 and joins the TLS socket with the upstream, half-close included', async () => {
+    const up = await switchingUpstream(() => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*`, { tls: { cert: pair.cert, key: pair.key } });
+    const s = tls.connect({ port, host: '127.0.0.1', ca: pair.cert, allowHalfOpen: true });
+    await new Promise((r) => s.once('secureConnect', r));
+    const got = received(s as unknown as net.Socket);
+    s.write('GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly|');
+    expect(await got.until((b) => b.includes('EARLY|'))).toBe(true);
+    expect(got.bytes()).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(up.heads[0]).toMatch(/\r\nX-Forwarded-Proto: https\r\n/);
+    s.end();
+    expect(await got.until((b) => b.endsWith('bye'))).toBe(true);
+    expect(await waitClose(s as unknown as net.Socket)).toBe(true);
   });
 });
