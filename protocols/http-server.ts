@@ -142,6 +142,7 @@ export class HttpServer {
     this.#context = tls.createSecureContext(secure);
   }
 
+  /** Every connection is TLS. */
   get secure(): boolean {
     return this.#context !== null;
   }
