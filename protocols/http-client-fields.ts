@@ -121,7 +121,7 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
 
   const peer = peerAddress(request);
   const keep = isTrusted(rules, peer);
-  const proto = 'http';
+  const proto = request.secure ? 'https' : 'http';
   const xff = keep && h['x-forwarded-for'] !== undefined ? `${h['x-forwarded-for']}, ${peer}` : peer;
   if (xff !== '') out += `X-Forwarded-For: ${xff}\r\n`;
   out += `X-Forwarded-Proto: ${keep && h['x-forwarded-proto'] !== undefined ? h['x-forwarded-proto'] : proto}\r\n`;

@@ -353,6 +353,7 @@ export class Connection implements ParserHandler {
       openBody: () => this.#openBody(tx),
       sendInterim: (status, headers) => this.#edge(() => this.#interim(tx, status, headers)),
       remoteAddress: () => this.#socket.remoteAddress ?? '',
+      secure: (this.#socket as net.Socket & { encrypted?: boolean }).encrypted === true,
     });
     (tx as { request: Request }).request = request;
     request.maxBodySize = this.#options.maxBodySize;

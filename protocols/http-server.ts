@@ -4,12 +4,19 @@
 // FIFO, timeouts) and http-response.ts (the reply writer); the head
 // serializer is http-writer.ts and the parser http-parser.ts.
 //
+// TLS is a property of the connection: with `tls` options the listener is a
+// tls.Server and each Connection gets the decrypted TLSSocket, which reads,
+// writes and half-closes as a net.Socket does. ALPN offers http/1.1 only. A
+// failed handshake is the client's problem: counted (`tlsErrors`), never
+// logged; a handshake not done within HeaderTimeout is dropped.
+//
 // The exception boundary: a throw in any I/O callback of a connection ends
 // that connection only. It is logged once with its stack and counted here
 // (`boundary.caught`), and the test suite asserts that it catches nothing:
 // it is a net, not a fix.
 
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { DEFAULT_LIMITS } from './http-parser.js';
 import type { ParserLimits } from './http-parser.js';
 import { Connection } from './http-connection.js';
@@ -81,20 +88,63 @@ export class HttpServer {
   readonly options: WireOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  /** TLS: sockets accepted whose handshake is not done yet (closed at once by a stop). */
+  readonly #handshaking = new Set<net.Socket>();
   /** Sockets handed over to tunnels: no longer HTTP, still to be closed on a stop. */
   readonly #tunnels = new Set<net.Socket>();
   #closing = false;
   /** Throws this server's connections' boundaries caught. */
   caughtCount = 0;
+  /** TLS handshakes that failed, or did not finish in time. */
+  tlsErrors = 0;
+  #context: tls.SecureContext | null = null;
 
-  constructor(handler: Handler, options: Partial<WireOptions> = {}, events: WireEvents = {}) {
+  /** With `secure` (a certificate and its key), every connection is TLS. */
+  constructor(handler: Handler, options: Partial<WireOptions> = {}, events: WireEvents = {}, secure?: tls.SecureContextOptions) {
     this.handler = handler;
     this.events = events;
     this.options = { ...DEFAULT_WIRE, ...options };
+    if (secure !== undefined) this.#context = tls.createSecureContext(secure);
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.#closing) return void socket.destroy();
+      if (this.#context === null) this.#connections.add(new Connection(socket, this, this.options));
+      else this.#handshake(socket, this.#context);
+    });
+  }
+
+  /** TLS: the TLSSocket wraps the accepted one; the Connection gets it once the handshake is done. */
+  #handshake(raw: net.Socket, context: tls.SecureContext): void {
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+    this.#handshaking.add(socket);
+    // The handshake is the first thing a client sends: HeaderTimeout bounds it, as it bounds a head.
+    const timeout = this.options.headerTimeout;
+    const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : null;
+    timer?.unref();
+    // A failed handshake (not TLS, no shared cipher, a bad certificate at the client) is counted, not logged.
+    const failed = () => socket.destroy();
+    socket.on('error', failed);
+    socket.once('close', () => {
+      if (timer !== null) clearTimeout(timer);
+      if (this.#handshaking.delete(socket)) this.tlsErrors++;
+    });
+    socket.once('secure', () => {
+      if (timer !== null) clearTimeout(timer);
+      this.#handshaking.delete(socket);
+      socket.off('error', failed);
       if (this.#closing) return void socket.destroy();
       this.#connections.add(new Connection(socket, this, this.options));
     });
+  }
+
+  /** TLS: the certificate and key for new connections (a renewal); throws when they cannot be used. */
+  setSecureContext(secure: tls.SecureContextOptions): void {
+    if (this.#context === null) throw new Error('not a TLS server');
+    this.#context = tls.createSecureContext(secure);
+  }
+
+  /** Every connection is TLS. */
+  get secure(): boolean {
+    return this.#context !== null;
   }
 
   get connections(): number {
@@ -160,6 +210,9 @@ export class HttpServer {
     // Resolves once every socket is gone: connections finishing their queue, tunnels ending.
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const c of this.#connections) c.shutdown();
+    // A handshake in progress has no request yet: nothing to finish.
+    for (const s of this.#handshaking) s.destroy();
+    this.#handshaking.clear();
     if (graceMs <= 0) return closed;
     const timer = setTimeout(() => {
       for (const c of this.#connections) c.destroy();

@@ -4,7 +4,8 @@
 // restart (reread and validate the rules, swap them in, flush the anchors);
 // SIGTERM and SIGINT stop accepting and finish what is in flight within
 // GraceTimeout, and a second one exits at once (a fast stop, as nginx's);
-// SIGUSR1 reopens the access log after a rotation.
+// SIGUSR1 reopens the access log after a rotation. With TLS, SIGHUP also
+// rereads the certificate and key (a renewal without a restart).
 // Exit codes: 0 clean stop (a fast one too), 1 could not start or run, 2 bad
 // command line or configuration.
 
@@ -19,6 +20,8 @@ import { Expected, parseOrigin } from './rules/values.js';
 import { loadPlugin } from './plugins.js';
 import { openAccessLog, useColor } from './access-log.js';
 import type { AccessLog } from './access-log.js';
+import { readTlsFiles, selfSigned, TlsFileError } from './tls.js';
+import type { TlsFiles } from './tls.js';
 
 const USAGE = `Usage: streamstack [ROOT] [options]
 
@@ -34,6 +37,10 @@ Options:
       --cors[=ORIGIN] let pages from ORIGIN read every path (bare: any origin, *)
       --spa[=FILE]    serve FILE under ROOT for unknown paths a browser asks for
                       (bare: index.html)
+      --tls-cert FILE --tls-key FILE
+                      serve https with this certificate and key
+      --tls-self-signed
+                      serve https with a certificate made for localhost
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -56,6 +63,9 @@ interface Flags {
   cors: string | undefined;
   /** The fallback document's decoded path. */
   spa: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsSelfSigned: boolean;
   help: boolean;
   version: boolean;
 }
@@ -84,6 +94,9 @@ function parseFlags(argv: string[]): Flags {
         check: { type: 'boolean' },
         cors: { type: 'string' },
         spa: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -108,6 +121,9 @@ function parseFlags(argv: string[]): Flags {
   if (spa !== undefined && (spa === '' || spa.startsWith('/') || spa.endsWith('/') || /(^|\/)\.\.(\/|$)/.test(spa))) {
     throw new UsageError(`--spa expects a file name relative to the root, like index.html, got '${values.spa}'`);
   }
+  if (values['tls-self-signed'] === true && (values['tls-cert'] !== undefined || values['tls-key'] !== undefined)) {
+    throw new UsageError('--tls-self-signed excludes --tls-cert and --tls-key');
+  }
   return {
     root: positionals[0],
     port,
@@ -117,6 +133,9 @@ function parseFlags(argv: string[]): Flags {
     check: values.check ?? false,
     cors: values.cors,
     spa: spa === undefined ? undefined : '/' + spa,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    tlsSelfSigned: values['tls-self-signed'] ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -167,6 +186,28 @@ function reopenLog(log: AccessLog | null, next: RuleSet): AccessLog | null {
   return fresh;
 }
 
+/** The certificate and key files: the flags (relative to the working directory), else TLSCertificate and TLSKey. */
+function tlsFiles(flags: Flags, rules: RuleSet): TlsFiles | null {
+  const cert = flags.tlsCert !== undefined ? path.resolve(flags.tlsCert) : rules.settings.tlsCertificate;
+  const key = flags.tlsKey !== undefined ? path.resolve(flags.tlsKey) : rules.settings.tlsKey;
+  if (cert === undefined && key === undefined) return null;
+  if (cert === undefined) throw new UsageError('a TLS key needs a certificate (--tls-cert or TLSCertificate)');
+  if (key === undefined) throw new UsageError('a TLS certificate needs a key (--tls-key or TLSKey)');
+  return { cert, key };
+}
+
+/** SIGHUP: the certificate and key read again; a pair that cannot be used leaves the old one in force. */
+function reloadTls(server: Server, old: TlsFiles, current: () => TlsFiles | null): void {
+  let files = old;
+  try {
+    files = current() ?? old;
+    server.http.setSecureContext(readTlsFiles(files));
+    process.stdout.write(`streamstack: certificate reloaded from ${files.cert}\n`);
+  } catch (err) {
+    process.stderr.write(`streamstack: ${(err as Error).message}; the old certificate is kept\n`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
   if (flags.help) {
@@ -183,8 +224,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${rules.file ?? 'default rules'}: OK\n`);
     return 0;
   }
+  const files = flags.tlsSelfSigned ? null : tlsFiles(flags, rules);
+  if (rules.settings.redirectHttp !== undefined && files === null && !flags.tlsSelfSigned) {
+    throw new UsageError('RedirectHTTP needs TLS (--tls-cert and --tls-key, TLSCertificate and TLSKey, or --tls-self-signed)');
+  }
+  let secure;
+  try {
+    secure = flags.tlsSelfSigned ? await selfSigned() : files === null ? undefined : readTlsFiles(files);
+  } catch (err) {
+    throw err instanceof TlsFileError ? new StartError(err.message) : err;
+  }
   let log = openLog(rules);
   const server = new Server(rules, {
+    tls: secure,
     events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
     ...(flags.cors !== undefined && { cors: flags.cors }),
     ...(flags.spa !== undefined && { spa: flags.spa }),
@@ -220,9 +272,11 @@ async function main(argv: string[]): Promise<number> {
         log = reopenLog(log, next);
         server.setRules(next);
         process.stdout.write(`streamstack: restarted with ${next.file ?? next.serverRoot}\n`);
+        if (files !== null) reloadTls(server, files, () => tlsFiles(flags, next));
       },
       (err: unknown) => {
         process.stderr.write(`streamstack: restart refused, old rules kept: ${(err as Error).message}\n`);
+        if (files !== null) reloadTls(server, files, () => files);
       },
     );
   });
@@ -236,9 +290,21 @@ async function main(argv: string[]): Promise<number> {
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new StartError(`cannot listen on ${host}:${port}: ${why}`);
   }
-  listening = true;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at http://${shown}:${address.port}/\n`);
+  const redirect = rules.settings.redirectHttp;
+  if (redirect !== undefined) {
+    let plain;
+    try {
+      plain = await server.listenRedirect(redirect, host, address.port);
+    } catch (err) {
+      await server.close(0);
+      throw new StartError(`cannot listen on ${host}:${redirect}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    process.stdout.write(`streamstack: redirecting http://${shown}:${plain.port}/ to https\n`);
+  }
+  listening = true;
+  if (flags.tlsSelfSigned) process.stdout.write('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
+  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
   if (early !== null) stop(early);
   return stopped;
 }

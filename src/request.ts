@@ -28,6 +28,8 @@ export interface RequestInit {
   sendInterim?: (status: number, headers: ReplyHeaders) => void;
   /** The peer's address, or how to find it (a system call, so only when asked). */
   remoteAddress?: string | (() => string);
+  /** The client's connection is TLS. */
+  secure?: boolean;
 }
 
 export class Request {
@@ -42,6 +44,8 @@ export class Request {
   readonly headers: RequestHeaders;
   readonly rawHeaders: string[];
   readonly bodyLength: number;
+  /** The client's connection is TLS (X-Forwarded-Proto: https). */
+  readonly secure: boolean;
   #remoteAddress: string | (() => string);
   readonly startedAt: number;
   /** The error stack; the newest error decides the status. */
@@ -96,6 +100,7 @@ export class Request {
     this.headers = init.headers;
     this.rawHeaders = init.rawHeaders;
     this.bodyLength = init.bodyLength;
+    this.secure = init.secure ?? false;
     this.#remoteAddress = init.remoteAddress ?? '';
     this.#openBody = init.openBody;
     this.#sendInterim = init.sendInterim;

@@ -5,6 +5,7 @@
 // converters from what was loaded to what the client accepts.
 
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { HttpServer, DEFAULT_WIRE } from '../protocols/http-server.js';
 import type { WireEvents, WireOptions } from '../protocols/http-server.js';
 import { FileProtocol } from '../protocols/file.js';
@@ -30,6 +31,7 @@ import { authorize } from './auth/guard.js';
 import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.js';
 import { fallbackPath, loadFallback } from './fallback.js';
 import { StatusCounters, statusPage } from './status.js';
+import { redirectToHttps } from './tls.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -43,6 +45,8 @@ export interface ServerOptions {
   cors?: string;
   /** `--spa`: the fallback document's path, as a last `Fallback /* PATH`. */
   spa?: string;
+  /** TLS: the certificate and key; every connection is then https. */
+  tls?: SecureContextOptions;
 }
 
 export class Server {
@@ -54,6 +58,8 @@ export class Server {
   readonly proxy = new HttpClient();
   /** What the status page counts: replies by status class, the start time. */
   readonly counters = new StatusCounters();
+  /** RedirectHTTP: the plain listener that sends clients to https, when listening. */
+  redirect: HttpServer | null = null;
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
@@ -72,7 +78,7 @@ export class Server {
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
-    this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events));
+    this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
   }
 
   get rules(): RuleSet {
@@ -85,6 +91,7 @@ export class Server {
     this.#stackOptions = { ...this.#stackOptions, outputCharset: rules.outputCharset };
     // Limits and timeouts apply to new reads at once: connections share this object.
     Object.assign(this.http.options, wireFrom(rules, this.#explicitWire));
+    if (this.redirect !== null) Object.assign(this.redirect.options, this.http.options);
     const { cacheMaxFile, cacheMaxTotal } = cacheLimits(rules, this.#explicitFile);
     this.file.setCacheLimits(cacheMaxFile, cacheMaxTotal);
     this.anchors.flush();
@@ -104,9 +111,16 @@ export class Server {
     return this.http.listen(port, host);
   }
 
+  /** RedirectHTTP: a plain listener answering every request with a 308 to https on `httpsPort`. */
+  listenRedirect(port: number, host: string, httpsPort: number): Promise<AddressInfo> {
+    const fallback = host.includes(':') ? `[${host}]` : host;
+    this.redirect = new HttpServer(redirectToHttps(httpsPort, fallback), this.http.options, this.http.events);
+    return this.redirect.listen(port, host);
+  }
+
   close(graceMs?: number): Promise<void> {
     this.proxy.close();
-    return this.http.close(graceMs);
+    return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => {});
   }
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */

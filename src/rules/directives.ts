@@ -66,7 +66,7 @@ function parseHost(text: string): string | Expected {
 }
 
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
-  | 'accessLog' | 'logFormat' | 'statusPath'>;
+  | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -240,6 +240,20 @@ const LIST: Directive[] = [
       else ctx.error(`expected common, combined or json, got ${quote(w!.text)}`);
     },
   },
+  // TLS: read at start and on SIGHUP; relative to the rule file's directory, like a PasswordFile.
+  {
+    name: 'TLSCertificate', usage: 'FILE', min: 1, max: 1,
+    apply([w], d) {
+      d.settings.tlsCertificate = w!.text;
+    },
+  },
+  {
+    name: 'TLSKey', usage: 'FILE', min: 1, max: 1,
+    apply([w], d) {
+      d.settings.tlsKey = w!.text;
+    },
+  },
+  limit('RedirectHTTP', 'redirectHttp', parsePort, 'PORT'),
   {
     name: 'Status', usage: 'PATH', min: 1, max: 1,
     apply([w], d, ctx) {

@@ -59,6 +59,10 @@ export function compileRules(text: string, file: string, options: RuleOptions = 
     ? resolve(options.serverRoot)
     : resolve(dirname(resolve(file)), draft.serverRoot?.dir ?? '.');
   finish(draft, serverRoot, (line, directive, message) => report(line, directive, message));
+  // A private key has no business in the tree the server serves: TLS files are found from the rule file.
+  const settings = draft.settings;
+  if (settings.tlsCertificate !== undefined) settings.tlsCertificate = resolve(dirname(resolve(file)), settings.tlsCertificate);
+  if (settings.tlsKey !== undefined) settings.tlsKey = resolve(dirname(resolve(file)), settings.tlsKey);
 
   if (errors.length > 0) throw new RuleFileError(errors.sort((a, b) => a.line - b.line));
   return {

@@ -66,6 +66,11 @@ export interface ServerSettings {
   graceTimeout?: number;
   /** `Status PATH`: the decoded path the server answers with its status page itself. */
   statusPath?: string;
+  /** TLS: the certificate chain and its private key (PEM, absolute; relative to the rule file's directory). */
+  tlsCertificate?: string;
+  tlsKey?: string;
+  /** A plain port whose requests are redirected (308) to https. */
+  redirectHttp?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */

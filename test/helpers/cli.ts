@@ -48,7 +48,7 @@ export function startCli(args: string[], options: { cwd?: string } = {}): Promis
     proc.stderr.on('data', (c) => (stderr += c));
     proc.stdout.on('data', (c) => {
       stdout += c;
-      const m = /at http:\/\/[^:]+:(\d+)\//.exec(stdout);
+      const m = /at https?:\/\/[^:]+:(\d+)\//.exec(stdout);
       if (m && !started) {
         started = true;
         clearTimeout(timer);
