@@ -6,7 +6,6 @@
 
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
-import { generate } from 'selfsigned';
 import type { Request } from './request.js';
 import type { Reply } from './reply.js';
 import { textReply } from './reply.js';
@@ -56,6 +55,8 @@ function check(make: () => unknown, message: string): void {
  */
 export async function selfSigned(): Promise<{ cert: string; key: string }> {
   const now = Date.now();
+  // Loaded only here: a certificate library has no place in a server that does not make one.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',

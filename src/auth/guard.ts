@@ -9,7 +9,6 @@
 // them a new Guard: nothing verified survives it.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { ProtectRule, RuleSet } from '../rules/types.js';
 import { RuleFileError, type RuleError } from '../rules/rule-file-error.js';
 import type { Request } from '../request.js';
@@ -49,7 +48,7 @@ export class Guard {
   constructor(realms: ReadonlyMap<string, Realm>, options: GuardOptions, log: (line: string) => void) {
     this.#realms = realms;
     this.#limiter = new FailureLimiter(options);
-    this.#compare = options.compare ?? ((password, hash) => bcrypt.compare(password, hash));
+    this.#compare = options.compare ?? bcryptCompare;
     this.#now = options.now ?? Date.now;
     this.#log = log;
   }
@@ -186,4 +185,11 @@ export function authorize(request: Request, rules: RuleSet): Decision {
     (g) => g.authorize(request, rule),
     (err: unknown) => errorReply(request.fail(new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err }))),
   );
+}
+
+/** bcryptjs, loaded with the first credential to check: a server without Protect never loads it. */
+let bcrypt: Promise<typeof import('bcryptjs')> | null = null;
+function bcryptCompare(password: string, hash: string): Promise<boolean> {
+  bcrypt ??= import('bcryptjs');
+  return bcrypt.then((m) => (m.default ?? m).compare(password, hash));
 }
