@@ -34,7 +34,7 @@ import type { ParserHandler, RequestHead } from './http-parser.js';
 import { ReplyWriter } from './http-response.js';
 import { serializeInterim } from './http-writer.js';
 import { Wait, WaitTimer } from './http-timer.js';
-import { Transaction } from './http-transaction.js';
+import { Transaction, type TransactionOwner } from './http-transaction.js';
 import { Request } from '../src/request.js';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
@@ -101,6 +101,12 @@ export class Connection implements ParserHandler {
   #parsed: Transaction[] = [];
   /** The transaction whose message the parser is in (or just finished). */
   #current: Transaction | null = null;
+  /** The connection's side of its transactions' requests: made once, not per request. */
+  readonly #owner: TransactionOwner = {
+    openBody: (tx) => this.#openBody(tx),
+    interim: (tx, status, headers) => this.#edge(() => this.#interim(tx, status, headers)),
+    remoteAddress: () => this.#socket.remoteAddress ?? '',
+  };
   readonly #listeners: [string, (...args: any[]) => void][];
 
   constructor(socket: net.Socket, server: HttpServer, options: WireOptions) {
@@ -353,7 +359,7 @@ export class Connection implements ParserHandler {
   }
 
   #createTransaction(head: RequestHead): Transaction {
-    const tx: Transaction = new Transaction(null, head);
+    const tx = new Transaction(this.#owner, head);
     const request = new Request({
       method: head.method,
       target: head.target,
@@ -361,12 +367,10 @@ export class Connection implements ParserHandler {
       headers: head.headers,
       rawHeaders: head.rawHeaders,
       bodyLength: head.bodyLength,
-      openBody: () => this.#openBody(tx),
-      sendInterim: (status, headers) => this.#edge(() => this.#interim(tx, status, headers)),
-      remoteAddress: () => this.#socket.remoteAddress ?? '',
+      wire: tx,
       secure: (this.#socket as net.Socket & { encrypted?: boolean }).encrypted === true,
     });
-    (tx as { request: Request }).request = request;
+    tx.request = request;
     request.maxBodySize = this.#options.maxBodySize;
     // After CONNECT the bytes may be a tunnel, never HTTP: answer and close (RFC 9110 §9.3.6).
     if (!head.keepAlive || head.method === 'CONNECT') {
@@ -549,7 +553,7 @@ export class Connection implements ParserHandler {
 
   /** Answers with `err` after what is queued, and reads no further (a parse error, a header timeout). */
   #answer(err: HttpError): void {
-    const answer = new Transaction(null, null);
+    const answer = new Transaction(this.#owner, null);
     answer.reply = errorReply(err);
     answer.close = true;
     this.#queue.push(answer);

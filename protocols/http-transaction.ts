@@ -6,13 +6,21 @@
 import type { Readable } from 'node:stream';
 import type { RequestHead } from './http-parser.js';
 import type { Outgoing } from './http-response.js';
-import type { Request } from '../src/request.js';
-import type { Reply } from '../src/reply.js';
+import type { Request, RequestWire } from '../src/request.js';
+import type { Reply, ReplyHeaders } from '../src/reply.js';
 import type { HttpError } from '../src/errors.js';
 import { hasToken } from '../src/negotiate.js';
 
-export class Transaction implements Outgoing {
-  readonly request: Request | null;
+/** What a transaction asks of its connection: one object per connection, not closures per request. */
+export interface TransactionOwner {
+  openBody(tx: Transaction): Readable;
+  interim(tx: Transaction, status: number, headers: ReplyHeaders): void;
+  remoteAddress(): string;
+}
+
+export class Transaction implements Outgoing, RequestWire {
+  readonly #owner: TransactionOwner;
+  request: Request | null = null;
   readonly head: RequestHead | null;
   reply: Reply | null = null;
   /** Body bytes received so far. */
@@ -35,13 +43,25 @@ export class Transaction implements Outgoing {
   /** Its reply does: decided when it is written. */
   tunnel = false;
 
-  constructor(request: Request | null, head: RequestHead | null) {
-    this.request = request;
+  constructor(owner: TransactionOwner, head: RequestHead | null) {
+    this.#owner = owner;
     this.head = head;
     this.bodyDone = head === null || head.bodyLength === 0;
     // RFC 9110 §7.8: Upgrade means something only when Connection names it.
     this.switching = head !== null && (head.method === 'CONNECT'
       || (head.versionMinor === 1 && head.headers.upgrade !== undefined && hasToken(head.headers.connection, 'upgrade')));
+  }
+
+  openBody(): Readable {
+    return this.#owner.openBody(this);
+  }
+
+  interim(status: number, headers: ReplyHeaders): void {
+    this.#owner.interim(this, status, headers);
+  }
+
+  remoteAddress(): string {
+    return this.#owner.remoteAddress();
   }
 
   get versionMinor(): number {

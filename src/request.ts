@@ -30,6 +30,15 @@ export interface RequestInit {
   remoteAddress?: string | (() => string);
   /** The client's connection is TLS. */
   secure?: boolean;
+  /** The connection's side of the request, in place of the three functions above (one object, no closures). */
+  wire?: RequestWire;
+}
+
+/** What the connection that received a request does for it. */
+export interface RequestWire {
+  openBody(): Readable;
+  interim(status: number, headers: ReplyHeaders): void;
+  remoteAddress(): string;
 }
 
 export class Request {
@@ -46,7 +55,7 @@ export class Request {
   readonly bodyLength: number;
   /** The client's connection is TLS (X-Forwarded-Proto: https). */
   readonly secure: boolean;
-  #remoteAddress: string | (() => string);
+  #remoteAddress: string | (() => string) | null;
   readonly startedAt: number;
   /** The error stack; the newest error decides the status. */
   readonly errors: HttpError[] = [];
@@ -82,6 +91,7 @@ export class Request {
   user?: string;
   #openBody: (() => Readable) | undefined;
   #sendInterim: ((status: number, headers: ReplyHeaders) => void) | undefined;
+  readonly #wire: RequestWire | null;
   #body: Readable | null = null;
 
   constructor(init: RequestInit) {
@@ -101,7 +111,8 @@ export class Request {
     this.rawHeaders = init.rawHeaders;
     this.bodyLength = init.bodyLength;
     this.secure = init.secure ?? false;
-    this.#remoteAddress = init.remoteAddress ?? '';
+    this.#wire = init.wire ?? null;
+    this.#remoteAddress = init.wire !== undefined ? null : init.remoteAddress ?? '';
     this.#openBody = init.openBody;
     this.#sendInterim = init.sendInterim;
     this.startedAt = Date.now();
@@ -129,7 +140,7 @@ export class Request {
   get remoteAddress(): string {
     const r = this.#remoteAddress;
     if (typeof r === 'string') return r;
-    return (this.#remoteAddress = r());
+    return (this.#remoteAddress = r === null ? this.#wire!.remoteAddress() : r());
   }
 
   get signal(): AbortSignal {
@@ -162,8 +173,10 @@ export class Request {
    */
   body(): Readable | null {
     if (this.#body !== null) return this.#body;
-    if (!this.hasBody || this.#openBody === undefined) return null;
-    this.#body = this.#openBody();
+    if (!this.hasBody) return null;
+    if (this.#wire !== null) this.#body = this.#wire.openBody();
+    else if (this.#openBody !== undefined) this.#body = this.#openBody();
+    else return null;
     return this.#body;
   }
 
@@ -177,7 +190,8 @@ export class Request {
    */
   interim(status: number, headers: ReplyHeaders = {}): void {
     if (status < 100 || status > 199 || status === 101) throw new RangeError(`not an interim status: ${status}`);
-    this.#sendInterim?.(status, headers);
+    if (this.#wire !== null) this.#wire.interim(status, headers);
+    else this.#sendInterim?.(status, headers);
   }
 
   /** Pushes an error on the stack and returns it. */
