@@ -192,17 +192,14 @@ export class Server {
       if (method === 'OPTIONS' && t.kind !== 'proxy') return { status: 204, headers: { Allow: allow.join(', ') }, format: null, length: -1, body: null };
     }
     // Protect: the credentials are checked before the body is read or anything is loaded.
-    const denied = authorize(request, rules);
+    const denied = authorize(request, rules, route.protect);
     if (denied !== null) return denied instanceof Promise ? denied.then((d) => d ?? this.#accept(request, route, rules)) : denied;
     return this.#accept(request, route, rules);
   }
 
   /** The body's size against the rules, then the load and the converters. */
   #accept(request: Request, route: Route, rules: RuleSet): Promise<Reply> | Reply {
-    if (request.bodyLength !== 0) {
-      request.maxBodySize = route.maxBodySize ?? this.http.options.maxBodySize;
-      if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
-    }
+    if (request.bodyLength !== 0 && this.#bodyTooLarge(request, route.maxBodySize)) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
     request.anchor = this.anchors.get(request.address!);
     const now = this.net.loadNow(request);
     if (now !== null) return this.#loaded(now, request, route, rules);
@@ -246,11 +243,16 @@ export class Server {
     if (request.method === 'TRACE') return this.#notAllowed(request, [...METHODS]);
     request.address = `http://${authority}${request.path}${request.query}`;
     request.guarded = rule.guarded;
-    if (request.bodyLength !== 0) {
-      request.maxBodySize = rules.maxBodySizeFor(request.path) ?? this.http.options.maxBodySize;
-      if (request.bodyLength > request.maxBodySize) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
+    if (request.bodyLength !== 0 && this.#bodyTooLarge(request, rules.maxBodySizeFor(request.path))) {
+      return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
     }
     return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : stackReply(reply, request, this.registry, this.#stackOptions)));
+  }
+
+  /** Sets the request's body cap (the rules' MaxBodySize, else the wire's); true when the declared length is over it. */
+  #bodyTooLarge(request: Request, ruled: number | undefined): boolean {
+    request.maxBodySize = ruled ?? this.http.options.maxBodySize;
+    return request.bodyLength > request.maxBodySize;
   }
 
   /** 405 with the Allow list of the request's address. */

@@ -218,7 +218,7 @@ export function statusPage(server: Server, request: Request, rules: RuleSet): Pr
   if (method !== 'GET' && method !== 'HEAD') {
     return errorReply(request.fail(new HttpError('WWW_ERR_REQ_METHOD_NOT_ALLOWED', method, { headers: { Allow: ALLOW } })));
   }
-  const denied = authorize(request, rules);
+  const denied = authorize(request, rules, rules.protectFor(request.decodedPath!));
   if (denied === null) return render(server, request);
   return denied instanceof Promise ? denied.then((d) => d ?? render(server, request)) : denied;
 }

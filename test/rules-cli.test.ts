@@ -3,25 +3,13 @@
 
 import { describe, it, expect, afterEach } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli, startCli } from './helpers/cli.js';
-import type { Running } from './helpers/cli.js';
+import { cliScratch, runCli, startCli } from './helpers/cli.js';
 import { exchange, get, sleep } from './helpers/wire.js';
 
 const REPO = path.join(__dirname, '..');
-const running: Running[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'streamstack-rules-'));
-  dirs.push(d);
-  return d;
-}
+const { running, tmp, cleanup } = cliScratch('streamstack-rules-');
+afterEach(cleanup);
 
 async function body(port: number, target: string): Promise<[number, string]> {
   const r = await exchange(port, get(target), { responses: 1 });

@@ -169,9 +169,8 @@ export async function loadGuard(rules: RuleSet, options: GuardOptions = {}): Pro
  * Rules from loadRules come with their Guard; others (parseRules) get theirs
  * at their first protected request, and a problem then is a 500.
  */
-export function authorize(request: Request, rules: RuleSet): Decision {
-  if (rules.protections.length === 0) return null;
-  const rule = rules.protectFor(request.decodedPath!);
+/** Checks `request` against `rule`, the Protect rule of its path (the route knows it), if any. */
+export function authorize(request: Request, rules: RuleSet, rule: ProtectRule | undefined): Decision {
   if (rule === undefined) return null;
   let guard = guards.get(rules);
   if (guard instanceof Guard) return guard.authorize(request, rule);

@@ -120,7 +120,7 @@ export class RuleFile implements RuleSet {
     let route = this.#routes.get(path);
     if (route !== undefined) return route;
     const translation = this.translate(path, query);
-    route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path) };
+    route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path), protect: this.protectFor(path) };
     // Pass and Fail do not depend on the query; Redirect and Proxy carry it.
     if (translation.kind === 'pass' || translation.kind === 'fail') {
       if (this.#routes.size >= ROUTE_MEMO) this.#routes.clear();

@@ -132,6 +132,8 @@ export interface Route {
   readonly translation: Translation;
   readonly maxBodySize: number | undefined;
   readonly cacheControl: string | undefined;
+  /** The Protect rule of the path, if any. */
+  readonly protect: ProtectRule | undefined;
 }
 
 export interface RuleSet {

@@ -5,26 +5,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { startCli, type Running } from '../helpers/cli.js';
+import { cliScratch, startCli } from '../helpers/cli.js';
 import { fetchRaw, req } from '../protocols/file-helpers.js';
 import { parsePasswordFile } from '../../src/auth/password-file.js';
 import { auth } from './fixtures.js';
 
 const REPO = path.join(__dirname, '..', '..');
-const running: Running[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'streamstack-upload-'));
-  dirs.push(d);
-  return d;
-}
+const { running, tmp, cleanup } = cliScratch('streamstack-upload-');
+afterEach(cleanup);
 
 describe('upload-area.rules', () => {
   it('guards writes with the shipped demo user; reads stay open; no warning', async () => {

@@ -96,3 +96,21 @@ export function makeRoot(): { root: string; outside: string; cleanup(): void } {
   fs.symlinkSync(path.join(root, 'hello.txt'), path.join(root, 'inside-link.txt'));
   return { root, outside, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
+
+/** A test file's started CLIs and temporary directories: `cleanup` (after each test) stops and removes them. */
+export function cliScratch(prefix: string): { running: Running[]; tmp(): string; cleanup(): Promise<void> } {
+  const running: Running[] = [];
+  const dirs: string[] = [];
+  return {
+    running,
+    tmp() {
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    async cleanup() {
+      await Promise.all(running.splice(0).map((r) => r.stop()));
+      for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    },
+  };
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generate } from 'selfsigned';
-import { parseResponses } from './wire.js';
+import { exchangeOver } from './wire.js';
 import type { Exchange, ExchangeOptions } from './wire.js';
 
 export interface Pair {
@@ -47,54 +47,11 @@ export interface TlsExchange extends Exchange {
  * exchange() over TLS: `ca` is trusted (the pair's certificate) and the name
  * checked is 127.0.0.1; with `ca` null any certificate is taken.
  */
-export function tlsExchange(port: number, ca: string | null, data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}): Promise<TlsExchange> {
-  const pieces = Array.isArray(data) ? data : [data];
-  const heads = new Set(options.heads ?? []);
-  return new Promise((resolve, reject) => {
-    const trust = ca === null ? { rejectUnauthorized: false } : { ca };
-    const socket = tls.connect({ port, host: '127.0.0.1', ...trust, ALPNProtocols: ['http/1.1'], allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    let done = false;
-    let secured = false;
-    let fingerprint = '';
-    const finish = (closed: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      const alpn = socket.alpnProtocol ?? null;
-      socket.destroy();
-      const raw = Buffer.concat(chunks);
-      try {
-        resolve({ raw, responses: parseResponses(raw, heads), closed, alpn, fingerprint });
-      } catch (err) {
-        reject(err);
-      }
-    };
-    const timer = setTimeout(() => finish(false), options.timeout ?? 3000);
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      if (options.responses !== undefined) {
-        const got = parseResponses(Buffer.concat(chunks), heads).filter((r) => r.status >= 200).length;
-        if (got >= options.responses) finish(false);
-      }
-    });
-    socket.on('close', () => finish(true));
-    socket.on('error', (err) => {
-      if (!secured && !done) {
-        done = true;
-        clearTimeout(timer);
-        reject(err);
-      }
-    });
-    socket.on('secureConnect', async () => {
-      secured = true;
-      fingerprint = socket.getPeerCertificate().fingerprint256;
-      for (let k = 0; k < pieces.length; k++) {
-        if (k > 0 && options.gap) await new Promise((r) => setTimeout(r, options.gap));
-        if (socket.destroyed) return;
-        socket.write(pieces[k]!);
-      }
-      if (options.end) socket.end();
-    });
-  });
+export async function tlsExchange(port: number, ca: string | null, data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}): Promise<TlsExchange> {
+  const trust = ca === null ? { rejectUnauthorized: false } : { ca };
+  const socket = tls.connect({ port, host: '127.0.0.1', ...trust, ALPNProtocols: ['http/1.1'], allowHalfOpen: true });
+  let fingerprint = '';
+  socket.once('secureConnect', () => (fingerprint = socket.getPeerCertificate().fingerprint256));
+  const r = await exchangeOver(socket, 'secureConnect', data, options, true);
+  return { ...r, alpn: socket.alpnProtocol ?? null, fingerprint };
 }

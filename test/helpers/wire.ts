@@ -2,6 +2,7 @@
 // small independent reader (never node:http, which hides what must be seen).
 
 import * as net from 'node:net';
+import { Readable } from 'node:stream';
 
 export interface RawResponse {
   status: number;
@@ -99,12 +100,23 @@ export interface ExchangeOptions {
 
 /** Writes `data` (pieces in order) and collects what comes back. */
 export function exchange(port: number, data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}): Promise<Exchange> {
+  return exchangeOver(net.connect(port, '127.0.0.1'), 'connect', data, options);
+}
+
+/**
+ * exchange() over a socket being opened: writes once `ready` fires. With
+ * `rejectEarly`, an error before that rejects (a TLS handshake refused);
+ * otherwise it is a close like any other.
+ */
+export function exchangeOver(
+  socket: net.Socket, ready: 'connect' | 'secureConnect', data: string | Buffer | (string | Buffer)[], options: ExchangeOptions = {}, rejectEarly = false,
+): Promise<Exchange> {
   const pieces = Array.isArray(data) ? data : [data];
   const heads = new Set(options.heads ?? []);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let done = false;
+    let opened = false;
     const finish = (closed: boolean) => {
       if (done) return;
       done = true;
@@ -126,8 +138,15 @@ export function exchange(port: number, data: string | Buffer | (string | Buffer)
       }
     });
     socket.on('close', () => finish(true));
-    socket.on('error', () => {});
-    socket.on('connect', async () => {
+    socket.on('error', (err) => {
+      if (rejectEarly && !opened && !done) {
+        done = true;
+        clearTimeout(timer);
+        reject(err);
+      }
+    });
+    socket.on(ready, async () => {
+      opened = true;
       for (let k = 0; k < pieces.length; k++) {
         if (k > 0 && options.gap) await new Promise((r) => setTimeout(r, options.gap));
         if (socket.destroyed) return;
@@ -207,4 +226,17 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: test\r\n${extra}\r\n`;
+}
+
+/** A reply body that never ends: `size` bytes every 5 ms; `onDestroy` runs when the server destroys it. */
+export function endlessBody(size: number, onDestroy: () => void): Readable {
+  return new Readable({
+    read() {
+      setTimeout(() => this.push(Buffer.alloc(size, 'a')), 5);
+    },
+    destroy(err, cb) {
+      onDestroy();
+      cb(err);
+    },
+  });
 }

@@ -15,7 +15,7 @@ import type { Reply } from '../../src/reply.js';
 import { textReply, errorReply } from '../../src/reply.js';
 import type { HttpError } from '../../src/errors.js';
 import { makeFormat } from '../../src/format.js';
-import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, recordWrites } from '../helpers/wire.js';
+import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, recordWrites, endlessBody } from '../helpers/wire.js';
 import { fileRoot, startServer, stopServers } from './file-helpers.js';
 
 const servers: HttpServer[] = [];
@@ -195,15 +195,7 @@ describe('a full close is not a half-close', () => {
     const { port } = await start(async (req) => {
       signals.push(req);
       if (req.target === '/stream') {
-        const body = new Readable({
-          read() {
-            setTimeout(() => this.push(Buffer.alloc(512, 'a')), 5);
-          },
-          destroy(err, cb) {
-            streamDestroyed = true;
-            cb(err);
-          },
-        });
+        const body = endlessBody(512, () => (streamDestroyed = true));
         return { status: 200, headers: {}, format: makeFormat('text/plain'), length: -1, body } satisfies Reply;
       }
       await new Promise((resolve) => req.signal.addEventListener('abort', resolve));

@@ -9,7 +9,7 @@ import type { Reply } from '../../src/reply.js';
 import { textReply, errorReply } from '../../src/reply.js';
 import type { HttpError } from '../../src/errors.js';
 import { makeFormat } from '../../src/format.js';
-import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, recordWrites } from '../helpers/wire.js';
+import { exchange, connect, readUntil, waitClose, sleep, get, parseResponses, recordWrites, endlessBody } from '../helpers/wire.js';
 
 const servers: HttpServer[] = [];
 afterEach(async () => {
@@ -582,15 +582,7 @@ describe('aborts', () => {
     let destroyed = false;
     const { port } = await start(async (req) => {
       request = req;
-      const body = new Readable({
-        read() {
-          setTimeout(() => this.push(Buffer.alloc(1024, 'a')), 5);
-        },
-        destroy(err, cb) {
-          destroyed = true;
-          cb(err);
-        },
-      });
+      const body = endlessBody(1024, () => (destroyed = true));
       return { status: 200, headers: {}, format: makeFormat('text/plain'), length: -1, body } satisfies Reply;
     });
     const s = await connect(port);
