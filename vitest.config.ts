@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/boundary.ts'],
+    globalSetup: ['test/helpers/chromium.ts'],
     testTimeout: 20000,
     hookTimeout: 20000,
     pool: 'forks',
