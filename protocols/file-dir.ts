@@ -4,7 +4,8 @@
 // links in the page need the slash); with it, the first Welcome file that
 // exists is served; otherwise the listing, where DirAccess allows it, as an
 // object-mode stream of DirEntry in format `www/dir` (the converter in
-// converters/dir-listing.ts renders HTML or JSON per Accept); else 403.
+// converters/dir-listing.ts renders HTML or JSON per Accept, with an upload
+// form where the rules enable POST on the path); else 403.
 
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -12,11 +13,12 @@ import { Readable } from 'node:stream';
 import type { DirEntry } from '../converters/dir-listing.js';
 import { HttpError, fromOsError } from '../src/errors.js';
 import { makeFormat } from '../src/format.js';
+import { allowedMethods } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import { textReply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { isInsideRoot } from '../src/rules/index.js';
-import type { FileConfig } from './file-options.js';
+import { FILE_METHODS, type FileConfig } from './file-options.js';
 import type { LocalName, RealRoots } from './file-path.js';
 import { isDotName } from './file-path.js';
 import type { Dir, Stats } from 'node:fs';
@@ -75,7 +77,10 @@ export async function directory(ctx: DirContext, request: Request, name: LocalNa
   if (!(await listable(ctx, rules?.dirAccess ?? 'off', real))) {
     throw new HttpError('WWW_ERR_FILE_FORBIDDEN', 'directory listing not allowed');
   }
-  const format = makeFormat('www/dir', { path: decoded });
+  // The listing offers its upload form where a POST here would be accepted:
+  // the same Allow list a 405 or OPTIONS gives for this path (src/net.ts).
+  const upload = allowedMethods(rules, decoded, FILE_METHODS).includes('POST');
+  const format = makeFormat('www/dir', upload ? { path: decoded, upload: 'post' } : { path: decoded });
   // Opened now, so that a directory we may not read is a 403 and not a broken body.
   const dir = await ctx.config.fs.opendir(real, { bufferSize: 64 }).catch((err: unknown) => {
     throw fromOsError(err);

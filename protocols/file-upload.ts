@@ -6,7 +6,9 @@
 // nothing is ever overwritten (`name (1).txt` is picked instead) unless the
 // `overwriteUploads` option says so. All or nothing: when any part fails
 // (413, a client gone, ENOSPC), the files already stored by this request are
-// removed too. The answer is 201 with what was stored, JSON or HTML by Accept.
+// removed too. The answer is 201 with what was stored, JSON or HTML by Accept;
+// a browser's post of the listing's own form (it carries the field
+// `return=listing`) is sent back to the listing with 303 instead.
 //
 // Sidecars: the FILE module serves `x.gz` / `x.br` to clients that accept
 // the coding in place of `x` (file-variants.ts). A client that may upload but
@@ -32,10 +34,13 @@ import { parseMultipart, type MultipartLimits } from '../converters/multipart.js
 import { HttpError } from '../src/errors.js';
 import { allowedMethods } from '../src/net.js';
 import { makeFormat } from '../src/format.js';
+import { textReply } from '../src/reply.js';
 import { qualityOfType } from '../src/negotiate.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
-import { escapeHtml } from '../converters/dir-listing.js';
+import { escapeHtml, RETURN_FIELD, RETURN_LISTING } from '../converters/dir-listing.js';
+import { parseSort, sortQuery } from '../converters/dir-listing-sort.js';
+import type { MultipartField } from '../converters/multipart.js';
 import { encodePath } from './file-dir.js';
 import { FILE_METHODS } from './file-options.js';
 import { confine, localName } from './file-path.js';
@@ -182,6 +187,7 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
   };
 
   let files: Stored[];
+  let fields: readonly MultipartField[];
   try {
     const result = await parseMultipart(request, limits, (part) => {
       const p = store(part.name, part.filename, part.mimeType, part.stream);
@@ -189,6 +195,7 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
       return p;
     });
     files = result.files.map((f) => f.result).filter((f): f is Stored => f !== null);
+    fields = result.fields;
     if (files.length === 0) throw new HttpError('WWW_ERR_CONV_MULTIPART', 'no file in the upload');
   } catch (err) {
     // All or nothing: wait for parts still being written, then remove them all.
@@ -198,13 +205,23 @@ export async function upload(ctx: WriteContext, request: Request): Promise<Reply
   }
   await syncDir(fs, dir);
   ctx.invalidate(request, ...stored);
-  return answer(request, files);
+  return answer(request, files, fields, base);
 }
 
-/** 201 with what was stored: JSON unless the client prefers HTML (a browser's form). */
-function answer(request: Request, files: readonly Stored[]): Reply {
+/**
+ * 201 with what was stored: JSON unless the client prefers HTML (a browser's
+ * form). The listing's own form, posted by a browser without the script, is
+ * sent back to the listing, in the order it was sorted, with 303 (RFC 9110
+ * §15.4.4: a GET of the Location follows), so that a reload does not post
+ * the files again. API clients, which do not send that field, keep the 201.
+ */
+function answer(request: Request, files: readonly Stored[], fields: readonly MultipartField[], base: string): Reply {
   const accept = request.headers.accept;
   const json = qualityOfType(accept, 'application/json') >= qualityOfType(accept, 'text/html');
+  if (!json && fields.some((f) => f.name === RETURN_FIELD && f.value === RETURN_LISTING)) {
+    const location = encodePath(base) + sortQuery(parseSort(request.query));
+    return textReply(303, `Stored ${files.length} file${files.length === 1 ? '' : 's'}; see ${location}`, { Location: location, Vary: 'Accept' });
+  }
   const headers: Record<string, string> = { Vary: 'Accept' };
   if (files.length === 1) headers.Location = files[0]!.href;
   let text: string;
