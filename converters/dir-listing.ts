@@ -194,7 +194,7 @@ function renderHtml(sort: Sort, upload: boolean): Render {
     const summary = `${plural(dirs, 'directory', 'directories')}, ${plural(entries.length - dirs, 'file', 'files')}`
       + `, sorted by ${LABELS[sort.key].toLowerCase()}, ${ORDER_WORDS[sort.key][sort.order]}`;
     yield '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-      + `<meta name="color-scheme" content="light dark">\n<title>${title}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${SYMBOLS}\n`
+      + `<meta name="color-scheme" content="light dark">\n<link rel="icon" href="data:,">\n<title>${title}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${SYMBOLS}\n`
       + `<header>\n${breadcrumbs(path)}\n<h1>${title}</h1>\n</header>\n<main>\n${upload ? UPLOAD_FORM : ''}`
       + `<table id="listing">\n<caption>${escapeHtml(summary)}</caption>\n`
       + `<thead><tr>${columnHeader('name', sort)}${columnHeader('size', sort)}${columnHeader('date', sort)}</tr></thead>\n<tbody>\n`;
