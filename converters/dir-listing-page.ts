@@ -79,7 +79,8 @@ export function icon(type: IconType): string {
  * Enter opens a focused link as links do. With the upload form: drag and drop
  * anywhere on the page, one request per file so that each has its own
  * <progress> fed by XHR upload events (fetch cannot report upload progress),
- * then the table is fetched again and swapped in. Written for the page it is
+ * then the table is fetched again and swapped in (the page stays, with the
+ * outcome of each file). Written for the page it is
  * in: no `</` inside, no external resource.
  */
 export const SCRIPT = `(() => {
@@ -166,7 +167,12 @@ export const SCRIPT = `(() => {
       if (fresh === null || old === null) throw new Error('no listing');
       old.replaceWith(document.importNode(fresh, true));
     })
-    .catch(() => location.reload());
+    .catch(() => {
+      const note = document.createElement('li');
+      note.className = 'failed';
+      note.textContent = 'The listing could not be refreshed: reload the page to see it.';
+      list.append(note);
+    });
 
   const upload = (files) => {
     if (files.length === 0) return;
