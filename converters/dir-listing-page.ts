@@ -34,7 +34,7 @@ form.upload label{font-weight:600}
 body.dragging form.upload{border-color:var(--focus);background:var(--hover)}
 .hint{color:var(--muted);font-size:.9rem}
 ul.uploads{list-style:none;padding:0;margin:0 0 1rem}ul.uploads:empty{display:none}
-ul.uploads li{display:grid;grid-template-columns:minmax(0,1fr) 14rem 9rem;gap:.75rem;align-items:center;padding:.15rem 0}
+ul.uploads li{display:grid;grid-template-columns:minmax(0,1fr) 14rem 12rem;gap:.75rem;align-items:center;padding:.15rem 0}
 ul.uploads .file{word-break:break-all}ul.uploads progress{width:100%}
 ul.uploads li.done output{color:var(--ok)}ul.uploads li.failed output{color:var(--err)}
 p.note{color:var(--muted)}
