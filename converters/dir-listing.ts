@@ -9,7 +9,10 @@
 // listed directories first, then by name (natural order), or for the HTML
 // page by the request's `?sort=name|size|date&order=asc|desc`; at most
 // MAX_ENTRIES are kept for sorting, the rest are counted and reported. The
-// page itself is converters/dir-listing-html.ts.
+// page's stylesheet, icons and script are converters/dir-listing-page.ts,
+// the orders converters/dir-listing-sort.ts. The rendering depends on the
+// request (its query) and on the format's `upload`, never on the anchor, so
+// a cached or shared source still renders right for each request.
 //
 // Output: a Duplex whose readable side renders rows only as fast as the
 // consumer reads them (_read pulls the next batch), so a huge listing never
