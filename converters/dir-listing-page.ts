@@ -36,9 +36,10 @@ body.dragging form.upload{border-color:var(--focus);background:var(--hover)}
 ul.uploads{list-style:none;padding:0;margin:0 0 1rem}ul.uploads:empty{display:none}
 ul.uploads li{display:grid;grid-template-columns:minmax(0,1fr) 14rem 12rem;gap:.75rem;align-items:center;padding:.15rem 0}
 ul.uploads .file{word-break:break-all}ul.uploads progress{width:100%}
-ul.uploads li.done output{color:var(--ok)}ul.uploads li.failed output{color:var(--err)}
+ul.uploads li.done .state{color:var(--ok)}ul.uploads li.failed .state{color:var(--err)}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 p.note{color:var(--muted)}
-@media (max-width:40rem){td.date,th.date{display:none}ul.uploads li{grid-template-columns:1fr 6rem}ul.uploads output{grid-column:1/-1}}`;
+@media (max-width:40rem){td.date,th.date{display:none}ul.uploads li{grid-template-columns:1fr 6rem}ul.uploads .state{grid-column:1/-1}}`;
 
 export type IconType = 'dir' | 'up' | 'text' | 'image' | 'archive' | 'file';
 
@@ -111,6 +112,10 @@ export const SCRIPT = `(() => {
   const input = form.querySelector('input[type=file]');
   const button = form.querySelector('button');
   const list = document.getElementById('uploads');
+  const status = document.getElementById('upload-status');
+  const say = (text) => {
+    status.textContent = text;
+  };
   document.getElementById('drop-hint').hidden = false;
   let running = 0;
 
@@ -123,14 +128,17 @@ export const SCRIPT = `(() => {
     bar.max = Math.max(file.size, 1);
     bar.value = 0;
     bar.setAttribute('aria-label', 'Upload of ' + file.name);
-    const state = document.createElement('output');
+    // The percentage is for the eyes; a screen reader hears the bar's value and the outcome (in #upload-status).
+    const state = document.createElement('span');
+    state.className = 'state';
     state.textContent = 'waiting';
     li.append(name, bar, state);
     list.append(li);
     const fail = (why) => {
       li.className = 'failed';
       state.textContent = 'failed: ' + why;
-      resolve();
+      say(file.name + ': ' + state.textContent);
+      resolve(false);
     };
     const xhr = new XMLHttpRequest();
     xhr.open('POST', form.action);
@@ -150,7 +158,8 @@ export const SCRIPT = `(() => {
       bar.value = bar.max;
       li.className = 'done';
       state.textContent = stored === file.name ? 'done' : 'stored as ' + stored;
-      resolve();
+      say(file.name + ': ' + state.textContent);
+      resolve(true);
     };
     xhr.onerror = () => fail('connection lost');
     xhr.onabort = () => fail('aborted');
@@ -166,19 +175,25 @@ export const SCRIPT = `(() => {
       const old = document.getElementById('listing');
       if (fresh === null || old === null) throw new Error('no listing');
       old.replaceWith(document.importNode(fresh, true));
+      return true;
     })
     .catch(() => {
       const note = document.createElement('li');
       note.className = 'failed';
       note.textContent = 'The listing could not be refreshed: reload the page to see it.';
       list.append(note);
+      say(note.textContent);
+      return false;
     });
 
   const upload = (files) => {
     if (files.length === 0) return;
     running++;
     button.disabled = true;
-    Promise.all(files.map(send)).then(refresh).finally(() => {
+    Promise.all(files.map(send)).then((stored) => refresh().then((fresh) => {
+      const n = stored.filter(Boolean).length;
+      if (fresh) say(n + ' of ' + files.length + (files.length === 1 ? ' file' : ' files') + ' uploaded; the listing is updated.');
+    })).finally(() => {
       if (--running === 0) button.disabled = false;
       form.dataset.uploaded = String(Number(form.dataset.uploaded || 0) + 1);
     });

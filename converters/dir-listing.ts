@@ -183,7 +183,7 @@ const UPLOAD_FORM = '<form id="upload" class="upload" method="post" enctype="mul
   + `<input type="hidden" name="${RETURN_FIELD}" value="${RETURN_LISTING}">`
   + '<label for="files">Upload files</label><input id="files" type="file" name="file" multiple required>'
   + '<button type="submit">Upload</button><span id="drop-hint" class="hint" hidden>or drop files anywhere on this page</span>'
-  + '</form>\n<ul id="uploads" class="uploads" aria-live="polite"></ul>\n';
+  + '</form>\n<ul id="uploads" class="uploads"></ul>\n<p id="upload-status" class="sr" role="status"></p>\n';
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;

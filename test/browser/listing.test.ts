@@ -200,7 +200,7 @@ describe('uploads in Chromium', () => {
     await page.waitForFunction((n) => Number(document.getElementById('upload')!.dataset.uploaded ?? 0) >= n, batches, { timeout: 15_000 });
     return page.$$eval('#uploads li', (items) => items.map((li) => {
       const bar = li.querySelector('progress')!;
-      return { name: li.querySelector('.file')!.textContent ?? '', value: bar.value, max: bar.max, state: li.querySelector('output')!.textContent ?? '' };
+      return { name: li.querySelector('.file')!.textContent ?? '', value: bar.value, max: bar.max, state: li.querySelector('.state')!.textContent ?? '' };
     }));
   }
 
@@ -240,6 +240,10 @@ describe('uploads in Chromium', () => {
     expect(await shown(page)).toEqual(['small/', 'first one.bin', 'zweite ☃.bin']);
     expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(marker);
     expect(await page.textContent('#listing td.size[data-bytes="5242877"]')).toBe('5.0 MiB');
+    // A screen reader hears the outcome once, not every percent.
+    expect(await page.textContent('#upload-status')).toBe('2 of 2 files uploaded; the listing is updated.');
+    expect(await page.getAttribute('#upload-status', 'role')).toBe('status');
+    expect(await page.$$('#uploads [role=status], #uploads [aria-live], #uploads output')).toEqual([]);
     await screenshot(page, 'listing-upload-done');
     expect(errorsOf(page)).toEqual([]);
   }, 60_000);
@@ -287,6 +291,7 @@ describe('uploads in Chromium', () => {
     // 413, or the connection closed by the server while the browser still sends.
     expect(bars[0]!.state).toMatch(/^failed: (413|connection lost)/);
     expect(bars[1]!.state).toBe('done');
+    expect(await page.textContent('#upload-status')).toBe('1 of 2 files uploaded; the listing is updated.');
     expect(fs.existsSync(path.join(root, 'up', 'small', 'too big.bin'))).toBe(false);
     expect(fs.readFileSync(path.join(root, 'up', 'small', 'small.bin')).equals(small)).toBe(true);
     expect(await shown(page)).toEqual(['small.bin']);
