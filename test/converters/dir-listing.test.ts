@@ -101,6 +101,15 @@ describe('www/dir → text/html', () => {
     expect(html).toContain('<time datetime="2024-03-01T12:30:00.000Z">2024-03-01T12:30:00Z</time>');
   });
 
+  it('picks the unit so that the number stays under 1024, never "1024 KiB"', async () => {
+    const sizes: Array<[number, string]> = [
+      [0, '0 B'], [1023, '1023 B'], [1024, '1.0 KiB'], [1536, '1.5 KiB'], [10 * 1024 + 512, '11 KiB'], [1024 * 1024 - 1, '1.0 MiB'],
+      [1023 * 1024, '1023 KiB'], [3 * 1024 ** 3, '3.0 GiB'], [5 * 1024 ** 4, '5.0 TiB'], [2048 * 1024 ** 4, '2048 TiB'],
+    ];
+    const html = await render(dirToHtml, '/', sizes.map(([size], i) => entry(`f${i}`, false, size)));
+    for (const [size, shown] of sizes) expect(html).toContain(`data-bytes="${size}" title="${size} bytes">${shown}</td>`);
+  });
+
   it('rejects something that is not an entry', async () => {
     await expect(render(dirToHtml, '/', [{ nope: 1 }])).rejects.toThrow(TypeError);
   });
