@@ -52,6 +52,11 @@ describe('www/dir → text/html', () => {
     // The page's own script is the only one, at the end of the body.
     expect(html.split('<script').length).toBe(2);
     expect(html.indexOf('<script>')).toBeGreaterThan(html.indexOf('</table>'));
+    // Nothing in the page's own script or style could close its element early.
+    const script = html.slice(html.indexOf('<script>') + 8, html.indexOf('</script>'));
+    expect(script.length).toBeGreaterThan(1000);
+    expect(script).not.toContain('</');
+    expect(html.slice(html.indexOf('<style>') + 7, html.indexOf('</style>'))).not.toContain('<');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.html');
     expect(html).toContain('a&amp;b &quot;quoted&quot; &#39;single&#39;.txt');
   });
