@@ -30,17 +30,15 @@
 
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { parseMultipart, type MultipartLimits } from '../converters/multipart.js';
+import { parseMultipart, type MultipartField, type MultipartLimits } from '../converters/multipart.js';
 import { HttpError } from '../src/errors.js';
 import { allowedMethods } from '../src/net.js';
 import { makeFormat } from '../src/format.js';
-import { textReply } from '../src/reply.js';
 import { qualityOfType } from '../src/negotiate.js';
-import type { Reply } from '../src/reply.js';
+import { textReply, type Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import { escapeHtml, RETURN_FIELD, RETURN_LISTING } from '../converters/dir-listing.js';
 import { parseSort, sortQuery } from '../converters/dir-listing-sort.js';
-import type { MultipartField } from '../converters/multipart.js';
 import { encodePath } from './file-dir.js';
 import { FILE_METHODS } from './file-options.js';
 import { confine, localName } from './file-path.js';
