@@ -177,7 +177,8 @@ export function builtInPage(reply: Reply, err: HttpError, request: Request): Rep
   let text: string;
   let format;
   if (chosen === 'html') {
-    text = errorHtml(err, status, request.method, request.decodedPath ?? request.path, headers);
+    // RFC 9110 §9.3.2: HEAD gets GET's fields, Content-Length included, so its page is GET's.
+    text = errorHtml(err, status, request.method === 'HEAD' ? 'GET' : request.method, request.decodedPath ?? request.path, headers);
     format = HTML;
     headers['Content-Security-Policy'] = "default-src 'none'; style-src 'unsafe-inline'";
   } else if (chosen === 'problem') {
