@@ -220,6 +220,9 @@ export function pathOf(values: readonly (number | null)[], max: number, w: numbe
     }
     const y = h - (Math.min(v, max) / max) * h;
     d += (pen ? 'L' : 'M') + (Math.round(i * step * 10) / 10) + ' ' + (Math.round(y * 10) / 10);
+    // A point alone gets a zero-length segment: with round caps it shows as a dot (SVG 2 §13.7).
+    const next = values[i + 1];
+    if (!pen && (next === null || next === undefined)) d += 'h0';
     pen = true;
   }
   return d;
@@ -301,7 +304,7 @@ body{font:14px system-ui,sans-serif;margin:2em;color:var(--fg);background:var(--
 th,td{border:1px solid var(--line);padding:.2em .6em;text-align:right}th{background:var(--head)}td:first-child{text-align:left}
 figure{margin:0 0 1.5em;max-width:48rem}figcaption{font-weight:600;margin-bottom:.3em}svg{width:100%;height:auto;overflow:visible}
 svg text{font-size:10px;fill:var(--muted)}.axis,.grid{stroke:var(--line)}.grid{stroke-dasharray:3 3}
-.line{fill:none;stroke-width:2;stroke-linejoin:round}.key{font-weight:400;font-size:12px;margin-left:.8em}
+.line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}.key{font-weight:400;font-size:12px;margin-left:.8em}
 .key::before{content:"";display:inline-block;width:1em;height:3px;margin-right:.3em;vertical-align:middle;background:currentColor}
 .c0{stroke:#2563eb;color:#2563eb}.c1{stroke:#d97706;color:#d97706}.c2{stroke:#dc2626;color:#dc2626}</style>
 </head><body>

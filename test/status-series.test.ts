@@ -68,7 +68,8 @@ describe('the ring', () => {
 
   it('draws a path through the points, with gaps where there is no value', () => {
     expect(pathOf([0, 5, 10], 10, 100, 50)).toBe('M0 50L50 25L100 0');
-    expect(pathOf([1, null, 1, 1], 2, 30, 10)).toBe('M0 5M20 5L30 5');
+    expect(pathOf([1, null, 1, 1], 2, 30, 10)).toBe('M0 5h0M20 5L30 5');
+    expect(pathOf([null, 3], 4, 10, 8)).toBe('M10 2h0');
     expect(pathOf([null, null], 1, 10, 10)).toBe('');
     expect([0, 0.3, 1, 7, 20, 21, 999].map(scaleMax)).toEqual([1, 0.5, 1, 10, 20, 50, 1000]);
   });
