@@ -128,6 +128,17 @@ describe('the built-in page, by negotiation', () => {
     }
   });
 
+  it('shows no credential: not the Authorization or Cookie fields, not the userinfo of an absolute-form target', async () => {
+    const { port } = await startServer(fixture.root);
+    const secrets = { Authorization: 'Basic YWxpY2U6czNjcjN0LXB3', Cookie: 'session=s3cr3t-c00kie' };
+    for (const accept of [BROWSER, JSON_CLIENT, '*/*']) {
+      const res = await fetchRaw(port, req('GET', 'http://alice:s3cr3t-pw@test/missing?key=s3cr3t-key', { ...secrets, Accept: accept }));
+      expect(res.status, accept).toBe(404);
+      for (const secret of ['s3cr3t', 'YWxpY2U6', 'alice']) expect(body(res), `${accept} ${secret}`).not.toContain(secret);
+    }
+    expect(body(await fetchRaw(port, req('GET', 'http://alice:s3cr3t-pw@test/missing', { Accept: BROWSER })))).toContain('<code>GET /missing</code>');
+  });
+
   it('shows no path of the disk and no detail of a server error, in any format', async () => {
     const counting = new CountingFs();
     counting.fail.open = (p) => (p.endsWith('hello.txt') ? Object.assign(new Error(`EIO: i/o error, open '${p}'`), { code: 'EIO' }) : undefined);
