@@ -16,7 +16,7 @@ import { makeSite, siteRules, type Site } from './auth/fixtures.js';
 import { chooseErrorFormat } from '../src/error-page.js';
 import { parseRules, RuleFileError } from '../src/rules/index.js';
 import { runCli } from './helpers/cli.js';
-import type { RawResponse } from './helpers/wire.js';
+import { connect, exchange, sleep, type RawResponse } from './helpers/wire.js';
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const JSON_CLIENT = 'application/json';
@@ -98,7 +98,7 @@ describe('the built-in page, by negotiation', () => {
     expect(head.headers['content-length']).toBe(get.headers['content-length']);
     expect(head.body.length).toBe(0);
     // Nothing after the head: the next response on the connection parses.
-    const both = await import('./helpers/wire.js').then((w) => w.exchange(port, [...req('HEAD', '/missing.txt', { Accept: BROWSER }), ...req('GET', '/hello.txt')], { responses: 2, heads: [0], timeout: 5000 }));
+    const both = await exchange(port, [...req('HEAD', '/missing.txt', { Accept: BROWSER }), ...req('GET', '/hello.txt')], { responses: 2, heads: [0], timeout: 5000 });
     expect(both.responses.map((r) => r.status)).toEqual([404, 200]);
     expect(both.responses[1]!.body.toString()).toBe('Hello, world\n');
   });
@@ -251,6 +251,31 @@ describe('ErrorPage STATUS… PATH', () => {
     expect(body(res)).toContain('<title>404 Not Found</title>');
     expect(body(res)).not.toContain('custom page');
     expect(counting.calls.get('open') ?? 0).toBeGreaterThan(0);
+  });
+
+  it('pipelined behind and ahead of other requests, replies keep their order; a client gone mid-load leaves nothing behind', async () => {
+    const counting = new CountingFs();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    counting.hold.open = (p) => (p.endsWith('404.html') ? held : undefined);
+    const { port } = await startServer(fixture.root, 'ErrorPage 404 /404.html\nPass /*', { file: { fs: counting.fs } });
+    // A client that leaves while its error document is being opened.
+    const gone = await connect(port);
+    gone.write(req('GET', '/missing-a', { Accept: BROWSER }).join(''));
+    await sleep(50);
+    gone.destroy();
+    // Pipelined: a 404 whose document is still held, then a file, then another 404.
+    const pipelined = [...req('GET', '/missing-b', { Accept: BROWSER }), ...req('GET', '/hello.txt'), ...req('GET', '/missing-c', { Accept: JSON_CLIENT })];
+    const done = exchange(port, pipelined, { responses: 3, timeout: 5000 });
+    await sleep(100);
+    release();
+    const r = await done;
+    expect(r.responses.map((x) => x.status)).toEqual([404, 200, 404]);
+    expect(r.responses[0]!.body.toString()).toBe(NOT_FOUND_HTML);
+    expect(r.responses[1]!.body.toString()).toBe('Hello, world\n');
+    expect(r.responses[2]!.headers['content-type']).toBe('application/problem+json');
+    // The server is still well: the next error page is served at once.
+    expect(body(await fetchRaw(port, req('GET', '/missing-d', { Accept: BROWSER })))).toBe(NOT_FOUND_HTML);
   });
 
   it('falls back when a Fail rule forbids the document: for its own 403 and for another status', async () => {
