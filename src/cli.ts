@@ -304,9 +304,23 @@ async function main(argv: string[]): Promise<number> {
   }
   listening = true;
   if (flags.tlsSelfSigned) process.stdout.write('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
-  process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
+  process.stdout.write(`streamstack: serving ${servingWhat(rules)} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
   if (early !== null) stop(early);
   return stopped;
+}
+
+/**
+ * What the start line says is served: the root and the rule file, each
+ * relative to the working directory when inside it
+ * (`example/ (rules/default.rules)`), else absolute.
+ */
+function servingWhat(rules: RuleSet): string {
+  const near = (p: string): string => {
+    const rel = path.relative(process.cwd(), path.resolve(p));
+    return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(p) : rel;
+  };
+  const root = near(rules.serverRoot);
+  return `${root.endsWith('/') ? root : root + '/'} (${rules.file === null ? 'no rule file' : near(rules.file)})`;
 }
 
 main(process.argv.slice(2)).then(

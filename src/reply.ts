@@ -35,6 +35,11 @@ export interface Reply {
    * it for good, but destroys it when the server stops.
    */
   tunnel?: (socket: Duplex, head: Buffer) => void;
+  /**
+   * The error of the error stack this reply was made from (errorReply): the
+   * server presents it to the client as an error page (src/error-page.ts).
+   */
+  error?: HttpError;
 }
 
 /**
@@ -59,9 +64,15 @@ export function textReply(status: number, text: string, headers: ReplyHeaders = 
   return { status, headers, format: TEXT_PLAIN, length: body.length, body };
 }
 
-/** The reply generated from an error (the top of a request's error stack). */
+/**
+ * The reply generated from an error (the top of a request's error stack):
+ * one line of plain text, which the server replaces with the page the
+ * request negotiates (src/error-page.ts); the wire sends it as it is for
+ * errors it answers itself (a malformed request, a timeout).
+ */
 export function errorReply(err: HttpError): Reply {
   const reason = STATUS_TEXT[err.status] ?? 'Error';
-  const text = `${err.status} ${reason}: ${err.publicMessage}`;
-  return textReply(err.status, text, err.headers ? { ...err.headers } : {});
+  const reply = textReply(err.status, `${err.status} ${reason}: ${err.publicMessage}`, err.headers ? { ...err.headers } : {});
+  reply.error = err;
+  return reply;
 }

@@ -23,13 +23,14 @@ import { registerBuiltins } from '../converters/index.js';
 import { decodePath, METHODS } from './rules/index.js';
 import { normalAuthority } from './rules/authority.js';
 import type { Route, RuleSet } from './rules/index.js';
-import type { Request } from './request.js';
+import { Request } from './request.js';
 import type { Reply } from './reply.js';
 import { errorReply, textReply } from './reply.js';
 import { HttpError } from './errors.js';
 import { authorize } from './auth/guard.js';
 import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.js';
 import { fallbackPath, loadFallback } from './fallback.js';
+import { builtInPage, errorDocument, type ErrorDocumentLoad } from './error-page.js';
 import { StatusCounters, statusPage } from './status.js';
 import { redirectToHttps } from './tls.js';
 
@@ -125,13 +126,39 @@ export class Server {
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
   handle(request: Request): Promise<Reply> | Reply {
-    const reply = this.#handle(request);
+    const handled = this.#handle(request);
+    const reply = handled instanceof Promise ? handled.then((r) => this.#present(r, request)) : this.#present(handled, request);
     if (request.headers.origin === undefined || request.decodedPath === null) return reply;
     // CORS: every answer to an allowed origin, errors included, so the page can read them.
     const allowed = allowOrigin(this.#corsOrigins(request.rules!, request.decodedPath), request.headers.origin);
     if (allowed === null) return reply;
     return reply instanceof Promise ? reply.then((r) => addCorsFields(r, allowed)) : addCorsFields(reply, allowed);
   }
+
+  /**
+   * An error of the stack as the client sees it (src/error-page.ts): the
+   * rules' ErrorPage document for its status, else the built-in page in the
+   * format the request negotiates. Other replies pass untouched, an
+   * upstream's own errors included.
+   */
+  #present(reply: Reply, request: Request): Promise<Reply> | Reply {
+    const err = reply.error;
+    if (err === undefined || reply.tunnel !== undefined) return reply;
+    const rules = request.rules ?? this.#rules;
+    const path = rules.settings.errorPages?.[reply.status];
+    if (path === undefined) return builtInPage(reply, err, request);
+    return errorDocument(reply, err, request, path, rules.route(path), this.#errorDocumentLoad);
+  }
+
+  /** How an ErrorPage document is loaded: through the FILE module and the converters, as any document. */
+  readonly #errorDocumentLoad: ErrorDocumentLoad = {
+    load: (sub) => {
+      sub.anchor = this.anchors.get(sub.address!);
+      return this.net.loadNow(sub) ?? this.net.load(sub);
+    },
+    stack: (reply, sub, route) => this.#stack(reply, sub, route, sub.rules ?? this.#rules),
+    request: (init) => new Request(init),
+  };
 
   /** The origins Cors rules and `--cors` allow at a decoded path. */
   #corsOrigins(rules: RuleSet, path: string): readonly string[] {

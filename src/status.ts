@@ -25,14 +25,19 @@ import { qualityOfType } from './negotiate.js';
 import { errorReply } from './reply.js';
 import { HttpError } from './errors.js';
 import { authorize } from './auth/guard.js';
+import { createHash } from 'node:crypto';
+import { SeriesRing, type Series } from './status-series.js';
 
 /** Replies written since start, by status class: index 1 is 1xx … 5xx; 0 and 6 are never written. */
 export class StatusCounters {
   readonly replies = [0, 0, 0, 0, 0, 0, 0];
   readonly startedAt: number;
+  /** Requests per second and latency percentiles over the last minutes (src/status-series.ts). */
+  readonly series: SeriesRing;
 
-  constructor(now: number = Date.now()) {
+  constructor(now: number = Date.now(), clock?: () => number) {
     this.startedAt = now;
+    this.series = new SeriesRing(clock);
   }
 
   /**
@@ -50,10 +55,12 @@ export class StatusCounters {
       }
     }
     const replies = this.replies;
+    const series = this.series;
     const next = events.onReply;
     wrapped.onReply = function onReply(request: Request | null, reply: Reply, bytes: number, peer?: string): void {
       const c = (reply.status / 100) | 0;
       if (c >= 1 && c <= 5) replies[c]!++;
+      series.record(request === null ? -1 : request.startedAt);
       if (next !== undefined) next.call(events, request, reply, bytes, peer);
     };
     return wrapped as WireEvents;
@@ -80,6 +87,8 @@ export interface Status {
   requests: Record<(typeof CLASSES)[number], number>;
   cache: { hits: number; misses: number; documents: number; bytes: number };
   upstreams: Upstream[];
+  /** Replies per second and latency percentiles (ms), in buckets over the last minutes. */
+  series: Series;
 }
 
 export function snapshot(server: Server, now: number = Date.now()): Status {
@@ -110,6 +119,7 @@ export function snapshot(server: Server, now: number = Date.now()): Status {
     requests,
     cache: { hits: cache.hits, misses: cache.misses, documents: cache.count, bytes: cache.total },
     upstreams: [...byOrigin.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)),
+    series: counters.series.read(),
   };
 }
 
@@ -180,7 +190,106 @@ function escapeHtml(text: string | number): string {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-/** A self-contained page: no script, no external resource (its CSP says so too). */
+// --- the charts ----------------------------------------------------------------
+// Drawn on the server, so the page shows them without JavaScript, and again
+// in the browser from the JSON view every few seconds by the page's one
+// inline script. Both use the two functions below: the script carries their
+// source (Function.prototype.toString), so they must stay self-contained.
+
+const CHART_W = 600;
+const CHART_H = 120;
+
+/** A round upper bound for a chart's scale: 1, 2 or 5 times a power of ten, at least `v`. */
+export function scaleMax(v: number): number {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** An SVG path through the values (null is a gap), left to right across `w`, 0 at the bottom of `h`, `max` at the top. */
+export function pathOf(values: readonly (number | null)[], max: number, w: number, h: number): string {
+  const step = values.length > 1 ? w / (values.length - 1) : 0;
+  let d = '';
+  let pen = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      pen = false;
+      continue;
+    }
+    const y = h - (Math.min(v, max) / max) * h;
+    d += (pen ? 'L' : 'M') + (Math.round(i * step * 10) / 10) + ' ' + (Math.round(y * 10) / 10);
+    // A point alone gets a zero-length segment: with round caps it shows as a dot (SVG 2 §13.7).
+    const next = values[i + 1];
+    if (!pen && (next === null || next === undefined)) d += 'h0';
+    pen = true;
+  }
+  return d;
+}
+
+interface Line {
+  id: string;
+  label: string;
+  values: (number | null)[];
+}
+
+function chart(id: string, title: string, unit: string, lines: Line[]): string {
+  let top = 0;
+  for (const l of lines) for (const v of l.values) if (v !== null && v > top) top = v;
+  const max = scaleMax(top);
+  const paths = lines.map((l, i) =>
+    `<path id="${id}-${l.id}" class="line c${i}" d="${pathOf(l.values, max, CHART_W, CHART_H)}"/>`).join('');
+  const legend = lines.map((l, i) => `<span class="key c${i}">${escapeHtml(l.label)}</span>`).join(' ');
+  return `<figure><figcaption>${escapeHtml(title)} ${legend}</figcaption>
+<svg id="${id}" viewBox="-40 -8 ${CHART_W + 48} ${CHART_H + 24}" role="img" aria-label="${escapeHtml(title)}">
+<line class="axis" x1="0" y1="${CHART_H}" x2="${CHART_W}" y2="${CHART_H}"/><line class="grid" x1="0" y1="0" x2="${CHART_W}" y2="0"/>
+<text class="max" x="-6" y="4" text-anchor="end" id="${id}-max">${max}</text><text x="-6" y="${CHART_H + 4}" text-anchor="end">0</text>
+<text x="0" y="${CHART_H + 15}">5 min ago</text><text x="${CHART_W}" y="${CHART_H + 15}" text-anchor="end">now</text>
+<text x="${CHART_W / 2}" y="${CHART_H + 15}" text-anchor="middle">${escapeHtml(unit)}</text>
+${paths}</svg></figure>`;
+}
+
+function charts(series: Series): string {
+  const p = series.points;
+  return chart('rps', 'Requests per second', `per second, ${series.bucketSeconds} s buckets`, [{ id: 'rps', label: 'requests/s', values: p.map((x) => x.rps) }])
+    + '\n' + chart('latency', 'Latency', 'milliseconds', [
+      { id: 'p50', label: 'p50', values: p.map((x) => x.p50) },
+      { id: 'p90', label: 'p90', values: p.map((x) => x.p90) },
+      { id: 'p99', label: 'p99', values: p.map((x) => x.p99) },
+    ]);
+}
+
+/** Polls the JSON view and redraws the charts; it loads nothing else (the CSP allows only this script and same-origin fetches). */
+const SCRIPT = `(() => {
+const scaleMax = ${scaleMax.toString()};
+const pathOf = ${pathOf.toString()};
+const W = ${CHART_W}, H = ${CHART_H};
+function draw(id, lines) {
+  let top = 0;
+  for (const l of lines) for (const v of l.values) if (v !== null && v > top) top = v;
+  const max = scaleMax(top);
+  document.getElementById(id + '-max').textContent = String(max);
+  for (const l of lines) document.getElementById(id + '-' + l.id).setAttribute('d', pathOf(l.values, max, W, H));
+}
+async function tick() {
+  try {
+    const res = await fetch(location.pathname + '?format=json', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (!res.ok) return;
+    const s = await res.json();
+    const p = s.series.points;
+    draw('rps', [{ id: 'rps', values: p.map((x) => x.rps) }]);
+    draw('latency', ['p50', 'p90', 'p99'].map((k) => ({ id: k, values: p.map((x) => x[k]) })));
+    document.getElementById('uptime').textContent = s.uptimeSeconds.toFixed(0);
+  } catch {}
+}
+setInterval(tick, 2000);
+})();`;
+const SCRIPT_HASH = createHash('sha256').update(SCRIPT).digest('base64');
+/** Styles and this one script inline; fetches to this origin only; nothing else. */
+export const HTML_CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; connect-src 'self'`;
+
+/** A self-contained page: inline style and one inline script, no external resource (its CSP says so too). */
 export function html(s: Status): string {
   const row = (cells: (string | number)[], th = false): string =>
     `<tr>${cells.map((c) => (th ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
@@ -188,11 +297,21 @@ export function html(s: Status): string {
     `<table>${row(head, true)}${rows.map((r) => row(r)).join('')}</table>`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>streamstack status</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:0 0 1.5em}
-th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#eee}td:first-child{text-align:left}</style>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>:root{color-scheme:light dark;--fg:#222;--bg:#fff;--line:#ccc;--head:#eee;--muted:#777}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--bg:#18181b;--line:#3f3f46;--head:#27272a;--muted:#a1a1aa}}
+body{font:14px system-ui,sans-serif;margin:2em;color:var(--fg);background:var(--bg)}table{border-collapse:collapse;margin:0 0 1.5em}
+th,td{border:1px solid var(--line);padding:.2em .6em;text-align:right}th{background:var(--head)}td:first-child{text-align:left}
+figure{margin:0 0 1.5em;max-width:48rem}figcaption{font-weight:600;margin-bottom:.3em}svg{width:100%;height:auto;overflow:visible}
+svg text{font-size:10px;fill:var(--muted)}.axis,.grid{stroke:var(--line)}.grid{stroke-dasharray:3 3}
+.line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}.key{font-weight:400;font-size:12px;margin-left:.8em}
+.key::before{content:"";display:inline-block;width:1em;height:3px;margin-right:.3em;vertical-align:middle;background:currentColor}
+.c0{stroke:#2563eb;color:#2563eb}.c1{stroke:#d97706;color:#d97706}.c2{stroke:#dc2626;color:#dc2626}</style>
 </head><body>
 <h1>streamstack status</h1>
-<p>Up ${escapeHtml(s.uptimeSeconds.toFixed(0))} s, since ${escapeHtml(s.startedAt)}.</p>
+<p>Up <span id="uptime">${escapeHtml(s.uptimeSeconds.toFixed(0))}</span> s, since ${escapeHtml(s.startedAt)}.</p>
+<h2>The last five minutes</h2>
+${charts(s.series)}
 <h2>Connections</h2>
 ${table(['State', 'Connections'], [...STATES.map((st) => [st, s.connections[st]]), ['requests in flight', s.inFlight]])}
 <h2>Requests since start</h2>
@@ -201,6 +320,7 @@ ${table(['Status', 'Replies'], CLASSES.map((c) => [c, s.requests[c]]))}
 ${table(['', 'Count'], [['hits', s.cache.hits], ['misses', s.cache.misses], ['documents', s.cache.documents], ['bytes', s.cache.bytes]])}
 <h2>Upstreams</h2>
 ${s.upstreams.length === 0 ? '<p>No upstream connections.</p>' : table(['Origin', 'Idle', 'Busy', 'Waiting'], s.upstreams.map((u) => [u.origin, u.idle, u.busy, u.waiting]))}
+<script>${SCRIPT}</script>
 </body></html>
 `;
 }
@@ -232,7 +352,7 @@ function render(server: Server, request: Request): Reply {
   if (chosen === 'html') {
     text = html(s);
     format = HTML_FORMAT;
-    headers['Content-Security-Policy'] = "default-src 'none'; style-src 'unsafe-inline'";
+    headers['Content-Security-Policy'] = HTML_CSP;
   } else if (chosen === 'prometheus') {
     text = prometheus(s);
     format = PROMETHEUS_FORMAT;

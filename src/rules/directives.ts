@@ -39,6 +39,10 @@ function check<T>(v: T | Expected, ctx: DirectiveContext): T | undefined {
   return v;
 }
 
+/** A document path (Fallback, ErrorPage): absolute, no dot-segment, no query, not a directory. */
+const DOCUMENT_PATH = /^\/[^?#\s]*[^/?#\s]$/;
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+
 const template = (w: Word) => new Template(w.parts, w.pattern);
 
 /** A RESULT's pieces, or undefined if it has more wildcards than its template. */
@@ -66,7 +70,7 @@ function parseHost(text: string): string | Expected {
 }
 
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
-  | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey'>;
+  | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey' | 'errorPages'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -347,8 +351,29 @@ const LIST: Directive[] = [
   {
     name: 'Fallback', usage: 'TEMPLATE PATH', min: 2, max: 2,
     apply([t, p], d, ctx) {
-      if (!/^\/[^?#\s]*[^/?#\s]$/.test(p!.text) || /(^|\/)\.\.?(\/|$)/.test(p!.text)) ctx.error(`expected the path of a document like /index.html, got ${quote(p!.text)}`);
+      if (!DOCUMENT_PATH.test(p!.text) || DOT_SEGMENT.test(p!.text)) ctx.error(`expected the path of a document like /index.html, got ${quote(p!.text)}`);
       else d.fallback.push({ template: template(t!), value: p!.text, line: ctx.line });
+    },
+  },
+  {
+    // nginx's error_page: several statuses may share one document. Only
+    // errors (4xx, 5xx): a 1xx, 2xx or 3xx is an answer, not an error.
+    name: 'ErrorPage', usage: 'STATUS… PATH', min: 2, max: 33,
+    apply(words, d, ctx) {
+      const p = words[words.length - 1]!;
+      const statuses: number[] = [];
+      for (const w of words.slice(0, -1)) {
+        if (/^[45]\d\d$/.test(w.text)) statuses.push(Number(w.text));
+        else ctx.error(`expected an error status from 400 to 599, got ${quote(w.text)}`);
+      }
+      if (!DOCUMENT_PATH.test(p.text) || DOT_SEGMENT.test(p.text)) {
+        ctx.error(`expected the path of a document like /404.html after the statuses, got ${quote(p.text)}`);
+        return;
+      }
+      if (statuses.length !== words.length - 1) return;
+      const pages: Record<number, string> = { ...d.settings.errorPages };
+      for (const status of statuses) pages[status] = p.text;
+      d.settings.errorPages = Object.freeze(pages);
     },
   },
 ];

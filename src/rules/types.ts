@@ -66,6 +66,8 @@ export interface ServerSettings {
   graceTimeout?: number;
   /** `Status PATH`: the decoded path the server answers with its status page itself. */
   statusPath?: string;
+  /** `ErrorPage STATUS… PATH`: by status (400–599), the decoded path of the document served for that error. */
+  errorPages?: Readonly<Record<number, string>>;
   /** TLS: the certificate chain and its private key (PEM, absolute; relative to the rule file's directory). */
   tlsCertificate?: string;
   tlsKey?: string;
