@@ -72,6 +72,8 @@ export interface Upstream {
 
 /** What the page shows: a snapshot, taken when it is asked for. */
 export interface Status {
+  /** The process that answered: under workers, each counts what it served (see README). */
+  pid: number;
   uptimeSeconds: number;
   startedAt: string;
   connections: Record<ConnectionState, number>;
@@ -103,6 +105,7 @@ export function snapshot(server: Server, now: number = Date.now()): Status {
     byOrigin.set(p.origin, u);
   }
   return {
+    pid: process.pid,
     uptimeSeconds: Math.max(0, now - counters.startedAt) / 1000,
     startedAt: new Date(counters.startedAt).toISOString(),
     connections,
@@ -152,6 +155,7 @@ export function prometheus(s: Status): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
   };
+  metric('streamstack_process_id', 'gauge', 'The process that answered (a worker, under --workers).', [['', s.pid]]);
   metric('streamstack_uptime_seconds', 'gauge', 'Seconds since the server started.', [['', s.uptimeSeconds]]);
   metric('streamstack_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.',
     [['', Date.parse(s.startedAt) / 1000]]);
@@ -192,7 +196,7 @@ export function html(s: Status): string {
 th,td{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#eee}td:first-child{text-align:left}</style>
 </head><body>
 <h1>streamstack status</h1>
-<p>Up ${escapeHtml(s.uptimeSeconds.toFixed(0))} s, since ${escapeHtml(s.startedAt)}.</p>
+<p>Up ${escapeHtml(s.uptimeSeconds.toFixed(0))} s, since ${escapeHtml(s.startedAt)}; process ${escapeHtml(s.pid)}.</p>
 <h2>Connections</h2>
 ${table(['State', 'Connections'], [...STATES.map((st) => [st, s.connections[st]]), ['requests in flight', s.inFlight]])}
 <h2>Requests since start</h2>
