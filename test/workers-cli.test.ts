@@ -1,0 +1,296 @@
+// Workers through the command line (`--workers N`, `Workers N|auto`): one
+// port answered by several processes, signals relayed by the primary, a
+// killed worker replaced, a crash loop backed off, a graceful stop that lets
+// a download finish, and the write guards of PUT across processes.
+
+import { describe, it, expect, afterEach } from 'vitest';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { availableParallelism } from 'node:os';
+import { cliScratch, runCli, startCli } from './helpers/cli.js';
+import type { Running } from './helpers/cli.js';
+import { connect, exchange, get, sleep } from './helpers/wire.js';
+
+const { running, tmp, cleanup } = cliScratch('streamstack-workers-');
+afterEach(cleanup);
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+/** A root with x.txt, and a rule file serving it with a status page at /status. */
+function site(extra = ''): { dir: string; root: string; file: string } {
+  const dir = tmp();
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  fs.writeFileSync(path.join(root, 'x.txt'), 'one\n');
+  const file = path.join(dir, 'site.rules');
+  fs.writeFileSync(file, `ServerRoot ${root}\nStatus /status\nPass /*\n${extra}`);
+  return { dir, root, file };
+}
+
+async function start(args: string[]): Promise<Running> {
+  const s = await startCli(args);
+  running.push(s);
+  return s;
+}
+
+/** The pids the primary printed at start. */
+function workerPids(s: Running): number[] {
+  const m = /streamstack: \d+ workers \(pids ([\d, ]+)\)/.exec(s.stdout());
+  return m === null ? [] : m[1]!.split(', ').map(Number);
+}
+
+/** On one new connection: the pid of the worker that took it, and its answer to GET `target`. */
+async function served(port: number, target = '/x.txt'): Promise<{ pid: number; status: number; body: string }> {
+  const r = await exchange(port, get('/status', 'Accept: application/json\r\n') + get(target), { responses: 2 });
+  const [status, doc] = r.responses;
+  return { pid: (JSON.parse(status!.body.toString()) as { pid: number }).pid, status: doc!.status, body: doc!.body.toString() };
+}
+
+/** `n` connections one after another (the cluster deals them out in turn). */
+async function many(port: number, n: number, target = '/x.txt') {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await served(port, target));
+  return out;
+}
+
+describe('workers on one port', () => {
+  it('two workers answer on one port: connections reach two worker pids, none the primary', async () => {
+    const { file } = site();
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const pids = workerPids(s);
+    expect(pids).toHaveLength(2);
+    expect(pids).not.toContain(s.proc.pid);
+    const seen = await many(s.port, 8);
+    expect(seen.every((r) => r.status === 200 && r.body === 'one\n')).toBe(true);
+    expect(new Set(seen.map((r) => r.pid))).toEqual(new Set(pids));
+    // Started once: one start line, whatever the number of workers.
+    expect(s.stdout().match(/serving .* at http:\/\//g)).toHaveLength(1);
+  });
+
+  it('the Workers directive starts them; --workers wins over it; --workers 1 is a single process', async () => {
+    const { file } = site('Workers 3\n');
+    const three = await start(['--port', '0', '--rules', file]);
+    expect(workerPids(three)).toHaveLength(3);
+    const two = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    expect(workerPids(two)).toHaveLength(2);
+    const one = await start(['--port', '0', '--rules', file, '--workers', '1']);
+    expect(one.stdout()).not.toMatch(/\d+ workers \(pids/);
+    expect((await served(one.port)).pid).toBe(one.proc.pid);
+  });
+
+  it('Workers auto is one per CPU', async () => {
+    const { file } = site('Workers auto\n');
+    const s = await start(['--port', '0', '--rules', file]);
+    const n = availableParallelism();
+    if (n === 1) expect((await served(s.port)).pid).toBe(s.proc.pid);
+    else expect(workerPids(s)).toHaveLength(n);
+  });
+});
+
+describe('bad values and failed starts', () => {
+  it('Workers 0 and Workers x: file:line, exit 2, nothing forked', async () => {
+    for (const [value, line] of [['0', 2], ['x', 2], ['-1', 2], ['2000', 2]] as const) {
+      const d = tmp();
+      const file = path.join(d, 'w.rules');
+      fs.writeFileSync(file, `Pass /*\nWorkers ${value}\n`);
+      const r = await runCli(['--port', '0', '--rules', file]);
+      expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+        code: 2,
+        stderr: `${file}:${line}: Workers: expected a number of workers from 1 to 1024 or auto, got "${value}"\n`,
+        stdout: '',
+      });
+    }
+  });
+
+  it('--workers 0 and --workers x: one line, exit 2', async () => {
+    for (const value of ['0', 'x', '1.5', '']) {
+      const r = await runCli(['--port', '0', `--workers=${value}`, tmp()]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 2,
+        stderr: `streamstack: --workers expects a number from 1 to 1024 or auto, got '${value}' (see --help)\n`,
+      });
+    }
+  });
+
+  it('a port in use: said once, not once per worker, and exit 1', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(['--port', String(port), '--workers', '3', tmp()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`streamstack: cannot listen on 127.0.0.1:${port}: address already in use\n`);
+    } finally {
+      busy.close();
+    }
+  });
+});
+
+describe('signals reach every worker', () => {
+  it('SIGHUP to the primary restarts every worker with the new rules', async () => {
+    const { dir, file } = site();
+    fs.mkdirSync(path.join(dir, 'two'));
+    fs.writeFileSync(path.join(dir, 'two', 'x.txt'), 'two\n');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    // Each worker has x.txt in its memory cache.
+    const before = await many(s.port, 6);
+    expect(new Set(before.map((r) => r.body))).toEqual(new Set(['one\n']));
+    expect(new Set(before.map((r) => r.pid)).size).toBe(2);
+
+    fs.writeFileSync(file, `Status /status\nPass /* two/*\n`);
+    s.proc.kill('SIGHUP');
+    await until(() => (s.stdout().match(/restarted with .*site\.rules/g) ?? []).length === 2);
+    const after = await many(s.port, 6);
+    expect(after.map((r) => r.body)).toEqual(Array(6).fill('two\n'));
+    expect(new Set(after.map((r) => r.pid))).toEqual(new Set(workerPids(s)));
+  });
+
+  it('SIGUSR1 reopens the access log in every worker: after a rotation, both write to the new file', async () => {
+    const d = tmp();
+    const log = path.join(d, 'access.log');
+    const { file } = site(`AccessLog ${log}\n`);
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const before = await many(s.port, 4, '/x.txt?before');
+    expect(new Set(before.map((r) => r.pid)).size).toBe(2);
+    await until(() => (fs.readFileSync(log, 'utf8').match(/\?before/g) ?? []).length === 4);
+    fs.renameSync(log, log + '.1');
+    s.proc.kill('SIGUSR1');
+    await sleep(300);
+    const after = await many(s.port, 6, '/x.txt?after');
+    expect(new Set(after.map((r) => r.pid)).size).toBe(2);
+    await until(() => fs.existsSync(log) && (fs.readFileSync(log, 'utf8').match(/\?after/g) ?? []).length === 6);
+    expect(fs.readFileSync(log + '.1', 'utf8')).not.toContain('?after');
+    // One line per reply, whole: the two processes append to one file.
+    for (const line of fs.readFileSync(log, 'utf8').trimEnd().split('\n')) expect(line).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/(x\.txt\?after|status) HTTP\/1\.1" 200 \d+$/);
+  });
+
+  it('SIGTERM to the primary lets a long download finish on its worker, then exits 0', async () => {
+    const { root, file } = site('GraceTimeout 20s\n');
+    const size = 16 * 1024 * 1024;
+    fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(size, 'b'));
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const exit = new Promise<number | null>((r) => s.proc.on('close', (code) => r(code)));
+    const c = await connect(s.port);
+    let got = 0;
+    let head = -1;
+    let buf = Buffer.alloc(0);
+    const ended = new Promise<void>((resolve) => {
+      c.on('data', (chunk: Buffer) => {
+        if (head === -1) {
+          buf = Buffer.concat([buf, chunk]);
+          const end = buf.indexOf('\r\n\r\n');
+          if (end === -1) return;
+          head = end + 4;
+          got = buf.length - head;
+          // A slow reader: the download is in flight when the stop comes.
+          c.pause();
+        } else got += chunk.length;
+        if (got >= size) resolve();
+      });
+      c.on('close', () => resolve());
+    });
+    c.write(get('/big.bin'));
+    await until(() => head !== -1);
+    s.proc.kill('SIGTERM');
+    await sleep(500);
+    expect(s.proc.exitCode).toBeNull();
+    c.resume();
+    await ended;
+    expect(buf.subarray(0, head).toString()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(got).toBe(size);
+    expect(await exit).toBe(0);
+    expect(s.stdout().match(/SIGTERM, stopping/g)).toHaveLength(1);
+    running.length = 0;
+  });
+});
+
+describe('a worker that dies', () => {
+  it('kill -9: logged with its pid and signal, replaced, and the port keeps answering', async () => {
+    const { file } = site();
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const [victim, survivor] = workerPids(s);
+    process.kill(victim!, 'SIGKILL');
+    await until(() => s.stderr().includes(`streamstack: worker ${victim} was killed by SIGKILL; replacing it\n`));
+    // Answered meanwhile, by whoever is there.
+    const during = await many(s.port, 4);
+    expect(during.every((r) => r.status === 200 && r.pid !== victim)).toBe(true);
+    await until(() => /worker \d+ listening/.test(s.stdout()));
+    const replacement = Number(/worker (\d+) listening/.exec(s.stdout())![1]);
+    expect([victim, survivor]).not.toContain(replacement);
+    const after = await many(s.port, 6);
+    expect(new Set(after.map((r) => r.pid))).toEqual(new Set([survivor, replacement]));
+  });
+
+  it('workers that keep dying at start are replaced with a doubling delay, and serve again once the cause is gone', async () => {
+    const { file } = site();
+    const good = fs.readFileSync(file, 'utf8');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const [victim, survivor] = workerPids(s);
+    // A replacement reads the rule file as it is now: a broken one stops each at start.
+    fs.writeFileSync(file, good + 'Bogus line\n');
+    const started = Date.now();
+    process.kill(victim!, 'SIGKILL');
+    await until(() => /replacing it in 2 s/.test(s.stderr()), 8000);
+    const elapsed = Date.now() - started;
+    const delays = [...s.stderr().matchAll(/replacing it(?: in ([\d.]+) s)?\n/g)].map((m) => Number(m[1] ?? 0));
+    expect(delays).toEqual([0, 0.5, 1, 2]);
+    // Three replacements, each refused by the rules and said so, in at least 0 + 0.5 + 1 s.
+    expect(s.stderr().match(/worker \d+: .*site\.rules:4: Bogus: unknown directive/g)).toHaveLength(3);
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    // The survivor served all along.
+    expect((await served(s.port)).pid).toBe(survivor);
+    fs.writeFileSync(file, good);
+    await until(() => /worker \d+ listening/.test(s.stdout()), 8000);
+    const after = await many(s.port, 6);
+    expect(new Set(after.map((r) => r.pid)).size).toBe(2);
+  }, 30_000);
+});
+
+describe('the write guards of PUT hold across workers', () => {
+  /** `n` PUTs of `bodies` to `target` at once, each on its own connection; the statuses and ETags. */
+  async function puts(port: number, target: string, bodies: Buffer[], condition: string) {
+    return Promise.all(bodies.map(async (b) => {
+      const head = `PUT ${target} HTTP/1.1\r\nHost: t\r\n${condition}\r\nContent-Length: ${b.length}\r\n\r\n`;
+      const r = await exchange(port, [Buffer.concat([Buffer.from(head), b])], { responses: 1, timeout: 10_000 });
+      return { status: r.responses[0]?.status, etag: r.responses[0]?.headers.etag, body: b };
+    }));
+  }
+
+  const bodiesFor = (round: number, n: number) =>
+    Array.from({ length: n }, (_, i) => Buffer.alloc(4096 + 512 * i, `round ${round} writer ${i}|`));
+
+  it('If-None-Match: * — exactly one 201, the rest 412, every round; the file is the winner\'s, byte for byte', async () => {
+    const { root, file } = site('Enable PUT /*\n');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    for (let round = 0; round < 25; round++) {
+      const results = await puts(s.port, `/new-${round}.txt`, bodiesFor(round, 6), 'If-None-Match: *');
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses, `round ${round}`).toEqual([201, 412, 412, 412, 412, 412]);
+      const winner = results.find((r) => r.status === 201)!;
+      expect(fs.readFileSync(path.join(root, `new-${round}.txt`)).equals(winner.body), `round ${round}`).toBe(true);
+    }
+    expect(fs.readdirSync(root).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('If-Match — exactly one 204, the rest 412, every round; the file is the winner\'s, byte for byte', async () => {
+    const { root, file } = site('Enable PUT /*\n');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    for (let round = 0; round < 25; round++) {
+      const target = `/doc-${round}.txt`;
+      const [first] = await puts(s.port, target, [Buffer.from(`first ${round}\n`)], 'X-Round: 0');
+      expect(first!.status).toBe(201);
+      const results = await puts(s.port, target, bodiesFor(round, 6), `If-Match: ${first!.etag}`);
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses, `round ${round}`).toEqual([204, 412, 412, 412, 412, 412]);
+      const winner = results.find((r) => r.status === 204)!;
+      expect(fs.readFileSync(path.join(root, `doc-${round}.txt`)).equals(winner.body), `round ${round}`).toBe(true);
+    }
+  });
+});
