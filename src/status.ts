@@ -13,6 +13,10 @@
 // page itself is asked for. The page never shows a request's fields or
 // credentials: upstream origins are `scheme://host:port` (URL.host has no
 // userinfo).
+//
+// Under workers each process counts what it serves; the page then adds up
+// every worker's numbers, gathered by the primary when the page is asked
+// for (Server.gatherStatus), and lists each worker's own.
 
 import type { WireEvents } from '../protocols/http-server.js';
 import type { ConnectionState } from '../protocols/http-connection.js';
@@ -82,6 +86,52 @@ export interface Status {
   requests: Record<(typeof CLASSES)[number], number>;
   cache: { hits: number; misses: number; documents: number; bytes: number };
   upstreams: Upstream[];
+  /** Under workers: each worker's own numbers; the fields above are their sums. */
+  workers?: Status[];
+}
+
+/**
+ * The numbers of several workers as one: sums, upstreams merged by origin,
+ * the earliest start; `pid` is the one that answered. A worker that died took
+ * its counts with it.
+ */
+export function combine(parts: readonly Status[], pid: number, now: number = Date.now()): Status {
+  const sum: Status = {
+    pid,
+    uptimeSeconds: 0,
+    startedAt: '',
+    connections: { open: 0, closing: 0, closed: 0, dead: 0 },
+    inFlight: 0,
+    requests: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+    cache: { hits: 0, misses: 0, documents: 0, bytes: 0 },
+    upstreams: [],
+    workers: [...parts].sort((a, b) => a.pid - b.pid),
+  };
+  let started = Infinity;
+  const byOrigin = new Map<string, Upstream>();
+  for (const p of parts) {
+    started = Math.min(started, Date.parse(p.startedAt));
+    for (const st of STATES) sum.connections[st] += p.connections[st];
+    sum.inFlight += p.inFlight;
+    for (const c of CLASSES) sum.requests[c] += p.requests[c];
+    sum.cache.hits += p.cache.hits;
+    sum.cache.misses += p.cache.misses;
+    sum.cache.documents += p.cache.documents;
+    sum.cache.bytes += p.cache.bytes;
+    for (const u of p.upstreams) {
+      const m = byOrigin.get(u.origin) ?? { origin: u.origin, idle: 0, busy: 0, waiting: 0 };
+      m.idle += u.idle;
+      m.busy += u.busy;
+      m.waiting += u.waiting;
+      byOrigin.set(u.origin, m);
+    }
+  }
+  if (Number.isFinite(started)) {
+    sum.startedAt = new Date(started).toISOString();
+    sum.uptimeSeconds = Math.max(0, now - started) / 1000;
+  }
+  sum.upstreams = [...byOrigin.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  return sum;
 }
 
 export function snapshot(server: Server, now: number = Date.now()): Status {
@@ -156,6 +206,7 @@ export function prometheus(s: Status): string {
     for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
   };
   metric('streamstack_process_id', 'gauge', 'The process that answered (a worker, under --workers).', [['', s.pid]]);
+  if (s.workers !== undefined) metric('streamstack_workers', 'gauge', 'Worker processes whose numbers are summed here.', [['', s.workers.length]]);
   metric('streamstack_uptime_seconds', 'gauge', 'Seconds since the server started.', [['', s.uptimeSeconds]]);
   metric('streamstack_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.',
     [['', Date.parse(s.startedAt) / 1000]]);
@@ -205,7 +256,11 @@ ${table(['Status', 'Replies'], CLASSES.map((c) => [c, s.requests[c]]))}
 ${table(['', 'Count'], [['hits', s.cache.hits], ['misses', s.cache.misses], ['documents', s.cache.documents], ['bytes', s.cache.bytes]])}
 <h2>Upstreams</h2>
 ${s.upstreams.length === 0 ? '<p>No upstream connections.</p>' : table(['Origin', 'Idle', 'Busy', 'Waiting'], s.upstreams.map((u) => [u.origin, u.idle, u.busy, u.waiting]))}
-</body></html>
+${s.workers === undefined ? '' : `<h2>Workers</h2>
+${table(['Process', 'Up (s)', 'Open connections', 'Replies', 'Cache hits'], s.workers.map((w) => [
+  w.pid, w.uptimeSeconds.toFixed(0), w.connections.open, CLASSES.reduce((n, c) => n + w.requests[c], 0), w.cache.hits,
+]))}
+`}</body></html>
 `;
 }
 
@@ -227,8 +282,13 @@ export function statusPage(server: Server, request: Request, rules: RuleSet): Pr
   return denied instanceof Promise ? denied.then((d) => d ?? render(server, request)) : denied;
 }
 
-function render(server: Server, request: Request): Reply {
-  const s = snapshot(server);
+function render(server: Server, request: Request): Reply | Promise<Reply> {
+  const own = snapshot(server);
+  if (server.gatherStatus === undefined) return reply(own, request);
+  return server.gatherStatus(own).then((all) => reply(all, request));
+}
+
+function reply(s: Status, request: Request): Reply {
   const chosen = chooseFormat(request.headers.accept, request.query);
   let text: string;
   let format: Format;

@@ -13,10 +13,17 @@
 //                     { streamstack: 'signal', name, force } a relayed signal
 //   worker → primary  { streamstack: 'listening', lines }   what a single process prints at start
 //                     { streamstack: 'failed', code, text }  why it could not start, before exiting
+// and for the status page, which adds up every worker's numbers:
+//   worker → primary  { streamstack: 'status', id }          the page is asked for
+//   primary → workers { streamstack: 'status-ask', id }      each answers
+//   workers → primary { streamstack: 'status-part', id, status }
+//   primary → worker  { streamstack: 'status-all', id, parts }
 
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { LockArbiter, LockClient, isLockMessage } from './cluster-lock.js';
+import { combine } from './status.js';
+import type { Status } from './status.js';
 
 /** Relayed signals: a stop (SIGTERM, SIGINT), a restart (SIGHUP), a log reopen (SIGUSR1). */
 export type RelayedSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1';
@@ -33,12 +40,18 @@ export const FIRST_DELAY_MS = 500;
 export const MAX_DELAY_MS = 30_000;
 /** After a second signal, workers that have not exited are killed. */
 const FORCE_KILL_MS = 3000;
+/** The status page waits this long for the workers' numbers; one that is silent (stuck, dying) is left out. */
+const STATUS_WAIT_MS = 1000;
 
 type Message =
   | { streamstack: 'setup'; tls?: { cert: string; key: string } }
   | { streamstack: 'signal'; name: RelayedSignal; force: boolean }
   | { streamstack: 'listening'; lines: string[] }
-  | { streamstack: 'failed'; code: number; text: string };
+  | { streamstack: 'failed'; code: number; text: string }
+  | { streamstack: 'status'; id: number }
+  | { streamstack: 'status-ask'; id: number }
+  | { streamstack: 'status-part'; id: number; status: Status }
+  | { streamstack: 'status-all'; id: number; parts: Status[] };
 
 function kind(m: unknown): string | undefined {
   const t = (m as { streamstack?: unknown } | null)?.streamstack;
@@ -68,6 +81,9 @@ export class PrimaryLink {
   readonly locks = new LockClient(process);
   #onSignal: ((name: RelayedSignal, force: boolean) => void) | null = null;
   #pending: [RelayedSignal, boolean][] = [];
+  #ownStatus: (() => Status) | null = null;
+  #asked = 0;
+  readonly #gathering = new Map<number, (parts: Status[]) => void>();
 
   constructor() {
     let resolve: (s: WorkerSetup) => void = () => {};
@@ -79,7 +95,34 @@ export class PrimaryLink {
         const { name, force } = m as { name: RelayedSignal; force: boolean };
         if (this.#onSignal === null) this.#pending.push([name, force]);
         else this.#onSignal(name, force);
+      } else if (k === 'status-ask' && this.#ownStatus !== null) {
+        const { id } = m as { id: number };
+        process.send?.({ streamstack: 'status-part', id, status: this.#ownStatus() } satisfies Message);
+      } else if (k === 'status-all') {
+        const { id, parts } = m as { id: number; parts: Status[] };
+        this.#gathering.get(id)?.(parts);
       }
+    });
+  }
+
+  /** How this worker's own numbers are taken, when the primary asks for them. */
+  answerStatus(own: () => Status): void {
+    this.#ownStatus = own;
+  }
+
+  /** Every worker's numbers added up, through the primary; this one's alone if the primary does not answer. */
+  gatherStatus(own: Status): Promise<Status> {
+    const id = ++this.#asked;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done([own]), STATUS_WAIT_MS * 2);
+      const done = (parts: Status[]): void => {
+        clearTimeout(timer);
+        this.#gathering.delete(id);
+        // The primary may have asked before this worker was ready to answer: its own numbers are these.
+        resolve(combine(parts.some((p) => p.pid === own.pid) ? parts : [...parts, own], own.pid));
+      };
+      this.#gathering.set(id, done);
+      process.send?.({ streamstack: 'status', id } satisfies Message);
     });
   }
 
@@ -146,6 +189,30 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     if (slot !== undefined) send(slot.worker, m);
   });
 
+  // The status page: a round of questions to every listening worker, answered when all have replied or time is up.
+  let rounds = 0;
+  const gathering = new Map<number, { parts: Status[]; waiting: Set<number>; finish: () => void }>();
+  const gather = (asker: Worker, askerId: number): void => {
+    const id = ++rounds;
+    const waiting = new Set([...slots.values()].filter((s) => s.listening).map((s) => s.worker.id));
+    const parts: Status[] = [];
+    const finish = (): void => {
+      clearTimeout(timer);
+      gathering.delete(id);
+      send(asker, { streamstack: 'status-all', id: askerId, parts } satisfies Message);
+    };
+    const timer = setTimeout(finish, STATUS_WAIT_MS);
+    gathering.set(id, { parts, waiting, finish });
+    for (const wid of waiting) send(slots.get(wid)!.worker, { streamstack: 'status-ask', id } satisfies Message);
+    if (waiting.size === 0) finish();
+  };
+  const answered = (worker: Worker, id: number, status: Status): void => {
+    const g = gathering.get(id);
+    if (g === undefined || !g.waiting.delete(worker.id)) return;
+    g.parts.push(status);
+    if (g.waiting.size === 0) g.finish();
+  };
+
   const fork = (): void => {
     const worker = cluster.fork();
     // A channel closing under a send, or a spawn that fails: the exit that follows is what counts.
@@ -175,7 +242,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       return;
     }
     const k = kind(m);
-    if (k === 'failed') {
+    if (k === 'status') gather(worker, (m as { id: number }).id);
+    else if (k === 'status-part') answered(worker, (m as { id: number }).id, (m as { status: Status }).status);
+    else if (k === 'failed') {
       const f = m as { code: number; text: string };
       slot.failure = { code: f.code, text: f.text };
     } else if (k === 'listening') {
@@ -199,6 +268,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     if (slot === undefined) return;
     slots.delete(worker.id);
     arbiter.releaseAll(worker.id);
+    // A status round waits for no worker that is gone.
+    for (const g of gathering.values()) if (g.waiting.delete(worker.id) && g.waiting.size === 0) g.finish();
     const pid = worker.process.pid;
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
     if (phase === 'stopping') {

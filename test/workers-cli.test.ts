@@ -74,6 +74,27 @@ describe('workers on one port', () => {
     expect(s.stdout().match(/serving .* at http:\/\//g)).toHaveLength(1);
   });
 
+  it('the status page adds up every worker\'s numbers and lists each worker\'s own', async () => {
+    const { file } = site();
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    for (let i = 0; i < 6; i++) expect((await exchange(s.port, get('/x.txt'), { responses: 1 })).responses[0]!.status).toBe(200);
+    expect((await exchange(s.port, get('/nothing-here'), { responses: 1 })).responses[0]!.status).toBe(404);
+    const r = await exchange(s.port, get('/status'), { responses: 1 });
+    const status = JSON.parse(r.responses[0]!.body.toString()) as {
+      pid: number; requests: Record<string, number>; cache: { hits: number; misses: number };
+      workers: { pid: number; requests: Record<string, number> }[];
+    };
+    expect(status.workers.map((w) => w.pid).sort()).toEqual(workerPids(s).sort());
+    expect(workerPids(s)).toContain(status.pid);
+    expect([status.requests['2xx'], status.requests['4xx']]).toEqual([6, 1]);
+    // Each served some of them (the cluster deals connections out in turn), and the sums are theirs.
+    for (const w of status.workers) expect(w.requests['2xx']).toBeGreaterThan(0);
+    expect(status.workers.reduce((n, w) => n + w.requests['2xx']!, 0)).toBe(6);
+    const prom = (await exchange(s.port, get('/status?format=prometheus'), { responses: 1 })).responses[0]!.body.toString();
+    expect(prom).toContain('\nstreamstack_workers 2\n');
+    expect(prom).toContain('\nstreamstack_requests_total{class="2xx"} 7\n');
+  });
+
   it('the Workers directive starts them; --workers wins over it; --workers 1 is a single process', async () => {
     const { file } = site('Workers 3\n');
     const three = await start(['--port', '0', '--rules', file]);
