@@ -28,6 +28,8 @@ import type { AccessLog } from './access-log.js';
 import { readTlsFiles, selfSigned, TlsFileError } from './tls.js';
 import type { TlsFiles } from './tls.js';
 import { PrimaryLink, runPrimary, workerCount } from './workers.js';
+import { snapshot } from './status.js';
+import type { Status } from './status.js';
 import type { RelayedSignal } from './workers.js';
 
 /** In a worker of `--workers`: the channel to the primary, opened before anything else can arrive on it. */
@@ -265,10 +267,11 @@ async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secur
     events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
     ...(flags.cors !== undefined && { cors: flags.cors }),
     ...(flags.spa !== undefined && { spa: flags.spa }),
-    // PUT and DELETE commit under a lock every worker honours.
-    ...(link !== null && { file: { sharedLock: link.locks } }),
+    // PUT and DELETE commit under a lock every worker honours; the status page adds up every worker's numbers.
+    ...(link !== null && { file: { sharedLock: link.locks }, gatherStatus: (own: Status) => link.gatherStatus(own) }),
   });
   await loadPlugins(server, rules, flags);
+  link?.answerStatus(() => snapshot(server));
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
   let listening = false;
   let early: string | null = null;
