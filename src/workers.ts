@@ -8,7 +8,10 @@
 // DELETE (src/cluster-lock.ts). Each worker runs the server as a single
 // process would, and reads the rule file itself.
 //
-// Messages over the cluster's channel, besides the locks:
+// Messages over the cluster's channel, besides the locks (a message that
+// reaches a worker before its code listens is lost, so the primary holds
+// what it has for a worker until the worker says hello):
+//   worker → primary  { streamstack: 'hello' }              it listens to the channel
 //   primary → worker  { streamstack: 'setup', tls? }        before it starts
 //                     { streamstack: 'signal', name, force } a relayed signal
 //   worker → primary  { streamstack: 'listening', lines }   what a single process prints at start
@@ -44,6 +47,7 @@ const FORCE_KILL_MS = 3000;
 const STATUS_WAIT_MS = 1000;
 
 type Message =
+  | { streamstack: 'hello' }
   | { streamstack: 'setup'; tls?: { cert: string; key: string } }
   | { streamstack: 'signal'; name: RelayedSignal; force: boolean }
   | { streamstack: 'listening'; lines: string[] }
@@ -103,6 +107,7 @@ export class PrimaryLink {
         this.#gathering.get(id)?.(parts);
       }
     });
+    process.send?.({ streamstack: 'hello' } satisfies Message);
   }
 
   /** How this worker's own numbers are taken, when the primary asks for them. */
@@ -149,6 +154,8 @@ export class PrimaryLink {
 
 interface Slot {
   worker: Worker;
+  /** What the primary has for it before its hello; null once it listens. */
+  inbox: unknown[] | null;
   startedAt: number;
   /** Why it could not start, when it said so. */
   failure: { code: number; text: string } | null;
@@ -182,7 +189,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   let startFailure: number | null = null;
 
   const send = (worker: Worker, message: unknown): void => {
-    if (worker.isConnected()) worker.send(message as object, undefined, () => {});
+    const inbox = slots.get(worker.id)?.inbox;
+    if (inbox) inbox.push(message);
+    else if (worker.isConnected()) worker.send(message as object, undefined, () => {});
   };
   const arbiter = new LockArbiter((id, m) => {
     const slot = slots.get(id);
@@ -217,7 +226,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const worker = cluster.fork();
     // A channel closing under a send, or a spawn that fails: the exit that follows is what counts.
     worker.on('error', () => {});
-    slots.set(worker.id, { worker, startedAt: now(), failure: null, listening: false });
+    slots.set(worker.id, { worker, inbox: [], startedAt: now(), failure: null, listening: false });
     send(worker, { streamstack: 'setup', ...options.setup } satisfies Message);
     // A stop asked while it was being made: it stops as soon as it can hear it.
     if (stopSignal !== null) send(worker, { streamstack: 'signal', name: stopSignal, force: signals > 1 } satisfies Message);
@@ -242,7 +251,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       return;
     }
     const k = kind(m);
-    if (k === 'status') gather(worker, (m as { id: number }).id);
+    if (k === 'hello') {
+      const inbox = slot.inbox ?? [];
+      slot.inbox = null;
+      for (const message of inbox) send(worker, message);
+    } else if (k === 'status') gather(worker, (m as { id: number }).id);
     else if (k === 'status-part') answered(worker, (m as { id: number }).id, (m as { status: Status }).status);
     else if (k === 'failed') {
       const f = m as { code: number; text: string };

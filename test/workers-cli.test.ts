@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { cliScratch, runCli, startCli } from './helpers/cli.js';
 import type { Running } from './helpers/cli.js';
 import { connect, exchange, get, sleep } from './helpers/wire.js';
+import { tlsExchange } from './helpers/tls.js';
 
 const { running, tmp, cleanup } = cliScratch('streamstack-workers-');
 afterEach(cleanup);
@@ -112,6 +113,28 @@ describe('workers on one port', () => {
     const n = availableParallelism();
     if (n === 1) expect((await served(s.port)).pid).toBe(s.proc.pid);
     else expect(workerPids(s)).toHaveLength(n);
+  });
+});
+
+describe('TLS under workers', () => {
+  it('--tls-self-signed: one certificate, made by the primary, served by every worker; RedirectHTTP from each', async () => {
+    const { file } = site('RedirectHTTP 0\n');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2', '--tls-self-signed']);
+    expect(s.stdout()).toContain('self-signed certificate for localhost');
+    expect(s.stdout().match(/serving .* at https:\/\//g)).toHaveLength(1);
+    const seen = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await tlsExchange(s.port, null, get('/status', 'Accept: application/json\r\n'), { responses: 1 });
+      seen.push({ pid: (JSON.parse(r.responses[0]!.body.toString()) as { pid: number }).pid, fingerprint: r.fingerprint });
+    }
+    expect(new Set(seen.map((x) => x.pid)).size).toBe(2);
+    expect(new Set(seen.map((x) => x.fingerprint)).size).toBe(1);
+    // The plain port all workers share: each redirects to https on the same port.
+    const plain = Number(/redirecting http:\/\/[^:]+:(\d+)\//.exec(s.stdout())![1]);
+    for (let i = 0; i < 4; i++) {
+      const r = await exchange(plain, get('/x.txt'), { responses: 1 });
+      expect([r.responses[0]!.status, r.responses[0]!.headers.location]).toEqual([308, `https://test:${s.port}/x.txt`]);
+    }
   });
 });
 
