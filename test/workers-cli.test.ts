@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { cliScratch, runCli, startCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, cliScratch, runCli, startCli } from './helpers/cli.js';
 import type { Running } from './helpers/cli.js';
 import { connect, exchange, get, sleep } from './helpers/wire.js';
 import { tlsExchange } from './helpers/tls.js';
@@ -213,6 +214,27 @@ describe('signals reach every worker', () => {
     expect(fs.readFileSync(log + '.1', 'utf8')).not.toContain('?after');
     // One line per reply, whole: the two processes append to one file.
     for (const line of fs.readFileSync(log, 'utf8').trimEnd().split('\n')) expect(line).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/(x\.txt\?after|status) HTTP\/1\.1" 200 \d+$/);
+  });
+
+  it('SIGTERM while the workers are still starting: they stop as soon as they can hear it, exit 0', async () => {
+    const { file } = site();
+    const proc = spawn(process.execPath, [CLI, '--port', '0', '--rules', file, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (c) => (out += c));
+    const exit = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
+    try {
+      // The workers are forked, and not yet listening.
+      const children = `/proc/${proc.pid}/task/${proc.pid}/children`;
+      await until(() => fs.existsSync(children) && fs.readFileSync(children, 'utf8').trim().split(' ').filter(Boolean).length === 2);
+      expect(out).not.toContain('serving');
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      expect(await exit).toBe(0);
+      clearTimeout(t);
+      expect(out).toContain('streamstack: SIGTERM, stopping\n');
+    } finally {
+      proc.kill('SIGKILL');
+    }
   });
 
   it('SIGTERM to the primary lets a long download finish on its worker, then exits 0', async () => {
