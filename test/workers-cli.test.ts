@@ -15,7 +15,12 @@ import { connect, exchange, get, sleep } from './helpers/wire.js';
 import { tlsExchange } from './helpers/tls.js';
 
 const { running, tmp, cleanup } = cliScratch('streamstack-workers-');
-afterEach(cleanup);
+afterEach(async () => {
+  // No worker's exception boundary caught anything (test/helpers/boundary.ts sees only this process).
+  const caught = running.filter((r) => r.stderr().includes('ended on an internal error'));
+  await cleanup();
+  expect(caught.map((r) => r.stderr())).toEqual([]);
+});
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -273,6 +278,7 @@ describe('signals reach every worker', () => {
     expect(got).toBe(size);
     expect(await exit).toBe(0);
     expect(s.stdout().match(/SIGTERM, stopping/g)).toHaveLength(1);
+    expect(s.stderr()).toBe('');
     running.length = 0;
   });
 });
