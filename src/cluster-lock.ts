@@ -23,9 +23,9 @@ export function isLockMessage(m: unknown): m is LockMessage {
   return (t === 'lock' || t === 'unlock' || t === 'granted') && typeof (m as LockMessage).id === 'number';
 }
 
-/** What a worker sends and hears on: `process` in a cluster worker. */
+/** What a worker sends and hears on: the cluster's channel to the primary. */
 export interface Channel {
-  send?(message: unknown): boolean;
+  send(message: LockMessage): void;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
@@ -52,10 +52,10 @@ export class LockClient implements SharedLock {
       const release = (): void => {
         if (freed) return;
         freed = true;
-        this.#channel.send?.({ streamstack: 'unlock', id } satisfies LockMessage);
+        this.#channel.send({ streamstack: 'unlock', id } satisfies LockMessage);
       };
       this.#waiting.set(id, () => resolve(release));
-      this.#channel.send?.({ streamstack: 'lock', id, key } satisfies LockMessage);
+      this.#channel.send({ streamstack: 'lock', id, key } satisfies LockMessage);
     });
   }
 }

@@ -25,6 +25,7 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { LockArbiter, LockClient, isLockMessage } from './cluster-lock.js';
+import type { LockMessage } from './cluster-lock.js';
 import { combine } from './status.js';
 import type { Status } from './status.js';
 
@@ -75,6 +76,15 @@ export function workerCount(n: number | 'auto' | undefined, cpus: () => number):
 // --- in a worker ----------------------------------------------------------------
 
 /**
+ * A message to the primary. With a callback, a channel closing under it is
+ * that callback's error, not the process's: the cluster ends a worker whose
+ * primary is gone anyway.
+ */
+function tell(message: Message | LockMessage): void {
+  if (process.send !== undefined && process.connected) process.send(message, undefined, undefined, () => {});
+}
+
+/**
  * A worker's link to its primary. Made first thing in a worker's main, so
  * that no message sent while the worker starts is lost: a relayed signal
  * that arrives before the server is made waits for `onSignal`.
@@ -82,7 +92,7 @@ export function workerCount(n: number | 'auto' | undefined, cpus: () => number):
 export class PrimaryLink {
   readonly setup: Promise<WorkerSetup>;
   /** The write locks, granted by the primary. */
-  readonly locks = new LockClient(process);
+  readonly locks = new LockClient({ send: tell, on: (event, listener) => process.on(event, listener) });
   #onSignal: ((name: RelayedSignal, force: boolean) => void) | null = null;
   #pending: [RelayedSignal, boolean][] = [];
   #ownStatus: (() => Status) | null = null;
@@ -101,13 +111,13 @@ export class PrimaryLink {
         else this.#onSignal(name, force);
       } else if (k === 'status-ask' && this.#ownStatus !== null) {
         const { id } = m as { id: number };
-        process.send?.({ streamstack: 'status-part', id, status: this.#ownStatus() } satisfies Message);
+        tell({ streamstack: 'status-part', id, status: this.#ownStatus() });
       } else if (k === 'status-all') {
         const { id, parts } = m as { id: number; parts: Status[] };
         this.#gathering.get(id)?.(parts);
       }
     });
-    process.send?.({ streamstack: 'hello' } satisfies Message);
+    tell({ streamstack: 'hello' });
   }
 
   /** How this worker's own numbers are taken, when the primary asks for them. */
@@ -127,7 +137,7 @@ export class PrimaryLink {
         resolve(combine(parts.some((p) => p.pid === own.pid) ? parts : [...parts, own], own.pid));
       };
       this.#gathering.set(id, done);
-      process.send?.({ streamstack: 'status', id } satisfies Message);
+      tell({ streamstack: 'status', id });
     });
   }
 
@@ -138,7 +148,7 @@ export class PrimaryLink {
 
   /** The worker listens: `lines` are what a single process prints at this point. */
   listening(lines: string[]): void {
-    process.send?.({ streamstack: 'listening', lines } satisfies Message);
+    tell({ streamstack: 'listening', lines });
   }
 
   /** The worker could not start: the primary reports it, once. Resolves when sent. */
