@@ -354,6 +354,29 @@ describe('the write guards of PUT hold across workers', () => {
     expect(fs.readdirSync(root).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
+  it('If-Match on PUT and DELETE together — exactly one of them succeeds every round, and the file says which', async () => {
+    const { root, file } = site('Enable PUT /*\nEnable DELETE /*\n');
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    for (let round = 0; round < 40; round++) {
+      const target = `/both-${round}.txt`;
+      const [first] = await puts(s.port, target, [Buffer.from(`first ${round}\n`)], 'X-Round: 0');
+      const condition = `If-Match: ${first!.etag}`;
+      const del = () => exchange(s.port, `DELETE ${target} HTTP/1.1\r\nHost: t\r\n${condition}\r\n\r\n`, { responses: 1, timeout: 10_000 })
+        .then((r) => ({ status: r.responses[0]?.status, body: null }));
+      const results = await Promise.all([
+        puts(s.port, target, bodiesFor(round, 4), condition),
+        Promise.all([del(), del(), del(), del()]),
+      ]).then(([p, d]) => [...p, ...d]);
+      const won = results.filter((r) => r.status === 204);
+      expect(won, `round ${round}: ${results.map((r) => r.status).join(' ')}`).toHaveLength(1);
+      // The losers: 412 (the ETag changed or the file went), or 404 for a DELETE that came after another.
+      expect(results.every((r) => r.status === 204 || r.status === 412 || (r.body === null && r.status === 404))).toBe(true);
+      const onDisk = path.join(root, `both-${round}.txt`);
+      if (won[0]!.body === null) expect(fs.existsSync(onDisk), `round ${round}`).toBe(false);
+      else expect(fs.readFileSync(onDisk).equals(won[0]!.body), `round ${round}`).toBe(true);
+    }
+  });
+
   it('If-Match — exactly one 204, the rest 412, every round; the file is the winner\'s, byte for byte', async () => {
     const { root, file } = site('Enable PUT /*\n');
     const s = await start(['--port', '0', '--rules', file, '--workers', '2']);

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { LockArbiter, LockClient } from '../src/cluster-lock.js';
 import type { LockMessage } from '../src/cluster-lock.js';
 import { PathLocks } from '../protocols/file-write.js';
+import { MAX_DELAY_MS, backoff, workerCount } from '../src/workers.js';
 
 function arbiter() {
   const granted: string[] = [];
@@ -114,5 +115,19 @@ describe('PathLocks with a shared lock', () => {
     })).rejects.toThrow('disk full');
     await new Promise((r) => setTimeout(r, 10));
     expect(arb.size).toBe(0);
+  });
+});
+
+describe('the backoff of replacements', () => {
+  it('none at first, then doubling from 0.5 s, capped at 30 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(backoff)).toEqual([0, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    expect(MAX_DELAY_MS).toBe(30_000);
+  });
+
+  it('auto is the CPUs, at least one; a number is itself; nothing is one', () => {
+    expect(workerCount('auto', () => 6)).toBe(6);
+    expect(workerCount('auto', () => 0)).toBe(1);
+    expect(workerCount(3, () => 6)).toBe(3);
+    expect(workerCount(undefined, () => 6)).toBe(1);
   });
 });
