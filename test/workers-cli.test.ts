@@ -283,6 +283,37 @@ describe('signals reach every worker', () => {
   });
 });
 
+describe('a second signal', () => {
+  it('stops every worker at once, cutting a download, and the primary exits 0', async () => {
+    const { root, file } = site('GraceTimeout 30s\n');
+    fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(16 * 1024 * 1024, 'b'));
+    const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+    const exit = new Promise<number | null>((r) => s.proc.on('close', (code) => r(code)));
+    const c = await connect(s.port);
+    const closed = new Promise<void>((r) => c.on('close', () => r()));
+    c.on('error', () => {});
+    // A reader that never reads: the download stays in flight.
+    c.once('data', () => c.pause());
+    c.write(get('/big.bin'));
+    await sleep(300);
+    s.proc.kill('SIGTERM');
+    await sleep(500);
+    expect(s.proc.exitCode).toBeNull();
+    const again = Date.now();
+    s.proc.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(Date.now() - again).toBeLessThan(2500);
+    // The download was cut: what is left to read ends before the 16 MiB.
+    let got = 0;
+    c.on('data', (chunk: Buffer) => (got += chunk.length));
+    c.resume();
+    await closed;
+    expect(got).toBeLessThan(16 * 1024 * 1024);
+    expect(s.stdout()).toContain('streamstack: SIGTERM again, exiting now\n');
+    running.length = 0;
+  });
+});
+
 describe('a worker that dies', () => {
   it('kill -9: logged with its pid and signal, replaced, and the port keeps answering', async () => {
     const { file } = site();
