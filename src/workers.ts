@@ -191,7 +191,6 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const slots = new Map<number, Slot>();
   const timers = new Set<NodeJS.Timeout>();
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
-  let stopSignal: RelayedSignal | null = null;
   let failures = 0;
   let signals = 0;
   let done: (code: number) => void = () => {};
@@ -238,8 +237,6 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     worker.on('error', () => {});
     slots.set(worker.id, { worker, inbox: [], startedAt: now(), failure: null, listening: false });
     send(worker, { streamstack: 'setup', ...options.setup } satisfies Message);
-    // A stop asked while it was being made: it stops as soon as it can hear it.
-    if (stopSignal !== null) send(worker, { streamstack: 'signal', name: stopSignal, force: signals > 1 } satisfies Message);
   };
 
   const relay = (name: RelayedSignal, force: boolean): void => {
@@ -286,7 +283,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     }
   });
 
+  // The exit of a process may be seen before the last messages on its
+  // channel (why it failed): the channel's end comes after them.
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
+    if (worker.isConnected()) worker.once('disconnect', () => exited(worker, code, signal));
+    else exited(worker, code, signal);
+  });
+  const exited = (worker: Worker, code: number | null, signal: string | null): void => {
     const slot = slots.get(worker.id);
     if (slot === undefined) return;
     slots.delete(worker.id);
@@ -324,7 +327,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       if (phase === 'running') fork();
     }, delay);
     timers.add(timer);
-  });
+  };
 
   const onStop = (name: 'SIGTERM' | 'SIGINT'): void => {
     if (++signals > 1) {
@@ -338,7 +341,6 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     }
     out(`streamstack: ${name}, stopping\n`);
     phase = 'stopping';
-    stopSignal = name;
     for (const t of timers) clearTimeout(t);
     timers.clear();
     relay(name, false);
