@@ -26,7 +26,7 @@ import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { LockArbiter, LockClient, isLockMessage } from './cluster-lock.js';
 import type { LockMessage } from './cluster-lock.js';
-import { combine } from './status.js';
+import { combine } from './status-workers.js';
 import type { Status } from './status.js';
 
 /** Relayed signals: a stop (SIGTERM, SIGINT), a restart (SIGHUP), a log reopen (SIGUSR1). */
