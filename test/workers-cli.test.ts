@@ -331,7 +331,7 @@ describe('a worker that dies', () => {
     expect(new Set(after.map((r) => r.pid))).toEqual(new Set([survivor, replacement]));
   });
 
-  it('workers that keep dying at start are replaced with a doubling delay, and serve again once the cause is gone', async () => {
+  it('workers that keep dying at start are replaced with a doubling delay, serve again once the cause is gone, and the delay resets after 10 s of life', async () => {
     const { file } = site();
     const good = fs.readFileSync(file, 'utf8');
     const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
@@ -353,7 +353,13 @@ describe('a worker that dies', () => {
     await until(() => /worker \d+ listening/.test(s.stdout()), 8000);
     const after = await many(s.port, 6);
     expect(new Set(after.map((r) => r.pid)).size).toBe(2);
-  }, 30_000);
+    // A replacement that lived 10 s was healthy: its death is replaced at once again.
+    const healthy = Number(/worker (\d+) listening/.exec(s.stdout())![1]);
+    await sleep(10_500);
+    process.kill(healthy, 'SIGKILL');
+    await until(() => s.stderr().includes(`worker ${healthy} was killed`));
+    expect(s.stderr()).toContain(`streamstack: worker ${healthy} was killed by SIGKILL; replacing it\n`);
+  }, 45_000);
 });
 
 describe('the write guards of PUT hold across workers', () => {
