@@ -6,6 +6,7 @@
 
 import * as fsp from 'node:fs/promises';
 import type { MultipartLimits } from '../converters/multipart.js';
+import type { SharedLock } from './file-write.js';
 
 /** The methods the FILE module answers (Protocol.methods); the rules say where. */
 export const FILE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST']);
@@ -34,6 +35,8 @@ export interface FileOptions {
   log?: (message: string) => void;
   /** The clock of revalidation; default Date.now. */
   now?: () => number;
+  /** Write commits held across processes too (workers); default none: this process only. */
+  sharedLock?: SharedLock;
 }
 
 /** The options with every default filled in. */

@@ -5,7 +5,9 @@
 // the old file or the new one, never a partial one (rename(2) is atomic within
 // a directory). Every failure — a body over the limit (413), a client gone,
 // ENOSPC (507) — removes the temporary file. Two concurrent PUTs to one path
-// each write their own temporary file; the last rename wins whole.
+// each write their own temporary file; the last rename wins whole. Under
+// workers the commit is serialised across processes too (a SharedLock that
+// the cluster's primary arbitrates, src/cluster-lock.ts).
 // RFC 9110 §9.3.4 (PUT), §9.3.5 (DELETE), §13.2.2 (preconditions before any change).
 
 import { randomBytes } from 'node:crypto';
@@ -34,11 +36,23 @@ export interface WriteContext {
 }
 
 /**
+ * A lock per key held across processes: `acquire` resolves, once the key is
+ * free in every process, to the function that frees it. Whoever arbitrates
+ * it frees the keys of a process that dies, so no lock outlives its holder.
+ */
+export interface SharedLock {
+  acquire(key: string): Promise<() => void>;
+}
+
+/**
  * Serialises the commit step (re-check preconditions, rename) per path in
  * this process, so `If-Match` and `If-None-Match: *` cannot both pass for two
- * writers. Bodies upload in parallel; only the commit waits.
+ * writers. Bodies upload in parallel; only the commit waits. With a shared
+ * lock (workers), the commit also holds the path in every process; a single
+ * process has none and pays nothing for it.
  */
 export class PathLocks {
+  readonly #shared: SharedLock | null;
   #tails = new Map<string, Promise<void>>();
   /** Paths a PUT is writing, from its first look at the target to its commit, with their number of writers. */
   #writers = new Map<string, number>();
@@ -60,15 +74,30 @@ export class PathLocks {
     return this.#writers.has(key);
   }
 
+  constructor(shared: SharedLock | null = null) {
+    this.#shared = shared;
+  }
+
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
-    const result = previous.then(fn);
+    // In this process first, so that one worker asks for a key once at a time.
+    const shared = this.#shared;
+    const result = previous.then(shared === null ? fn : () => holding(shared, key, fn));
     const tail = result.then(() => {}, () => {});
     this.#tails.set(key, tail);
     void tail.then(() => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return result;
+  }
+}
+
+async function holding<T>(shared: SharedLock, key: string, fn: () => Promise<T>): Promise<T> {
+  const release = await shared.acquire(key);
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }
 

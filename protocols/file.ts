@@ -67,7 +67,7 @@ export class FileProtocol implements Protocol {
     this.#write = {
       config,
       roots,
-      locks: new PathLocks(),
+      locks: new PathLocks(options.sharedLock ?? null),
       invalidate(request, ...reals) {
         const doc = request.anchor?.document;
         if (doc instanceof FileDocument) cache.remove(doc);

@@ -5,23 +5,35 @@
 // SIGTERM and SIGINT stop accepting and finish what is in flight within
 // GraceTimeout, and a second one exits at once (a fast stop, as nginx's);
 // SIGUSR1 reopens the access log after a rotation. With TLS, SIGHUP also
-// rereads the certificate and key (a renewal without a restart).
+// rereads the certificate and key (a renewal without a restart). With
+// `--workers N` (or `Workers N`), this process becomes the primary of N
+// workers that each run the server (src/workers.ts): it validates the
+// configuration once, then forks them and relays the signals above.
 // Exit codes: 0 clean stop (a fast one too), 1 could not start or run, 2 bad
 // command line or configuration.
 
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server } from './server.js';
 import { defaultRules, loadRules, RuleFileError } from './rules/index.js';
 import type { RuleSet } from './rules/index.js';
-import { Expected, parseOrigin } from './rules/values.js';
+import { Expected, parseOrigin, parseWorkers } from './rules/values.js';
 import { loadPlugin } from './plugins.js';
 import { openAccessLog, useColor } from './access-log.js';
 import type { AccessLog } from './access-log.js';
 import { readTlsFiles, selfSigned, TlsFileError } from './tls.js';
 import type { TlsFiles } from './tls.js';
+import { PrimaryLink, runPrimary, workerCount } from './workers.js';
+import { snapshot } from './status.js';
+import type { Status } from './status.js';
+import type { RelayedSignal } from './workers.js';
+
+/** In a worker of `--workers`: the channel to the primary, opened before anything else can arrive on it. */
+const link = cluster.isWorker ? new PrimaryLink() : null;
 
 const USAGE = `Usage: streamstack [ROOT] [options]
 
@@ -41,6 +53,7 @@ Options:
                       serve https with this certificate and key
       --tls-self-signed
                       serve https with a certificate made for localhost
+      --workers N     N worker processes on the port (auto: one per CPU)
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -66,6 +79,7 @@ interface Flags {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsSelfSigned: boolean;
+  workers: number | 'auto' | undefined;
   help: boolean;
   version: boolean;
 }
@@ -97,6 +111,7 @@ function parseFlags(argv: string[]): Flags {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -121,6 +136,8 @@ function parseFlags(argv: string[]): Flags {
   if (spa !== undefined && (spa === '' || spa.startsWith('/') || spa.endsWith('/') || /(^|\/)\.\.(\/|$)/.test(spa))) {
     throw new UsageError(`--spa expects a file name relative to the root, like index.html, got '${values.spa}'`);
   }
+  const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
+  if (workers instanceof Expected) throw new UsageError(`--workers expects a number from 1 to 1024 or auto, got '${values.workers}'`);
   if (values['tls-self-signed'] === true && (values['tls-cert'] !== undefined || values['tls-key'] !== undefined)) {
     throw new UsageError('--tls-self-signed excludes --tls-cert and --tls-key');
   }
@@ -136,6 +153,7 @@ function parseFlags(argv: string[]): Flags {
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
     tlsSelfSigned: values['tls-self-signed'] ?? false,
+    workers,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -230,43 +248,63 @@ async function main(argv: string[]): Promise<number> {
   }
   let secure;
   try {
-    secure = flags.tlsSelfSigned ? await selfSigned() : files === null ? undefined : readTlsFiles(files);
+    // Workers share the certificate their primary made: one for every connection.
+    secure = flags.tlsSelfSigned ? (link === null ? await selfSigned() : (await link.setup).tls) : files === null ? undefined : readTlsFiles(files);
   } catch (err) {
     throw err instanceof TlsFileError ? new StartError(err.message) : err;
   }
+  // The flag wins over the directive; a worker is one process whatever they say.
+  const workers = link === null ? workerCount(flags.workers ?? rules.settings.workers, availableParallelism) : 1;
+  if (workers > 1) return runPrimary({ count: workers, setup: flags.tlsSelfSigned && secure !== undefined ? { tls: secure } : {} });
+  return serve(flags, rules, files, secure);
+}
+
+/** The server, in this process: a single one, or a worker of `--workers`. */
+async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secure: { cert: string; key: string } | undefined): Promise<number> {
   let log = openLog(rules);
   const server = new Server(rules, {
     tls: secure,
     events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
     ...(flags.cors !== undefined && { cors: flags.cors }),
     ...(flags.spa !== undefined && { spa: flags.spa }),
+    // PUT and DELETE commit under a lock every worker honours; the status page adds up every worker's numbers.
+    ...(link !== null && { file: { sharedLock: link.locks }, gatherStatus: (own: Status) => link.gatherStatus(own) }),
   });
   await loadPlugins(server, rules, flags);
+  link?.answerStatus(() => snapshot(server));
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
   let listening = false;
   let early: string | null = null;
   let stop: (signal: string) => void = () => {};
+  // A worker's primary says what a single process says about stopping, once for all.
+  const say = (line: string): void => {
+    if (link === null) process.stdout.write(line);
+  };
   const stopped = new Promise<number>((resolve) => {
     stop = (signal) => {
-      process.stdout.write(`streamstack: ${signal}, stopping\n`);
+      say(`streamstack: ${signal}, stopping\n`);
       server.close(server.rules.settings.graceTimeout).then(() => log?.sink.close()).then(() => resolve(0));
     };
   });
+  // Signals of this process, and for a worker the ones its primary relays:
+  // a terminal's ^C reaches both, and the pair is one stop, not two.
   let signals = 0;
-  const onStop = (signal: string) => {
-    if (++signals > 1) {
+  let relayed = false;
+  const onStop = (signal: string, how: 'own' | 'relayed' | 'forced') => {
+    const first = signals === 0 && !relayed;
+    if (how === 'own') signals++;
+    else relayed = true;
+    if (how === 'forced' || signals > 1) {
       // A fast stop, asked for: what is in flight is cut, and the exit is clean.
-      process.stdout.write(`streamstack: ${signal} again, exiting now\n`);
+      say(`streamstack: ${signal} again, exiting now\n`);
       log?.sink.flushSync();
       process.exit(0);
     }
+    if (!first) return;
     if (listening) stop(signal);
     else early = signal;
   };
-  process.on('SIGTERM', () => onStop('SIGTERM'));
-  process.on('SIGINT', () => onStop('SIGINT'));
-  process.on('SIGUSR1', () => log?.sink.reopen());
-  process.on('SIGHUP', () => {
+  const restart = (): void => {
     readRules(flags).then(
       (next) => {
         log = reopenLog(log, next);
@@ -279,7 +317,20 @@ async function main(argv: string[]): Promise<number> {
         if (files !== null) reloadTls(server, files, () => files);
       },
     );
-  });
+  };
+  process.on('SIGTERM', () => onStop('SIGTERM', 'own'));
+  process.on('SIGINT', () => onStop('SIGINT', 'own'));
+  process.on('SIGUSR1', () => log?.sink.reopen());
+  process.on('SIGHUP', restart);
+  if (link !== null) {
+    link.onSignal((name: RelayedSignal, force: boolean) => {
+      if (name === 'SIGHUP') restart();
+      else if (name === 'SIGUSR1') log?.sink.reopen();
+      else onStop(name, force ? 'forced' : 'relayed');
+    });
+    // The primary gone (killed): the cluster ends this worker at once; what the log holds is written first.
+    process.on('exit', () => log?.sink.flushSync());
+  }
   const host = flags.host ?? rules.settings.host ?? '127.0.0.1';
   const port = flags.port ?? rules.settings.port ?? 8080;
   let address;
@@ -291,6 +342,7 @@ async function main(argv: string[]): Promise<number> {
     throw new StartError(`cannot listen on ${host}:${port}: ${why}`);
   }
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const lines: string[] = [];
   const redirect = rules.settings.redirectHttp;
   if (redirect !== undefined) {
     let plain;
@@ -300,11 +352,13 @@ async function main(argv: string[]): Promise<number> {
       await server.close(0);
       throw new StartError(`cannot listen on ${host}:${redirect}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    process.stdout.write(`streamstack: redirecting http://${shown}:${plain.port}/ to https\n`);
+    lines.push(`streamstack: redirecting http://${shown}:${plain.port}/ to https\n`);
   }
   listening = true;
-  if (flags.tlsSelfSigned) process.stdout.write('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
-  process.stdout.write(`streamstack: serving ${servingWhat(rules)} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
+  if (flags.tlsSelfSigned) lines.push('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
+  lines.push(`streamstack: serving ${servingWhat(rules)} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
+  if (link === null) process.stdout.write(lines.join(''));
+  else link.listening(lines);
   if (early !== null) stop(early);
   return stopped;
 }
@@ -323,21 +377,23 @@ function servingWhat(rules: RuleSet): string {
   return `${root.endsWith('/') ? root : root + '/'} (${rules.file === null ? 'no rule file' : near(rules.file)})`;
 }
 
+/** What a failed start prints on stderr, and the exit code. */
+function failure(err: unknown): { code: number; text: string } {
+  if (err instanceof UsageError) return { code: 2, text: `streamstack: ${err.message} (see --help)\n` };
+  if (err instanceof RuleFileError) return { code: 2, text: err.message + '\n' };
+  if (err instanceof StartError) return { code: 1, text: `streamstack: ${err.message}\n` };
+  return { code: 1, text: `streamstack: ${(err as Error)?.message ?? String(err)}\n` };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`streamstack: ${err.message} (see --help)\n`);
-      process.exit(2);
-    } else if (err instanceof RuleFileError) {
-      process.stderr.write(err.message + '\n');
-      process.exit(2);
-    } else if (err instanceof StartError) {
-      process.stderr.write(`streamstack: ${err.message}\n`);
-      process.exit(1);
-    } else {
-      process.stderr.write(`streamstack: ${(err as Error)?.message ?? String(err)}\n`);
-      process.exit(1);
+    const { code, text } = failure(err);
+    // A worker's failure is told by its primary, once for all workers.
+    if (link !== null) void link.failed(code, text).then(() => process.exit(code));
+    else {
+      process.stderr.write(text);
+      process.exit(code);
     }
   },
 );

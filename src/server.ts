@@ -32,6 +32,7 @@ import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.
 import { fallbackPath, loadFallback } from './fallback.js';
 import { builtInPage, errorDocument, type ErrorDocumentLoad } from './error-page.js';
 import { StatusCounters, statusPage } from './status.js';
+import type { Status } from './status.js';
 import { redirectToHttps } from './tls.js';
 
 export interface ServerOptions {
@@ -48,6 +49,8 @@ export interface ServerOptions {
   spa?: string;
   /** TLS: the certificate and key; every connection is then https. */
   tls?: SecureContextOptions;
+  /** Under workers: this process's status page numbers with every worker's (src/workers.ts). */
+  gatherStatus?: (own: Status) => Promise<Status>;
 }
 
 export class Server {
@@ -59,6 +62,8 @@ export class Server {
   readonly proxy = new HttpClient();
   /** What the status page counts: replies by status class, the start time. */
   readonly counters = new StatusCounters();
+  /** Where the status page gets the numbers of the other workers, if there are any. */
+  readonly gatherStatus: ((own: Status) => Promise<Status>) | undefined;
   /** RedirectHTTP: the plain listener that sends clients to https, when listening. */
   redirect: HttpServer | null = null;
   #rules: RuleSet;
@@ -73,6 +78,7 @@ export class Server {
     this.#explicitFile = options.file ?? {};
     this.#cors = options.cors === undefined ? [] : [options.cors.toLowerCase()];
     this.#spa = options.spa;
+    this.gatherStatus = options.gatherStatus;
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);

@@ -13,6 +13,10 @@
 // page itself is asked for. The page never shows a request's fields or
 // credentials: upstream origins are `scheme://host:port` (URL.host has no
 // userinfo).
+//
+// Under workers each process counts what it serves; the page then adds up
+// every worker's numbers, gathered by the primary when the page is asked
+// for (Server.gatherStatus), and lists each worker's own.
 
 import type { WireEvents } from '../protocols/http-server.js';
 import type { ConnectionState } from '../protocols/http-connection.js';
@@ -67,8 +71,8 @@ export class StatusCounters {
   }
 }
 
-const STATES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'dead'];
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+export const STATES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'dead'];
+export const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 export interface Upstream {
   origin: string;
@@ -79,6 +83,8 @@ export interface Upstream {
 
 /** What the page shows: a snapshot, taken when it is asked for. */
 export interface Status {
+  /** The process that answered: under workers, each counts what it served (see README). */
+  pid: number;
   uptimeSeconds: number;
   startedAt: string;
   connections: Record<ConnectionState, number>;
@@ -89,6 +95,8 @@ export interface Status {
   upstreams: Upstream[];
   /** Replies per second and latency percentiles (ms), in buckets over the last minutes. */
   series: Series;
+  /** Under workers: each worker's own numbers; the fields above are their sums. */
+  workers?: Status[];
 }
 
 export function snapshot(server: Server, now: number = Date.now()): Status {
@@ -112,6 +120,7 @@ export function snapshot(server: Server, now: number = Date.now()): Status {
     byOrigin.set(p.origin, u);
   }
   return {
+    pid: process.pid,
     uptimeSeconds: Math.max(0, now - counters.startedAt) / 1000,
     startedAt: new Date(counters.startedAt).toISOString(),
     connections,
@@ -162,6 +171,8 @@ export function prometheus(s: Status): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
   };
+  metric('streamstack_process_id', 'gauge', 'The process that answered (a worker, under --workers).', [['', s.pid]]);
+  if (s.workers !== undefined) metric('streamstack_workers', 'gauge', 'Worker processes whose numbers are summed here.', [['', s.workers.length]]);
   metric('streamstack_uptime_seconds', 'gauge', 'Seconds since the server started.', [['', s.uptimeSeconds]]);
   metric('streamstack_start_time_seconds', 'gauge', 'When the server started, in seconds since the Unix epoch.',
     [['', Date.parse(s.startedAt) / 1000]]);
@@ -309,7 +320,7 @@ svg text{font-size:10px;fill:var(--muted)}.axis,.grid{stroke:var(--line)}.grid{s
 .c0{stroke:#2563eb;color:#2563eb}.c1{stroke:#d97706;color:#d97706}.c2{stroke:#dc2626;color:#dc2626}</style>
 </head><body>
 <h1>streamstack status</h1>
-<p>Up <span id="uptime">${escapeHtml(s.uptimeSeconds.toFixed(0))}</span> s, since ${escapeHtml(s.startedAt)}.</p>
+<p>Up <span id="uptime">${escapeHtml(s.uptimeSeconds.toFixed(0))}</span> s, since ${escapeHtml(s.startedAt)}; process ${escapeHtml(s.pid)}.</p>
 <h2>The last five minutes</h2>
 ${charts(s.series)}
 <h2>Connections</h2>
@@ -320,7 +331,11 @@ ${table(['Status', 'Replies'], CLASSES.map((c) => [c, s.requests[c]]))}
 ${table(['', 'Count'], [['hits', s.cache.hits], ['misses', s.cache.misses], ['documents', s.cache.documents], ['bytes', s.cache.bytes]])}
 <h2>Upstreams</h2>
 ${s.upstreams.length === 0 ? '<p>No upstream connections.</p>' : table(['Origin', 'Idle', 'Busy', 'Waiting'], s.upstreams.map((u) => [u.origin, u.idle, u.busy, u.waiting]))}
-<script>${SCRIPT}</script>
+${s.workers === undefined ? '' : `<h2>Workers</h2>
+${table(['Process', 'Up (s)', 'Open connections', 'Replies', 'Cache hits'], s.workers.map((w) => [
+  w.pid, w.uptimeSeconds.toFixed(0), w.connections.open, CLASSES.reduce((n, c) => n + w.requests[c], 0), w.cache.hits,
+]))}
+`}<script>${SCRIPT}</script>
 </body></html>
 `;
 }
@@ -343,8 +358,13 @@ export function statusPage(server: Server, request: Request, rules: RuleSet): Pr
   return denied instanceof Promise ? denied.then((d) => d ?? render(server, request)) : denied;
 }
 
-function render(server: Server, request: Request): Reply {
-  const s = snapshot(server);
+function render(server: Server, request: Request): Reply | Promise<Reply> {
+  const own = snapshot(server);
+  if (server.gatherStatus === undefined) return reply(own, request);
+  return server.gatherStatus(own).then((all) => reply(all, request));
+}
+
+function reply(s: Status, request: Request): Reply {
   const chosen = chooseFormat(request.headers.accept, request.query);
   let text: string;
   let format: Format;

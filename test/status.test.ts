@@ -171,7 +171,7 @@ describe('the three formats, with real counts', () => {
 
   it('escapes what it shows: HTML entities, Prometheus label values', () => {
     const s: Status = {
-      uptimeSeconds: 1, startedAt: new Date(0).toISOString(), inFlight: 0,
+      pid: 1, uptimeSeconds: 1, startedAt: new Date(0).toISOString(), inFlight: 0,
       connections: { open: 0, closing: 0, closed: 0, dead: 0 },
       requests: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
       cache: { hits: 0, misses: 0, documents: 0, bytes: 0 },

@@ -12,7 +12,7 @@ import { compileAuthority } from './authority.js';
 import type { RedirectStatus, ServerSettings } from './types.js';
 import {
   Expected, quote, parseCount, parseDuration, parseFileName, parseMediaType, parseMethod, parseOnOff,
-  parseOrigin, parsePort, parseQuality, parseSize, parseSuffix, parseToken,
+  parseOrigin, parsePort, parseQuality, parseSize, parseSuffix, parseToken, parseWorkers,
 } from './values.js';
 
 export interface DirectiveContext {
@@ -70,7 +70,7 @@ function parseHost(text: string): string | Expected {
 }
 
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
-  | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey' | 'errorPages'>;
+  | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey' | 'errorPages' | 'workers'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -229,6 +229,14 @@ const LIST: Directive[] = [
     },
   },
   limit('GraceTimeout', 'graceTimeout', parseDuration, 'DURATION'),
+  {
+    name: 'Workers', usage: 'NUMBER|auto', min: 1, max: 1,
+    apply([w], d, ctx) {
+      // Read once at start (src/workers.ts); `auto` is resolved there, to the CPUs of the machine it runs on.
+      const v = check(parseWorkers(w!.text), ctx);
+      if (v !== undefined) d.settings.workers = v;
+    },
+  },
   {
     name: 'AccessLog', usage: 'FILE|-', min: 1, max: 1,
     apply([w], d) {

@@ -73,6 +73,8 @@ export interface ServerSettings {
   tlsKey?: string;
   /** A plain port whose requests are redirected (308) to https. */
   redirectHttp?: number;
+  /** `Workers N|auto`: worker processes sharing the port (read at start; 1 is a single process). */
+  workers?: number | 'auto';
 }
 
 /** Where a directive was written, for messages from the modules that use it. */

@@ -43,6 +43,14 @@ export function parseCount(text: string): number | Expected {
   return n;
 }
 
+/** The workers of `Workers` and `--workers`: 1 to 1024, or `auto` (one per CPU). */
+export function parseWorkers(text: string): number | 'auto' | Expected {
+  if (text.toLowerCase() === 'auto') return 'auto';
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 1024)) return new Expected(`expected a number of workers from 1 to 1024 or auto, got ${quote(text)}`);
+  return n;
+}
+
 export function parseOnOff(text: string): boolean | Expected {
   const t = text.toLowerCase();
   if (t === 'on') return true;

@@ -1,10 +1,12 @@
 // One measured run: wrk against one server, with the server's CPU time from
 // /proc/PID/stat, its peak RSS from /proc/PID/status, and how busy each CPU was.
+// A server with workers (`--workers N`) is its primary and their processes,
+// summed (CPU time and RSS alike).
 // In a proxy scenario (ctx.upstream) the upstream's CPU time too: it shares CPU 1
 // with wrk, so it counts as ours there, not as another process's.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuTicks, rssKiB, systemTicks, allProcessTicks, reapedChildrenTicks, commandLine, gist } from './proc.js';
+import { cpuTicks, treeTicks, treeRssKiB, processTree, systemTicks, allProcessTicks, reapedChildrenTicks, commandLine, gist } from './proc.js';
 import { runWrk } from './wrk.js';
 
 export const NOISY = 20; // % of the server's or wrk's CPU taken by other processes: past it, a run is unreliable
@@ -39,7 +41,7 @@ export async function measure(ctx, scenario, server, round, duration) {
   const system0 = systemTicks();
   let ticks0;
   try {
-    ticks0 = cpuTicks(pid);
+    ticks0 = treeTicks(pid);
   } catch {
     throw await died(server);
   }
@@ -52,9 +54,9 @@ export async function measure(ctx, scenario, server, round, duration) {
     }
   };
   const up0 = upstreamPid ? upstreamTicks() : 0;
-  let peak = rssKiB(pid);
+  let peak = treeRssKiB(pid);
   const sampler = setInterval(() => {
-    const kib = rssKiB(pid);
+    const kib = treeRssKiB(pid);
     if (kib > peak) peak = kib;
   }, 50);
   const reaped0 = reapedChildrenTicks();
@@ -69,7 +71,7 @@ export async function measure(ctx, scenario, server, round, duration) {
   const wrkTicks = reapedChildrenTicks() - reaped0;
   let ticks;
   try {
-    ticks = cpuTicks(pid) - ticks0;
+    ticks = treeTicks(pid) - ticks0;
   } catch {
     throw await died(server);
   }
@@ -98,7 +100,7 @@ export async function measure(ctx, scenario, server, round, duration) {
   }
   // Near 100% means the load generator, not the server, set the pace.
   const wrkCpuPercent = (wrkTicks / ctx.clkTck / wallSeconds) * 100;
-  const neighbours = otherPercent > NOISY ? busiestOthers(others0, [pid, wrkPid, process.pid, upstreamPid], ctx.clkTck, wallSeconds) : [];
+  const neighbours = otherPercent > NOISY ? busiestOthers(others0, [...processTree(pid), wrkPid, process.pid, upstreamPid], ctx.clkTck, wallSeconds) : [];
   return {
     round,
     rps: report.rps,
@@ -133,7 +135,7 @@ export async function settle(server, maxMs = 3000) {
   while (Date.now() < deadline && !exited(server.child)) {
     let now;
     try {
-      now = cpuTicks(server.pid);
+      now = treeTicks(server.pid);
     } catch {
       return;
     }

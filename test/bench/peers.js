@@ -6,6 +6,7 @@
 
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { writeFileSync } from 'node:fs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
@@ -15,6 +16,22 @@ export const PEERS = {
     label: 'streamstack',
     script: path.join(REPO, 'dist', 'src', 'cli.js'),
     proxyArgs: ({ root, rules }) => [root, '--rules', rules],
+  },
+  // The same CLI with two worker processes (file-4k-workers), and with a Status rule (file-4k-status).
+  'streamstack-2w': {
+    label: 'two workers',
+    script: path.join(REPO, 'dist', 'src', 'cli.js'),
+    args: ({ root }) => [root, '--workers', '2'],
+  },
+  'streamstack-status': {
+    label: 'with Status',
+    script: path.join(REPO, 'dist', 'src', 'cli.js'),
+    args: ({ root }) => {
+      // Passes the root as the default rules do, with the status page on: every reply counted (src/status.ts).
+      const rules = path.join(root, 'status.rules');
+      writeFileSync(rules, 'Status /server-status\nPass /*\n');
+      return [root, '--rules', rules];
+    },
   },
   'node-fixed': {
     label: 'node:http fixed',

@@ -95,6 +95,51 @@ export function reapedChildrenTicks() {
   return Number(fields[13]) + Number(fields[14]);
 }
 
+/**
+ * The process and its descendants (a primary's workers), from
+ * /proc/PID/task/TID/children: one pid for a single-process server.
+ */
+export function processTree(pid) {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks;
+    try {
+      tasks = readdirSync(`/proc/${out[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const kids = readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'latin1').trim();
+        if (kids) out.push(...kids.split(' ').map(Number));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** cpuTicks of the server and its workers; throws when the server itself is gone. */
+export function treeTicks(pid) {
+  let ticks = cpuTicks(pid);
+  for (const p of processTree(pid).slice(1)) {
+    try {
+      ticks += cpuTicks(p);
+    } catch {
+      // A worker that exited meanwhile: its time went to its parent's cutime.
+    }
+  }
+  return ticks;
+}
+
+/** rssKiB of the server and its workers together. */
+export function treeRssKiB(pid) {
+  const tree = processTree(pid);
+  const own = rssKiB(pid);
+  return tree.slice(1).reduce((sum, p) => sum + (rssKiB(p) || 0), own);
+}
+
 /** Resident set size in KiB, or NaN when the process is gone. */
 export function rssKiB(pid) {
   try {

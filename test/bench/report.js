@@ -27,10 +27,12 @@ export function summarize(scenario) {
     const rps = ok.map((r) => r.rps);
     p.spread = rps.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / p.median.rps : 0;
   }
-  const ss = scenario.results.find((p) => p.peer === 'streamstack');
+  // The scenario's base: streamstack, or the variant a workers or status scenario compares with the plain one.
+  const base = scenario.base ?? 'streamstack';
+  const ss = scenario.results.find((p) => p.peer === base);
   for (const p of scenario.results) {
-    if (p.peer === 'streamstack' || !ss) continue;
-    // ratio = streamstack / peer, of the medians; and the median of the per-round ratios.
+    if (p.peer === base || !ss) continue;
+    // ratio = base / peer, of the medians; and the median of the per-round ratios.
     p.ratio = ss.median.rps / p.median.rps;
     const perRound = [];
     for (const r of p.runs) {
@@ -100,7 +102,7 @@ function proxyNotes(results) {
 export function table(results) {
   const lines = [];
   const head = ['scenario', 'peer', 'req/s', 'spread', 'CPU us/req', 'CPU%', 'other%', 'wrk%', 'RSS MiB', 'ratio', 'target', 'met'];
-  const widths = [13, 16, 8, 6, 10, 4, 6, 4, 7, 7, 9, 3];
+  const widths = [17, 16, 8, 6, 10, 4, 6, 4, 7, 7, 9, 3];
   lines.push(row(head, widths));
   lines.push('-'.repeat(widths.reduce((a, b) => a + b + 2, -2)));
   for (const s of results.scenarios) {
@@ -128,7 +130,7 @@ export function table(results) {
             failed ? '' : fmt.fixed(p.median.otherCpuPercent, 0),
             failed ? '' : fmt.fixed(p.median.wrkCpuPercent, 0),
             failed ? '' : fmt.fixed(p.peakRssMiB),
-            p.peer === 'streamstack' ? '' : fmt.ratio(p.ratio),
+            p.peer === (s.base ?? 'streamstack') ? '' : fmt.ratio(p.ratio),
             target,
             met,
           ],
@@ -163,8 +165,9 @@ export function table(results) {
   if (results.header.remeasured) {
     lines.push(`${results.header.remeasured} run(s) measured again because other processes took the server's or wrk's CPU (see the JSON).`);
   }
-  lines.push('ratio = streamstack median req/s / peer median req/s; spread = (max - min) / median over the rounds;');
-  lines.push('CPU = the server process utime+stime over the run (% of one core); wrk% = the same for wrk: near 100, the');
+  lines.push('ratio = streamstack median req/s / peer median req/s (file-4k-workers: two workers / one; file-4k-status:');
+  lines.push('with a Status rule / without); spread = (max - min) / median over the rounds;');
+  lines.push('CPU = the server process utime+stime over the run (% of one core; with workers, all its processes); wrk% = the same for wrk: near 100, the');
   lines.push('load generator set the pace; other% = time other processes took on the server\'s or wrk\'s CPU while it was');
   lines.push('full: over 20, a noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
   if (results.scenarios.some((s) => s.proxy)) {

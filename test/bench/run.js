@@ -136,7 +136,7 @@ function startPeer(ctx, scenario, peer) {
     if (!ctx.nginx) throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
     return startNginx({ root, upstreamPort: scenario.proxy ? ctx.upstream.port : undefined, pinning: ctx.pinning });
   }
-  const args = scenario.proxy ? def.proxyArgs({ root, upstream: ctx.upstream.url, rules: ctx.upstream.rules }) : [root];
+  const args = scenario.proxy ? def.proxyArgs({ root, upstream: ctx.upstream.url, rules: ctx.upstream.rules }) : def.args ? def.args({ root }) : [root];
   return startServer({ script: def.script, args, pinning: ctx.pinning, cwd: REPO });
 }
 
@@ -151,6 +151,7 @@ async function runScenario(outer, scenario) {
     headers: scenario.headers ?? [],
     pipeline: scenario.scriptArgs ? Number(scenario.scriptArgs[0]) : 1,
     target: scenario.target ? { ...scenario.target } : null,
+    base: scenario.base ?? 'streamstack',
     shared: Boolean(scenario.shared),
     proxy: Boolean(scenario.proxy),
     warnings: [],

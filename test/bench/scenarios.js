@@ -71,6 +71,29 @@ export const SCENARIOS = [
     target: { peer: 'node-send', ratio: 5 },
   },
   {
+    // Two worker processes against one, on both CPUs (wrk -t2 beside them,
+    // unpinned, as in the shared scenarios): what --workers 2 buys on this machine.
+    name: 'file-4k-workers',
+    shared: true,
+    what: 'GET /4k.bin, keep-alive, two workers vs one',
+    path: '/4k.bin',
+    connections: 50,
+    peers: ['streamstack-2w', 'streamstack'],
+    base: 'streamstack-2w',
+    target: null,
+  },
+  {
+    // The status page's counting on the hot path: the same file-4k run with a
+    // Status rule and without; a ratio of 1 means it costs nothing measurable.
+    name: 'file-4k-status',
+    what: 'GET /4k.bin, keep-alive, with a Status rule vs without',
+    path: '/4k.bin',
+    connections: 50,
+    peers: ['streamstack-status', 'streamstack'],
+    base: 'streamstack-status',
+    target: null,
+  },
+  {
     name: 'file-64k',
     shared: true,
     what: 'GET /64k.bin, keep-alive',
