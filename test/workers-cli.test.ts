@@ -90,6 +90,7 @@ describe('workers on one port', () => {
     const status = JSON.parse(r.responses[0]!.body.toString()) as {
       pid: number; requests: Record<string, number>; cache: { hits: number; misses: number };
       workers: { pid: number; requests: Record<string, number> }[];
+      series: { points: { requests: number }[] };
     };
     expect(status.workers.map((w) => w.pid).sort()).toEqual(workerPids(s).sort());
     expect(workerPids(s)).toContain(status.pid);
@@ -97,6 +98,9 @@ describe('workers on one port', () => {
     // Each served some of them (the cluster deals connections out in turn), and the sums are theirs.
     for (const w of status.workers) expect(w.requests['2xx']).toBeGreaterThan(0);
     expect(status.workers.reduce((n, w) => n + w.requests['2xx']!, 0)).toBe(6);
+    // The series too: one point per bucket of the last minutes, holding every worker's replies.
+    expect(status.series.points).toHaveLength(30);
+    expect(status.series.points.reduce((n, p) => n + p.requests, 0)).toBe(7);
     const prom = (await exchange(s.port, get('/status?format=prometheus'), { responses: 1 })).responses[0]!.body.toString();
     expect(prom).toContain('\nstreamstack_workers 2\n');
     expect(prom).toContain('\nstreamstack_requests_total{class="2xx"} 7\n');
