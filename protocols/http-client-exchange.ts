@@ -8,6 +8,13 @@
 // relays them to the client in turn); a 101 to a request that asked for an
 // Upgrade ends the exchange with the socket, which leaves the pool.
 //
+// `Expect: 100-continue` (RFC 9110 §10.1.1): the expectation goes upstream
+// with the head, and the client's body is opened (which lets the server send
+// its own 100 if the upstream's did not reach the client) only on the
+// upstream's 100, or after `continue` ms of silence about it, since the
+// upstream may be HTTP/1.0 or ignore expectations. A final response before
+// either is the answer: the body is never read.
+//
 // Endings: a response read to its end, with the request sent whole and
 // keep-alive allowed, gives the connection back to the pool; every other
 // ending destroys it, and an error after the head errors the body stream,
@@ -15,7 +22,8 @@
 //
 // Timeouts by phase, one timer, reset whenever bytes move: while the request
 // body is sent and while the response body arrives, `body` ms of silence;
-// from the end of the request to the response head, `head` ms. A reader
+// from the end of the request to the response head, `head` ms; while the
+// body waits for a 100, `continue` ms, after which it is sent. A reader
 // that pauses the body stops the clock (the server times out slow clients).
 
 import { Readable } from 'node:stream';
@@ -32,6 +40,8 @@ import type { ReplyHeaders } from '../src/reply.js';
 export interface ExchangeTimeouts {
   readonly head: number;
   readonly body: number;
+  /** How long the body waits for the upstream's 100 Continue before it is sent anyway. */
+  readonly continue: number;
   /** How long the connection may stay idle in the pool afterwards. */
   readonly idle: number;
 }
@@ -59,6 +69,10 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
+/** The timer's phase in which silence starts the body instead of failing. */
+const CONTINUE_WAIT = 'continue';
+type Phase = ErrorCode | typeof CONTINUE_WAIT;
+
 export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   readonly #conn: UpstreamConnection;
   readonly #pool: Pool;
@@ -71,6 +85,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #chunked = false;
   #requestDone = true;
   #bodyPaused = false;
+  /** The body waits for the upstream's 100 Continue. */
+  #awaitingContinue = false;
   /** Request body bytes taken from the client. */
   #consumed = 0;
   /** Response bytes received. */
@@ -101,7 +117,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #reject: (err: unknown) => void = () => {};
   #resolved = false;
   #timer: NodeJS.Timeout | null = null;
-  #timerCode: ErrorCode | null = null;
+  #timerCode: Phase | null = null;
   #lastProgress = 0;
   #onAbort: (() => void) | null = null;
 
@@ -113,8 +129,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     this.#timeouts = timeouts;
   }
 
-  /** Sends `head` (and the request body, if any) and resolves with the final response head. */
-  start(head: string, framing: 'none' | 'length' | 'chunked', upgrade = false): Promise<UpstreamResponse> {
+  /**
+   * Sends `head` (and the request body, if any; after a 100 Continue when
+   * `expectContinue`) and resolves with the final response head.
+   */
+  start(head: string, framing: 'none' | 'length' | 'chunked', upgrade = false, expectContinue = false): Promise<UpstreamResponse> {
     this.#upgrade = upgrade;
     const promise = new Promise<UpstreamResponse>((resolve, reject) => {
       this.#resolve = resolve;
@@ -135,7 +154,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (framing !== 'none') {
       this.#chunked = framing === 'chunked';
       this.#requestDone = false;
-      this.#sendBody(request.body());
+      if (expectContinue) this.#awaitingContinue = true;
+      else this.#sendBody(request.body());
     }
     this.#updateTimer();
     return promise;
@@ -159,6 +179,14 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     // empty one may have ended already.
     if (body.readableEnded) this.#onBodyEnd();
     else body.resume();
+  }
+
+  /** The upstream said 100, or stayed silent about it long enough: the body goes. */
+  #proceed(): void {
+    if (!this.#awaitingContinue || this.#ended) return;
+    this.#awaitingContinue = false;
+    this.#sendBody(this.#request.body());
+    this.#updateTimer();
   }
 
   #detachBody(): void {
@@ -312,9 +340,13 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
         return false;
       }
       this.#interim = true;
+      // Relayed first: the client that waits for a 100 then gets this one, not the server's own.
       this.onInterim?.(head);
-      return true;
+      if (head.status === 100) this.#proceed();
+      return !this.#ended;
     }
+    // A final answer to a request whose body waited for 100: the body is never sent (#finish).
+    this.#awaitingContinue = false;
     this.#head = head;
     if (head.bodyLength !== 0) {
       this.#body = new Readable({
@@ -436,13 +468,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   // --- the timer -------------------------------------------------------------
 
   /** The timeout that applies now and its code, or null. */
-  #phase(): ErrorCode | null {
+  #phase(): Phase | null {
     if (this.#ended || this.#responseDone) return null;
+    if (this.#awaitingContinue) return CONTINUE_WAIT;
     if (this.#head === null) return this.#requestDone ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
     return this.#waiting && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
   }
 
-  #limit(code: ErrorCode): number {
+  #limit(code: Phase): number {
+    if (code === CONTINUE_WAIT) return this.#timeouts.continue;
     return code === 'WWW_ERR_PROXY_HEAD_TIMEOUT' ? this.#timeouts.head : this.#timeouts.body;
   }
 
@@ -463,7 +497,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (code === null || code !== this.#timerCode) return this.#updateTimer();
     const ms = this.#limit(code);
     const idle = Date.now() - this.#lastProgress;
-    if (idle >= ms) return this.#fail(new HttpError(code, `${ms} ms`));
+    if (idle >= ms) return code === CONTINUE_WAIT ? this.#proceed() : this.#fail(new HttpError(code, `${ms} ms`));
     this.#timer = setTimeout(this.#onTimer, ms - idle);
   };
 

@@ -97,9 +97,10 @@ export interface Upstream {
 /**
  * The request head sent upstream: request line, the client's end-to-end
  * fields in their order, then Host, Via, the forwarding fields and framing.
- * `chunked` when the body's length is unknown.
+ * `chunked` when the body's length is unknown. `expectContinue`: the body
+ * waits for the upstream's 100 Continue.
  */
-export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked', upgrade = false): string {
+export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked', upgrade = false, expectContinue = false): string {
   const h = request.headers;
   const options = connectionOptions(h.connection);
   const raw = request.rawHeaders;
@@ -134,6 +135,8 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
   element += `;proto=${proto}`;
   out += `Forwarded: ${keep && h.forwarded !== undefined ? `${h.forwarded}, ${element}` : element}\r\n`;
 
+  // RFC 9110 §10.1.1: a proxy forwards the expectation with the request head.
+  if (expectContinue) out += 'Expect: 100-continue\r\n';
   if (bodyFraming === 'length') out += `Content-Length: ${request.bodyLength}\r\n`;
   else if (bodyFraming === 'chunked') out += 'Transfer-Encoding: chunked\r\n';
   else if (h['content-length'] !== undefined) out += 'Content-Length: 0\r\n';

@@ -39,6 +39,12 @@ export const CLIENT_DEFAULTS = Object.freeze({
   bodyTimeout: 60_000,
   /** Below the 5 s after which Node's own servers close an idle connection. */
   idleTimeout: 4_000,
+  /**
+   * How long a body whose client expects 100 Continue waits for the
+   * upstream's before it is sent anyway (RFC 9110 §10.1.1: a client need not
+   * wait indefinitely): curl's wait.
+   */
+  continueWait: 1_000,
   maxConnections: 32,
 });
 
@@ -84,7 +90,9 @@ export class HttpClient {
         const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
         // A switch is asked for only without a body: the tunnel starts where the request ends.
         const upgrade = request.upgrade && framing === 'none';
-        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing, upgrade);
+        // RFC 9110 §10.1.1: the expectation of an HTTP/1.1 client goes on with the request (a 1.0 client's is ignored).
+        const expectContinue = framing !== 'none' && request.versionMinor === 1 && expects100(request.headers.expect);
+        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing, upgrade, expectContinue);
         // Guarded connections were checked as such: never shared with a rule that named the upstream.
         const key = `${origin.key}${origin.scheme === 'https' ? ` ${settings.proxyCA ?? ''}` : ''}${guard !== null ? ' guarded' : ''}`;
         const pool = this.pools.get(origin, key);
@@ -93,9 +101,10 @@ export class HttpClient {
           head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
           body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
           idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
+          continue: CLIENT_DEFAULTS.continueWait,
         });
         exchange.onInterim = (h) => request.interim(h.status, replyHead(h, request.method, null).headers);
-        const response = await exchange.start(head, framing, upgrade);
+        const response = await exchange.start(head, framing, upgrade, expectContinue);
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);
         reply.anchor = request.anchor;
@@ -153,6 +162,10 @@ export class HttpClient {
     this.#trust.flush();
     this.pools.close();
   }
+}
+
+function expects100(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === '100-continue';
 }
 
 /**
