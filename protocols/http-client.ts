@@ -172,7 +172,8 @@ function expects100(value: string | undefined): boolean {
  * A reply that switches the client's connection to a tunnel to `socket` (the
  * upstream's 101, a CONNECT's 200): the two sockets are joined once the
  * server has written it. Until then the upstream socket is this request's:
- * a client gone before its turn takes it along.
+ * a client gone before its turn takes it along. Joined, it lasts until
+ * ProxyBodyTimeout of silence both ways.
  */
 function tunnelReply(reply: Reply, request: Request, socket: Socket, rest: Buffer): Reply {
   const drop = (): void => {
@@ -185,7 +186,7 @@ function tunnelReply(reply: Reply, request: Request, socket: Socket, rest: Buffe
   request.signal.addEventListener('abort', drop, { once: true });
   reply.tunnel = (client, clientHead) => {
     request.signal.removeEventListener('abort', drop);
-    joinSockets(client, socket, clientHead, rest);
+    joinSockets(client, socket, clientHead, rest, request.rules?.settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout);
   };
   return reply;
 }
