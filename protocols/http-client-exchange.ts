@@ -15,6 +15,11 @@
 // upstream may be HTTP/1.0 or ignore expectations. A final response before
 // either is the answer: the body is never read.
 //
+// A response whose Content-Length is at most GATHERED_BODY is gathered whole
+// before the exchange answers, and its body handed back as a Buffer: the
+// server writes head and body at once, with no stream between them; a
+// failure before its end is then a clean 502, never a torn reply.
+//
 // Endings: a response read to its end, with the request sent whole and
 // keep-alive allowed, gives the connection back to the pool; every other
 // ending destroys it, and an error after the head errors the body stream,
@@ -48,8 +53,8 @@ export interface ExchangeTimeouts {
 
 export interface UpstreamResponse {
   readonly head: ResponseHead;
-  /** The content, or null when the response has none. */
-  readonly body: Readable | null;
+  /** The content (a Buffer when small and complete: GATHERED_BODY), or null when the response has none. */
+  readonly body: Readable | Buffer | null;
   /** For a chunked response: its trailer fields, filled when the body ends. */
   readonly trailers?: ReplyHeaders;
   /** After a 101: the socket, no longer the pool's, and the bytes that followed the 101's head. */
@@ -68,6 +73,9 @@ export const RESPONSE_LIMITS: Readonly<ParserLimits> = Object.freeze({
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'PROPFIND', 'MKCOL', 'COPY', 'MOVE']);
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** Response bodies of a known length up to this are gathered into one Buffer. */
+export const GATHERED_BODY = 16 * 1024;
 
 /** The timer's phase in which silence starts the body instead of failing. */
 const CONTINUE_WAIT = 'continue';
@@ -100,6 +108,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
+  /** A small body being gathered (GATHERED_BODY): its chunks so far. */
+  #gathered: Buffer[] | null = null;
   #trailers: ReplyHeaders | null = null;
   /** The body's reader is slow: the socket is paused until it reads again. */
   #waiting = false;
@@ -348,6 +358,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     // A final answer to a request whose body waited for 100: the body is never sent (#finish).
     this.#awaitingContinue = false;
     this.#head = head;
+    if (head.bodyLength > 0 && head.bodyLength <= GATHERED_BODY) {
+      // Answered at its end (onComplete); the body timeout runs meanwhile.
+      this.#gathered = [];
+      this.#updateTimer();
+      return true;
+    }
     if (head.bodyLength !== 0) {
       this.#body = new Readable({
         highWaterMark: 64 * 1024,
@@ -370,6 +386,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   onBody(chunk: Buffer): boolean {
     if (this.#ended) return false;
+    // A read buffer is the socket's own, never reused: kept as it is (the length bounds them all).
+    if (this.#gathered !== null) return this.#gathered.push(chunk) > 0;
     if (this.#body!.push(chunk)) return true;
     this.#readerFull = true;
     return false;
@@ -382,6 +400,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
       return true;
     }
     this.#responseDone = true;
+    const gathered = this.#gathered;
+    if (gathered !== null) {
+      this.#resolved = true;
+      this.#resolve({ head: this.#head!, body: gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered) });
+      return false;
+    }
     const trailers = this.#parser.trailers;
     if (trailers !== null && this.#trailers !== null) addTrailers(trailers, this.#trailers);
     this.#body?.push(null);
