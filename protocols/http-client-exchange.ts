@@ -33,7 +33,7 @@
 
 import { Readable } from 'node:stream';
 import { HttpError, type ErrorCode } from '../src/errors.js';
-import type { Request } from '../src/request.js';
+import type { AbortHook, Request } from '../src/request.js';
 import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, type ParserLimits, type ResponseHead } from './http-parser.js';
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
@@ -81,7 +81,7 @@ export const GATHERED_BODY = 16 * 1024;
 const CONTINUE_WAIT = 'continue';
 type Phase = ErrorCode | typeof CONTINUE_WAIT;
 
-export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
+export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, AbortHook {
   readonly #conn: UpstreamConnection;
   readonly #pool: Pool;
   readonly #reused: boolean;
@@ -129,7 +129,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #timer: NodeJS.Timeout | null = null;
   #timerCode: Phase | null = null;
   #lastProgress = 0;
-  #onAbort: (() => void) | null = null;
+  /** Listening for the request's abort. */
+  #hooked = false;
 
   constructor(lease: Lease, pool: Pool, request: Request, timeouts: ExchangeTimeouts) {
     this.#conn = lease.conn;
@@ -153,13 +154,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     const socket = this.#conn.socket;
     this.#conn.lease(this);
     this.#parser.setRequestMethod(request.method);
-    const signal = request.signal;
-    if (signal.aborted || socket.destroyed) {
-      queueMicrotask(() => this.#fail(signal.aborted ? new HttpError('WWW_ERR_REQ_ABORTED') : resetError(null, 'closed while idle')));
+    if (request.aborted || socket.destroyed) {
+      queueMicrotask(() => this.#fail(request.aborted ? new HttpError('WWW_ERR_REQ_ABORTED') : resetError(null, 'closed while idle')));
       return promise;
     }
-    this.#onAbort = () => this.#fail(new HttpError('WWW_ERR_REQ_ABORTED'));
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#hooked = request.addAbortHook(this);
     socket.write(head, 'latin1');
     if (framing !== 'none') {
       this.#chunked = framing === 'chunked';
@@ -484,9 +483,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     body.on('newListener', onListener);
   }
 
+  /** The client went away (or the server stops). */
+  onAbort(): void {
+    this.#hooked = false;
+    this.#fail(new HttpError('WWW_ERR_REQ_ABORTED'));
+  }
+
   #unlisten(): void {
-    if (this.#onAbort !== null) this.#request.signal.removeEventListener('abort', this.#onAbort);
-    this.#onAbort = null;
+    if (this.#hooked) this.#request.removeAbortHook(this);
+    this.#hooked = false;
   }
 
   // --- the timer -------------------------------------------------------------

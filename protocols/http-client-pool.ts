@@ -115,6 +115,11 @@ export interface PoolStats {
   writableLength: number;
 }
 
+/** Whose abort stops a wait or a connect: its signal is only made when one is needed. */
+export interface Abortable {
+  readonly signal: AbortSignal;
+}
+
 interface Waiter {
   readonly limits: PoolLimits;
   readonly signal: AbortSignal | null;
@@ -153,14 +158,16 @@ export class Pool {
   }
 
   /**
-   * A connection for one exchange: an idle one unless `fresh`, else a new
-   * one while under the bound, else the next one freed.
+   * A connection for one exchange: an idle one unless `fresh` (at once, with
+   * no promise), else a new one while under the bound, else the next one
+   * freed. `by`'s abort stops a wait or a connect.
    */
-  acquire(limits: PoolLimits, signal: AbortSignal | null, fresh: boolean): Promise<Lease> {
+  acquire(limits: PoolLimits, by: Abortable | null, fresh: boolean): Promise<Lease> | Lease {
     if (!fresh) {
       const conn = this.#idle.pop();
-      if (conn !== undefined) return Promise.resolve({ conn: this.#take(conn), reused: true });
+      if (conn !== undefined) return { conn: this.#take(conn), reused: true };
     }
+    const signal = by === null ? null : by.signal;
     if (this.#busy + this.#idle.length < limits.maxConnections) return this.#open(limits, signal);
     if (fresh && this.#idle.length > 0) {
       // Room for a fresh one: the idle connection that stands in its way goes.
