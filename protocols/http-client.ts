@@ -23,7 +23,7 @@ import type { NetManager, Protocol } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import type { ServerSettings } from '../src/rules/index.js';
-import { connect, originOf, TrustStores } from './http-client-connect.js';
+import { connect, TrustStores, upstreamTarget } from './http-client-connect.js';
 import { Exchange } from './http-client-exchange.js';
 import { replyHead, requestHead } from './http-client-fields.js';
 import { UpstreamGroups, originKey } from './http-client-group.js';
@@ -77,8 +77,7 @@ export class HttpClient {
     for (;;) {
       if (request.aborted) throw new HttpError('WWW_ERR_REQ_ABORTED');
       let exchange: Exchange | null = null;
-      const url = new URL(address);
-      const origin = originOf(url);
+      const { origin, authority, target } = upstreamTarget(address);
       try {
         const secureContext = origin.scheme === 'https' ? await this.#trust.get(settings.proxyCA) : undefined;
         const guard = request.guarded ? this.resolver : null;
@@ -92,11 +91,12 @@ export class HttpClient {
         const upgrade = request.upgrade && framing === 'none';
         // RFC 9110 §10.1.1: the expectation of an HTTP/1.1 client goes on with the request (a 1.0 client's is ignored).
         const expectContinue = framing !== 'none' && request.versionMinor === 1 && expects100(request.headers.expect);
-        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing, upgrade, expectContinue);
+        const head = requestHead(request, { authority, target }, framing, upgrade, expectContinue);
         // Guarded connections were checked as such: never shared with a rule that named the upstream.
         const key = `${origin.key}${origin.scheme === 'https' ? ` ${settings.proxyCA ?? ''}` : ''}${guard !== null ? ' guarded' : ''}`;
         const pool = this.pools.get(origin, key);
-        const lease = await pool.acquire(limits, request.signal, fresh);
+        const acquired = pool.acquire(limits, request, fresh);
+        const lease = acquired instanceof Promise ? await acquired : acquired;
         exchange = new Exchange(lease, pool, request, {
           head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
           body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
