@@ -18,7 +18,11 @@
 // A response whose Content-Length is at most GATHERED_BODY is gathered whole
 // before the exchange answers, and its body handed back as a Buffer: the
 // server writes head and body at once, with no stream between them; a
-// failure before its end is then a clean 502, never a torn reply.
+// failure before its end is then a clean 502, never a torn reply. A larger
+// one is a stream that can also write itself (DirectBody): when the server
+// sends it as it is, each chunk read from the upstream goes straight to the
+// client's socket, no copy and no stream between, and a full client socket
+// pauses the upstream's until it drains.
 //
 // Endings: a response read to its end, with the request sent whole and
 // keep-alive allowed, gives the connection back to the pool; every other
@@ -40,7 +44,8 @@ import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-cli
 import { resetError } from './http-client-connect.js';
 import { addTrailers } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
-import type { ReplyHeaders } from '../src/reply.js';
+import type { DirectBody, ReplyHeaders } from '../src/reply.js';
+import type { Writable } from 'node:stream';
 
 export interface ExchangeTimeouts {
   readonly head: number;
@@ -108,6 +113,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
+  /** Where the body writes itself (DirectBody), once the server asked. */
+  #sink: { readonly socket: Writable; readonly progress: () => void; readonly done: (err: Error | null) => void } | null = null;
   /** A small body being gathered (GATHERED_BODY): its chunks so far. */
   #gathered: Buffer[] | null = null;
   #trailers: ReplyHeaders | null = null;
@@ -364,7 +371,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
       return true;
     }
     if (head.bodyLength !== 0) {
-      this.#body = new Readable({
+      const body = new Readable({
         highWaterMark: 64 * 1024,
         read: () => this.#resume(),
         destroy: (err, callback) => {
@@ -372,9 +379,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
           if (!this.#ended) this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED'), true);
           callback(err);
         },
-      });
+      }) as Readable & DirectBody;
+      if (head.bodyLength > 0) body.writeTo = (socket, progress, done) => this.#writeTo(socket, progress, done);
       // An error is for the body's reader to see (#failBody), never the process's.
-      this.#body.on('error', ignore);
+      body.on('error', ignore);
+      this.#body = body;
     }
     this.#resolved = true;
     if (head.bodyLength < 0) this.#trailers = {};
@@ -387,7 +396,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (this.#ended) return false;
     // A read buffer is the socket's own, never reused: kept as it is (the length bounds them all).
     if (this.#gathered !== null) return this.#gathered.push(chunk) > 0;
-    if (this.#body!.push(chunk)) return true;
+    const sink = this.#sink;
+    if (sink !== null) {
+      const ok = sink.socket.write(chunk);
+      sink.progress();
+      if (ok) return true;
+    } else if (this.#body!.push(chunk)) return true;
     this.#readerFull = true;
     return false;
   }
@@ -407,9 +421,45 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     }
     const trailers = this.#parser.trailers;
     if (trailers !== null && this.#trailers !== null) addTrailers(trailers, this.#trailers);
-    this.#body?.push(null);
+    // A body that writes itself is done in #finish, once the connection is back in the pool.
+    if (this.#sink === null) this.#body?.push(null);
     // Nothing may follow a response we did not ask for: stop here.
     return false;
+  }
+
+  /**
+   * The server sends the body as it is (DirectBody): what the stream holds
+   * goes first, then every chunk as it is parsed, straight to `socket`.
+   */
+  #writeTo(socket: Writable, progress: () => void, done: (err: Error | null) => void): void {
+    const body = this.#body!;
+    // read() may parse more (its _read resumes us): it lands in the stream, read in turn.
+    for (let chunk: Buffer | null = body.read(); chunk !== null; chunk = body.read()) {
+      socket.write(chunk);
+      progress();
+    }
+    if (this.#ended && !this.#responseDone) return done(body.errored ?? new Error('upstream body failed'));
+    this.#sink = { socket, progress, done };
+    socket.on('drain', this.#onSinkDrain);
+    if (this.#responseDone) {
+      if (this.#ended) this.#sinkDone(null);
+      return;
+    }
+    this.#readerFull = socket.writableNeedDrain;
+    if (!this.#readerFull) this.#resume();
+  }
+
+  #onSinkDrain = (): void => {
+    this.#resume();
+  };
+
+  /** The body that wrote itself is over (err null: complete). */
+  #sinkDone(err: Error | null): void {
+    const sink = this.#sink;
+    if (sink === null) return;
+    this.#sink = null;
+    sink.socket.off('drain', this.#onSinkDrain);
+    sink.done(err);
   }
 
   /**
@@ -434,14 +484,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     const head = this.#head!;
     if (clean && this.#requestDone && head.keepAlive && !this.#eof) {
       this.#pool.release(this.#conn, keepFor(head, this.#timeouts.idle));
-      return;
+    } else {
+      this.#pool.discard(this.#conn);
+      if (!this.#requestDone) {
+        // Answered before the whole body was sent (RFC 9112 §9.6): the rest is not wanted.
+        this.#detachBody();
+        this.requestBody?.destroy();
+      }
     }
-    this.#pool.discard(this.#conn);
-    if (!this.#requestDone) {
-      // Answered before the whole body was sent (RFC 9112 §9.6): the rest is not wanted.
-      this.#detachBody();
-      this.requestBody?.destroy();
-    }
+    this.#sinkDone(null);
   }
 
   /**
@@ -461,6 +512,10 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
       this.retryable = this.#reused && this.#received === 0 && this.#consumed === 0 && err.code === 'WWW_ERR_PROXY_RESET' &&
         (IDEMPOTENT.has(this.#request.method) || this.#request.hasBody);
       this.#reject(err);
+    } else if (this.#sink !== null) {
+      if (err.code !== 'WWW_ERR_REQ_ABORTED') this.#request.fail(err);
+      // The writer destroys the client's socket: the body must not look complete.
+      this.#sinkDone(err);
     } else if (!fromBody && this.#body !== null) {
       this.#failBody(this.#body, err);
     }
