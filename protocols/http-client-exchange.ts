@@ -135,6 +135,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #resolved = false;
   #timer: NodeJS.Timeout | null = null;
   #timerCode: Phase | null = null;
+  /** The delay `#timer` was set with. */
+  #timerMs = 0;
   #lastProgress = 0;
   /** Listening for the request's abort. */
   #hooked = false;
@@ -567,12 +569,16 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #updateTimer(): void {
     const code = this.#phase();
     if (code === this.#timerCode) return;
-    this.#stopTimer();
-    if (code === null) return;
+    if (code === null) return this.#stopTimer();
+    const ms = this.#limit(code);
+    const timer = this.#timer;
     this.#timerCode = code;
     this.#lastProgress = Date.now();
-    const ms = this.#limit(code);
-    if (ms > 0) this.#timer = setTimeout(this.#onTimer, ms);
+    // A phase with the same limit (head and body are both 60 s by default) restarts the timer it has.
+    if (timer !== null && ms === this.#timerMs) return void timer.refresh();
+    if (timer !== null) clearTimeout(timer);
+    this.#timer = ms > 0 ? setTimeout(this.#onTimer, ms) : null;
+    this.#timerMs = ms;
   }
 
   #onTimer = (): void => {
@@ -583,6 +589,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     const idle = Date.now() - this.#lastProgress;
     if (idle >= ms) return code === CONTINUE_WAIT ? this.#proceed() : this.#fail(new HttpError(code, `${ms} ms`));
     this.#timer = setTimeout(this.#onTimer, ms - idle);
+    this.#timerMs = ms - idle;
   };
 
   #stopTimer(): void {

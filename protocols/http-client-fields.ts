@@ -82,9 +82,16 @@ export function isTrusted(rules: RuleSet | null, peer: string): boolean {
   return list.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
 }
 
-/** A Forwarded parameter value: a token, or a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). */
+let lastValue = '';
+let lastForwarded = '';
+
+/** A Forwarded parameter value: a token, or a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). The last one is kept: requests repeat their Host. */
 function forwardedValue(value: string): string {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+  if (value === lastValue) return lastForwarded;
+  const out = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+  lastValue = value;
+  lastForwarded = out;
+  return out;
 }
 
 export interface Upstream {
@@ -129,7 +136,8 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
   const xfh = keep && h['x-forwarded-host'] !== undefined ? h['x-forwarded-host'] : clientHost ?? undefined;
   if (xfh !== undefined) out += `X-Forwarded-Host: ${xfh}\r\n`;
   // RFC 7239 §6: an IPv6 node is bracketed and quoted; an unknown one is "unknown".
-  const node = peer === '' ? 'unknown' : isIPv6(peer) ? `"[${peer}]"` : peer;
+  // A peer address is IPv4 or IPv6 (Node's own), so a colon says which.
+  const node = peer === '' ? 'unknown' : peer.includes(':') ? `"[${peer}]"` : peer;
   let element = `for=${node}`;
   if (clientHost !== null) element += `;host=${forwardedValue(clientHost)}`;
   element += `;proto=${proto}`;
