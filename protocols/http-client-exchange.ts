@@ -4,8 +4,8 @@
 // chunked, pausing the client's body while the upstream's socket is full),
 // parses the response with the parser's response mode, and hands back the
 // final head with a body stream that pauses the upstream socket while its
-// reader is slow. Interim 1xx responses are handed to the request (which
-// relays them to the client in turn); a 101 to a request that asked for an
+// reader is slow. Interim 1xx responses go to the request's `interim()`
+// (which relays them to the client in turn), through the field rules; a 101 to a request that asked for an
 // Upgrade ends the exchange with the socket, which leaves the pool.
 //
 // `Expect: 100-continue` (RFC 9110 §10.1.1): the expectation goes upstream
@@ -42,7 +42,7 @@ import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, ty
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
-import { addTrailers } from './http-client-fields.js';
+import { addTrailers, replyHead } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
 import type { DirectBody, ReplyHeaders } from '../src/reply.js';
 import type { Writable } from 'node:stream';
@@ -109,8 +109,6 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   /** The request asked to switch protocols (Upgrade): a 101 is an answer. */
   #upgrade = false;
   #switched = false;
-  /** Interim responses go to the client through this. */
-  onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
   /** Where the body writes itself (DirectBody), once the server asked. */
@@ -359,7 +357,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
       }
       this.#interim = true;
       // Relayed first: the client that waits for a 100 then gets this one, not the server's own.
-      this.onInterim?.(head);
+      this.#request.interim(head.status, replyHead(head, this.#request.method, null).headers);
       if (head.status === 100) this.#proceed();
       return !this.#ended;
     }

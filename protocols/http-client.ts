@@ -24,13 +24,14 @@ import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import type { ServerSettings } from '../src/rules/index.js';
 import { connect, TrustStores, upstreamTarget } from './http-client-connect.js';
-import { Exchange } from './http-client-exchange.js';
+import { Exchange, type ExchangeTimeouts } from './http-client-exchange.js';
 import { replyHead, requestHead } from './http-client-fields.js';
 import { UpstreamGroups, originKey } from './http-client-group.js';
 import { Pools, type PoolLimits } from './http-client-pool.js';
 import { dnsResolver, type Resolver } from './http-client-guard.js';
 import { joinSockets } from './http-tunnel.js';
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 
 /** Defaults of the Proxy… directives, in milliseconds. */
 export const CLIENT_DEFAULTS = Object.freeze({
@@ -81,11 +82,7 @@ export class HttpClient {
       try {
         const secureContext = origin.scheme === 'https' ? await this.#trust.get(settings.proxyCA) : undefined;
         const guard = request.guarded ? this.resolver : null;
-        const limits: PoolLimits = {
-          maxConnections: settings.proxyMaxConnections ?? CLIENT_DEFAULTS.maxConnections,
-          queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
-          connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext, guard },
-        };
+        const limits = secureContext === undefined && guard === null ? plainLimits(settings) : poolLimits(settings, secureContext, guard);
         const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
         // A switch is asked for only without a body: the tunnel starts where the request ends.
         const upgrade = request.upgrade && framing === 'none';
@@ -97,13 +94,7 @@ export class HttpClient {
         const pool = this.pools.get(origin, key);
         const acquired = pool.acquire(limits, request, fresh);
         const lease = acquired instanceof Promise ? await acquired : acquired;
-        exchange = new Exchange(lease, pool, request, {
-          head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
-          body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
-          idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
-          continue: CLIENT_DEFAULTS.continueWait,
-        });
-        exchange.onInterim = (h) => request.interim(h.status, replyHead(h, request.method, null).headers);
+        exchange = new Exchange(lease, pool, request, timeoutsOf(settings));
         const response = await exchange.start(head, framing, upgrade, expectContinue);
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);
@@ -162,6 +153,38 @@ export class HttpClient {
     this.#trust.flush();
     this.pools.close();
   }
+}
+
+function poolLimits(settings: Partial<ServerSettings>, secureContext: SecureContext | undefined, guard: Resolver | null): PoolLimits {
+  return {
+    maxConnections: settings.proxyMaxConnections ?? CLIENT_DEFAULTS.maxConnections,
+    queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
+    connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext, guard },
+  };
+}
+
+/** Per rule set (its settings object), made once: the limits of a plain http upstream, and the exchange's timeouts. */
+const plainLimitsOf = new WeakMap<Partial<ServerSettings>, PoolLimits>();
+const timeoutsByRules = new WeakMap<Partial<ServerSettings>, ExchangeTimeouts>();
+
+function plainLimits(settings: Partial<ServerSettings>): PoolLimits {
+  let limits = plainLimitsOf.get(settings);
+  if (limits === undefined) plainLimitsOf.set(settings, (limits = poolLimits(settings, undefined, null)));
+  return limits;
+}
+
+function timeoutsOf(settings: Partial<ServerSettings>): ExchangeTimeouts {
+  let timeouts = timeoutsByRules.get(settings);
+  if (timeouts === undefined) {
+    timeouts = {
+      head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
+      body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
+      idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
+      continue: CLIENT_DEFAULTS.continueWait,
+    };
+    timeoutsByRules.set(settings, timeouts);
+  }
+  return timeouts;
 }
 
 function expects100(value: string | undefined): boolean {
