@@ -5,8 +5,9 @@
 // parses the response with the parser's response mode, and hands back the
 // final head with a body stream that pauses the upstream socket while its
 // reader is slow. Interim 1xx responses go to the request's `interim()`
-// (which relays them to the client in turn), through the field rules; a 101 to a request that asked for an
-// Upgrade ends the exchange with the socket, which leaves the pool.
+// (which relays them to the client in turn), through the field rules; a
+// 101 to a request that asked for an Upgrade ends the exchange with the
+// socket, which leaves the pool.
 //
 // `Expect: 100-continue` (RFC 9110 §10.1.1): the expectation goes upstream
 // with the head, and the client's body is opened (which lets the server send
