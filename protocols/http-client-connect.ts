@@ -29,6 +29,61 @@ export function originOf(url: URL): Origin {
   return { scheme, host, port, key: `${scheme}://${url.host}` };
 }
 
+/** Where an address sends a request: its origin, the Host it names, and the origin-form target. */
+export interface UpstreamTarget {
+  readonly origin: Origin;
+  /** `host[:port]` as URL's `host` gives it (the default port left out). */
+  readonly authority: string;
+  /** Path and query. */
+  readonly target: string;
+}
+
+/** The characters a path or query keeps as they are under the WHATWG URL parser (not `'`, `"`, `<`, `>`, space, `#`, `\\`, `^`, `` ` ``, `{`, `|`, `}`, controls, non-ASCII). */
+const KEPT = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&()*+,;=:@/%?") KEPT[c.charCodeAt(0)] = 1;
+
+const MAX_ORIGINS = 256;
+const origins = new Map<string, { origin: Origin; authority: string } | null>();
+
+/**
+ * The target of an absolute http(s) address (a Proxy or Forward rule's), as
+ * `new URL` would give it, without parsing a URL per request: the origin part
+ * is parsed once and kept, and a path of characters URL keeps as they are,
+ * with no dot-segment, is taken as it is. Anything else goes through URL.
+ */
+export function upstreamTarget(address: string): UpstreamTarget {
+  const start = address.startsWith('https://') ? 8 : address.startsWith('http://') ? 7 : -1;
+  const slash = start === -1 ? -1 : address.indexOf('/', start);
+  if (slash !== -1 && keptAsIs(address, slash)) {
+    const prefix = address.slice(0, slash);
+    let known = origins.get(prefix);
+    if (known === undefined) {
+      const url = new URL(`${prefix}/`);
+      // Userinfo, a query or a fragment in what looked like the authority: not a plain origin.
+      known = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === ''
+        ? { origin: originOf(url), authority: url.host } : null;
+      if (origins.size >= MAX_ORIGINS) origins.clear();
+      origins.set(prefix, known);
+    }
+    if (known !== null) return { origin: known.origin, authority: known.authority, target: address.slice(slash) };
+  }
+  const url = new URL(address);
+  return { origin: originOf(url), authority: url.host, target: url.pathname + url.search };
+}
+
+/** From `from` on: only characters URL keeps, no `.` segment (`/.`, or `%2e` which URL reads as one), no empty query. */
+function keptAsIs(address: string, from: number): boolean {
+  // URL drops an empty query's `?`.
+  if (address.charCodeAt(address.length - 1) === 0x3f /* ? */) return false;
+  for (let i = from; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c >= 128 || KEPT[c] === 0) return false;
+    if (c === 0x2e /* . */ && address.charCodeAt(i - 1) === 0x2f /* / */) return false;
+    if (c === 0x25 /* % */ && (address.charCodeAt(i + 1) === 0x32 && (address.charCodeAt(i + 2) | 0x20) === 0x65)) return false;
+  }
+  return true;
+}
+
 export interface ConnectOptions {
   readonly timeout: number;
   /** For https: the trust store (system roots plus a ProxyCA), or undefined for Node's default. */

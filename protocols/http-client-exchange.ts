@@ -4,9 +4,26 @@
 // chunked, pausing the client's body while the upstream's socket is full),
 // parses the response with the parser's response mode, and hands back the
 // final head with a body stream that pauses the upstream socket while its
-// reader is slow. Interim 1xx responses are handed to the request (which
-// relays them to the client in turn); a 101 to a request that asked for an
-// Upgrade ends the exchange with the socket, which leaves the pool.
+// reader is slow. Interim 1xx responses go to the request's `interim()`
+// (which relays them to the client in turn), through the field rules; a
+// 101 to a request that asked for an Upgrade ends the exchange with the
+// socket, which leaves the pool.
+//
+// `Expect: 100-continue` (RFC 9110 §10.1.1): the expectation goes upstream
+// with the head, and the client's body is opened (which lets the server send
+// its own 100 if the upstream's did not reach the client) only on the
+// upstream's 100, or after `continue` ms of silence about it, since the
+// upstream may be HTTP/1.0 or ignore expectations. A final response before
+// either is the answer: the body is never read.
+//
+// A response whose Content-Length is at most GATHERED_BODY is gathered whole
+// before the exchange answers, and its body handed back as a Buffer: the
+// server writes head and body at once, with no stream between them; a
+// failure before its end is then a clean 502, never a torn reply. A larger
+// one is a stream that can also write itself (DirectBody): when the server
+// sends it as it is, each chunk read from the upstream goes straight to the
+// client's socket, no copy and no stream between, and a full client socket
+// pauses the upstream's until it drains.
 //
 // Endings: a response read to its end, with the request sent whole and
 // keep-alive allowed, gives the connection back to the pool; every other
@@ -15,31 +32,35 @@
 //
 // Timeouts by phase, one timer, reset whenever bytes move: while the request
 // body is sent and while the response body arrives, `body` ms of silence;
-// from the end of the request to the response head, `head` ms. A reader
+// from the end of the request to the response head, `head` ms; while the
+// body waits for a 100, `continue` ms, after which it is sent. A reader
 // that pauses the body stops the clock (the server times out slow clients).
 
 import { Readable } from 'node:stream';
 import { HttpError, type ErrorCode } from '../src/errors.js';
-import type { Request } from '../src/request.js';
+import type { AbortHook, Request } from '../src/request.js';
 import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, type ParserLimits, type ResponseHead } from './http-parser.js';
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
-import { addTrailers } from './http-client-fields.js';
+import { addTrailers, replyHead } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
-import type { ReplyHeaders } from '../src/reply.js';
+import type { DirectBody, ReplyHeaders } from '../src/reply.js';
+import type { Writable } from 'node:stream';
 
 export interface ExchangeTimeouts {
   readonly head: number;
   readonly body: number;
+  /** How long the body waits for the upstream's 100 Continue before it is sent anyway. */
+  readonly continue: number;
   /** How long the connection may stay idle in the pool afterwards. */
   readonly idle: number;
 }
 
 export interface UpstreamResponse {
   readonly head: ResponseHead;
-  /** The content, or null when the response has none. */
-  readonly body: Readable | null;
+  /** The content (a Buffer when small and complete: GATHERED_BODY), or null when the response has none. */
+  readonly body: Readable | Buffer | null;
   /** For a chunked response: its trailer fields, filled when the body ends. */
   readonly trailers?: ReplyHeaders;
   /** After a 101: the socket, no longer the pool's, and the bytes that followed the 101's head. */
@@ -59,7 +80,14 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
+/** Response bodies of a known length up to this are gathered into one Buffer. */
+export const GATHERED_BODY = 16 * 1024;
+
+/** The timer's phase in which silence starts the body instead of failing. */
+const CONTINUE_WAIT = 'continue';
+type Phase = ErrorCode | typeof CONTINUE_WAIT;
+
+export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, AbortHook {
   readonly #conn: UpstreamConnection;
   readonly #pool: Pool;
   readonly #reused: boolean;
@@ -71,6 +99,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #chunked = false;
   #requestDone = true;
   #bodyPaused = false;
+  /** The body waits for the upstream's 100 Continue. */
+  #awaitingContinue = false;
   /** Request body bytes taken from the client. */
   #consumed = 0;
   /** Response bytes received. */
@@ -80,10 +110,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   /** The request asked to switch protocols (Upgrade): a 101 is an answer. */
   #upgrade = false;
   #switched = false;
-  /** Interim responses go to the client through this. */
-  onInterim: ((head: ResponseHead) => void) | null = null;
   #responseDone = false;
   #body: Readable | null = null;
+  /** Where the body writes itself (DirectBody), once the server asked. */
+  #sink: { readonly socket: Writable; readonly progress: () => void; readonly done: (err: Error | null) => void } | null = null;
+  /** A small body being gathered (GATHERED_BODY): its chunks so far. */
+  #gathered: Buffer[] | null = null;
   #trailers: ReplyHeaders | null = null;
   /** The body's reader is slow: the socket is paused until it reads again. */
   #waiting = false;
@@ -101,9 +133,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
   #reject: (err: unknown) => void = () => {};
   #resolved = false;
   #timer: NodeJS.Timeout | null = null;
-  #timerCode: ErrorCode | null = null;
+  #timerCode: Phase | null = null;
+  /** The delay `#timer` was set with. */
+  #timerMs = 0;
   #lastProgress = 0;
-  #onAbort: (() => void) | null = null;
+  /** Listening for the request's abort. */
+  #hooked = false;
 
   constructor(lease: Lease, pool: Pool, request: Request, timeouts: ExchangeTimeouts) {
     this.#conn = lease.conn;
@@ -113,8 +148,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     this.#timeouts = timeouts;
   }
 
-  /** Sends `head` (and the request body, if any) and resolves with the final response head. */
-  start(head: string, framing: 'none' | 'length' | 'chunked', upgrade = false): Promise<UpstreamResponse> {
+  /**
+   * Sends `head` (and the request body, if any; after a 100 Continue when
+   * `expectContinue`) and resolves with the final response head.
+   */
+  start(head: string, framing: 'none' | 'length' | 'chunked', upgrade = false, expectContinue = false): Promise<UpstreamResponse> {
     this.#upgrade = upgrade;
     const promise = new Promise<UpstreamResponse>((resolve, reject) => {
       this.#resolve = resolve;
@@ -124,18 +162,17 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     const socket = this.#conn.socket;
     this.#conn.lease(this);
     this.#parser.setRequestMethod(request.method);
-    const signal = request.signal;
-    if (signal.aborted || socket.destroyed) {
-      queueMicrotask(() => this.#fail(signal.aborted ? new HttpError('WWW_ERR_REQ_ABORTED') : resetError(null, 'closed while idle')));
+    if (request.aborted || socket.destroyed) {
+      queueMicrotask(() => this.#fail(request.aborted ? new HttpError('WWW_ERR_REQ_ABORTED') : resetError(null, 'closed while idle')));
       return promise;
     }
-    this.#onAbort = () => this.#fail(new HttpError('WWW_ERR_REQ_ABORTED'));
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#hooked = request.addAbortHook(this);
     socket.write(head, 'latin1');
     if (framing !== 'none') {
       this.#chunked = framing === 'chunked';
       this.#requestDone = false;
-      this.#sendBody(request.body());
+      if (expectContinue) this.#awaitingContinue = true;
+      else this.#sendBody(request.body());
     }
     this.#updateTimer();
     return promise;
@@ -159,6 +196,14 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     // empty one may have ended already.
     if (body.readableEnded) this.#onBodyEnd();
     else body.resume();
+  }
+
+  /** The upstream said 100, or stayed silent about it long enough: the body goes. */
+  #proceed(): void {
+    if (!this.#awaitingContinue || this.#ended) return;
+    this.#awaitingContinue = false;
+    this.#sendBody(this.#request.body());
+    this.#updateTimer();
   }
 
   #detachBody(): void {
@@ -312,12 +357,22 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
         return false;
       }
       this.#interim = true;
-      this.onInterim?.(head);
+      // Relayed first: the client that waits for a 100 then gets this one, not the server's own.
+      this.#request.interim(head.status, replyHead(head, this.#request.method, null).headers);
+      if (head.status === 100) this.#proceed();
+      return !this.#ended;
+    }
+    // A final answer to a request whose body waited for 100: the body is never sent (#finish).
+    this.#awaitingContinue = false;
+    this.#head = head;
+    if (head.bodyLength > 0 && head.bodyLength <= GATHERED_BODY) {
+      // Answered at its end (onComplete); the body timeout runs meanwhile.
+      this.#gathered = [];
+      this.#updateTimer();
       return true;
     }
-    this.#head = head;
     if (head.bodyLength !== 0) {
-      this.#body = new Readable({
+      const body = new Readable({
         highWaterMark: 64 * 1024,
         read: () => this.#resume(),
         destroy: (err, callback) => {
@@ -325,9 +380,11 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
           if (!this.#ended) this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED'), true);
           callback(err);
         },
-      });
+      }) as Readable & DirectBody;
+      if (head.bodyLength > 0) body.writeTo = (socket, progress, done) => this.#writeTo(socket, progress, done);
       // An error is for the body's reader to see (#failBody), never the process's.
-      this.#body.on('error', ignore);
+      body.on('error', ignore);
+      this.#body = body;
     }
     this.#resolved = true;
     if (head.bodyLength < 0) this.#trailers = {};
@@ -338,7 +395,14 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
 
   onBody(chunk: Buffer): boolean {
     if (this.#ended) return false;
-    if (this.#body!.push(chunk)) return true;
+    // A read buffer is the socket's own, never reused: kept as it is (the length bounds them all).
+    if (this.#gathered !== null) return this.#gathered.push(chunk) > 0;
+    const sink = this.#sink;
+    if (sink !== null) {
+      const ok = sink.socket.write(chunk);
+      sink.progress();
+      if (ok) return true;
+    } else if (this.#body!.push(chunk)) return true;
     this.#readerFull = true;
     return false;
   }
@@ -350,11 +414,53 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
       return true;
     }
     this.#responseDone = true;
+    const gathered = this.#gathered;
+    if (gathered !== null) {
+      this.#resolved = true;
+      this.#resolve({ head: this.#head!, body: gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered) });
+      return false;
+    }
     const trailers = this.#parser.trailers;
     if (trailers !== null && this.#trailers !== null) addTrailers(trailers, this.#trailers);
-    this.#body?.push(null);
+    // A body that writes itself is done in #finish, once the connection is back in the pool.
+    if (this.#sink === null) this.#body?.push(null);
     // Nothing may follow a response we did not ask for: stop here.
     return false;
+  }
+
+  /**
+   * The server sends the body as it is (DirectBody): what the stream holds
+   * goes first, then every chunk as it is parsed, straight to `socket`.
+   */
+  #writeTo(socket: Writable, progress: () => void, done: (err: Error | null) => void): void {
+    const body = this.#body!;
+    // read() may parse more (its _read resumes us): it lands in the stream, read in turn.
+    for (let chunk: Buffer | null = body.read(); chunk !== null; chunk = body.read()) {
+      socket.write(chunk);
+      progress();
+    }
+    if (this.#ended && !this.#responseDone) return done(body.errored ?? new Error('upstream body failed'));
+    this.#sink = { socket, progress, done };
+    socket.on('drain', this.#onSinkDrain);
+    if (this.#responseDone) {
+      if (this.#ended) this.#sinkDone(null);
+      return;
+    }
+    this.#readerFull = socket.writableNeedDrain;
+    if (!this.#readerFull) this.#resume();
+  }
+
+  #onSinkDrain = (): void => {
+    this.#resume();
+  };
+
+  /** The body that wrote itself is over (err null: complete). */
+  #sinkDone(err: Error | null): void {
+    const sink = this.#sink;
+    if (sink === null) return;
+    this.#sink = null;
+    sink.socket.off('drain', this.#onSinkDrain);
+    sink.done(err);
   }
 
   /**
@@ -379,14 +485,15 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     const head = this.#head!;
     if (clean && this.#requestDone && head.keepAlive && !this.#eof) {
       this.#pool.release(this.#conn, keepFor(head, this.#timeouts.idle));
-      return;
+    } else {
+      this.#pool.discard(this.#conn);
+      if (!this.#requestDone) {
+        // Answered before the whole body was sent (RFC 9112 §9.6): the rest is not wanted.
+        this.#detachBody();
+        this.requestBody?.destroy();
+      }
     }
-    this.#pool.discard(this.#conn);
-    if (!this.#requestDone) {
-      // Answered before the whole body was sent (RFC 9112 §9.6): the rest is not wanted.
-      this.#detachBody();
-      this.requestBody?.destroy();
-    }
+    this.#sinkDone(null);
   }
 
   /**
@@ -406,6 +513,10 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
       this.retryable = this.#reused && this.#received === 0 && this.#consumed === 0 && err.code === 'WWW_ERR_PROXY_RESET' &&
         (IDEMPOTENT.has(this.#request.method) || this.#request.hasBody);
       this.#reject(err);
+    } else if (this.#sink !== null) {
+      if (err.code !== 'WWW_ERR_REQ_ABORTED') this.#request.fail(err);
+      // The writer destroys the client's socket: the body must not look complete.
+      this.#sinkDone(err);
     } else if (!fromBody && this.#body !== null) {
       this.#failBody(this.#body, err);
     }
@@ -428,33 +539,45 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     body.on('newListener', onListener);
   }
 
+  /** The client went away (or the server stops). */
+  onAbort(): void {
+    this.#hooked = false;
+    this.#fail(new HttpError('WWW_ERR_REQ_ABORTED'));
+  }
+
   #unlisten(): void {
-    if (this.#onAbort !== null) this.#request.signal.removeEventListener('abort', this.#onAbort);
-    this.#onAbort = null;
+    if (this.#hooked) this.#request.removeAbortHook(this);
+    this.#hooked = false;
   }
 
   // --- the timer -------------------------------------------------------------
 
   /** The timeout that applies now and its code, or null. */
-  #phase(): ErrorCode | null {
+  #phase(): Phase | null {
     if (this.#ended || this.#responseDone) return null;
+    if (this.#awaitingContinue) return CONTINUE_WAIT;
     if (this.#head === null) return this.#requestDone ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
     return this.#waiting && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
   }
 
-  #limit(code: ErrorCode): number {
+  #limit(code: Phase): number {
+    if (code === CONTINUE_WAIT) return this.#timeouts.continue;
     return code === 'WWW_ERR_PROXY_HEAD_TIMEOUT' ? this.#timeouts.head : this.#timeouts.body;
   }
 
   #updateTimer(): void {
     const code = this.#phase();
     if (code === this.#timerCode) return;
-    this.#stopTimer();
-    if (code === null) return;
+    if (code === null) return this.#stopTimer();
+    const ms = this.#limit(code);
+    const timer = this.#timer;
     this.#timerCode = code;
     this.#lastProgress = Date.now();
-    const ms = this.#limit(code);
-    if (ms > 0) this.#timer = setTimeout(this.#onTimer, ms);
+    // A phase with the same limit (head and body are both 60 s by default) restarts the timer it has.
+    if (timer !== null && ms === this.#timerMs) return void timer.refresh();
+    if (timer !== null) clearTimeout(timer);
+    this.#timer = ms > 0 ? setTimeout(this.#onTimer, ms) : null;
+    this.#timerMs = ms;
   }
 
   #onTimer = (): void => {
@@ -463,8 +586,9 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead> {
     if (code === null || code !== this.#timerCode) return this.#updateTimer();
     const ms = this.#limit(code);
     const idle = Date.now() - this.#lastProgress;
-    if (idle >= ms) return this.#fail(new HttpError(code, `${ms} ms`));
+    if (idle >= ms) return code === CONTINUE_WAIT ? this.#proceed() : this.#fail(new HttpError(code, `${ms} ms`));
     this.#timer = setTimeout(this.#onTimer, ms - idle);
+    this.#timerMs = ms - idle;
   };
 
   #stopTimer(): void {

@@ -82,9 +82,16 @@ export function isTrusted(rules: RuleSet | null, peer: string): boolean {
   return list.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
 }
 
-/** A Forwarded parameter value: a token, or a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). */
+let lastValue = '';
+let lastForwarded = '';
+
+/** A Forwarded parameter value: a token, or a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). The last one is kept: requests repeat their Host. */
 function forwardedValue(value: string): string {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+  if (value === lastValue) return lastForwarded;
+  const out = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+  lastValue = value;
+  lastForwarded = out;
+  return out;
 }
 
 export interface Upstream {
@@ -97,9 +104,10 @@ export interface Upstream {
 /**
  * The request head sent upstream: request line, the client's end-to-end
  * fields in their order, then Host, Via, the forwarding fields and framing.
- * `chunked` when the body's length is unknown.
+ * `chunked` when the body's length is unknown. `expectContinue`: the body
+ * waits for the upstream's 100 Continue.
  */
-export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked', upgrade = false): string {
+export function requestHead(request: Request, upstream: Upstream, bodyFraming: 'none' | 'length' | 'chunked', upgrade = false, expectContinue = false): string {
   const h = request.headers;
   const options = connectionOptions(h.connection);
   const raw = request.rawHeaders;
@@ -128,12 +136,15 @@ export function requestHead(request: Request, upstream: Upstream, bodyFraming: '
   const xfh = keep && h['x-forwarded-host'] !== undefined ? h['x-forwarded-host'] : clientHost ?? undefined;
   if (xfh !== undefined) out += `X-Forwarded-Host: ${xfh}\r\n`;
   // RFC 7239 §6: an IPv6 node is bracketed and quoted; an unknown one is "unknown".
-  const node = peer === '' ? 'unknown' : isIPv6(peer) ? `"[${peer}]"` : peer;
+  // A peer address is IPv4 or IPv6 (Node's own), so a colon says which.
+  const node = peer === '' ? 'unknown' : peer.includes(':') ? `"[${peer}]"` : peer;
   let element = `for=${node}`;
   if (clientHost !== null) element += `;host=${forwardedValue(clientHost)}`;
   element += `;proto=${proto}`;
   out += `Forwarded: ${keep && h.forwarded !== undefined ? `${h.forwarded}, ${element}` : element}\r\n`;
 
+  // RFC 9110 §10.1.1: a proxy forwards the expectation with the request head.
+  if (expectContinue) out += 'Expect: 100-continue\r\n';
   if (bodyFraming === 'length') out += `Content-Length: ${request.bodyLength}\r\n`;
   else if (bodyFraming === 'chunked') out += 'Transfer-Encoding: chunked\r\n';
   else if (h['content-length'] !== undefined) out += 'Content-Length: 0\r\n';

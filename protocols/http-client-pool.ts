@@ -9,6 +9,7 @@
 
 import type { Socket } from 'node:net';
 import { HttpError } from '../src/errors.js';
+import type { AbortHook } from '../src/request.js';
 import { connect, type ConnectOptions, type Origin } from './http-client-connect.js';
 
 /** What an exchange hears from the connection it holds. */
@@ -115,11 +116,48 @@ export interface PoolStats {
   writableLength: number;
 }
 
-interface Waiter {
+/**
+ * Whose abort stops a wait or a connect (a Request): a wait hears it through
+ * a hook, and only a connect makes its AbortSignal.
+ */
+export interface Abortable {
+  readonly signal: AbortSignal;
+  addAbortHook(hook: AbortHook): boolean;
+  removeAbortHook(hook: AbortHook): void;
+}
+
+/** A request waiting for a connection: one object, its abort heard through a hook. */
+class Waiter implements AbortHook {
   readonly limits: PoolLimits;
-  readonly signal: AbortSignal | null;
-  resolve(lease: Lease): void;
-  reject(err: unknown): void;
+  readonly by: Abortable | null;
+  /** When it stops waiting (ms since the epoch); Infinity without a queue timeout. */
+  readonly deadline: number;
+  readonly #pool: Pool;
+  readonly #resolve: (lease: Lease) => void;
+  readonly #reject: (err: unknown) => void;
+
+  constructor(pool: Pool, limits: PoolLimits, by: Abortable | null, resolve: (lease: Lease) => void, reject: (err: unknown) => void) {
+    this.#pool = pool;
+    this.limits = limits;
+    this.by = by;
+    this.deadline = limits.queueTimeout > 0 ? Date.now() + limits.queueTimeout : Infinity;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  resolve(lease: Lease): void {
+    this.by?.removeAbortHook(this);
+    this.#resolve(lease);
+  }
+
+  reject(err: unknown): void {
+    this.by?.removeAbortHook(this);
+    this.#reject(err);
+  }
+
+  onAbort(): void {
+    this.#pool.leave(this, new HttpError('WWW_ERR_REQ_ABORTED'));
+  }
 }
 
 export class Pool {
@@ -131,6 +169,8 @@ export class Pool {
   /** The connections in use (for stats). */
   readonly #active = new Set<UpstreamConnection>();
   readonly #waiting: Waiter[] = [];
+  /** Fires at the earliest deadline of the waiters (null: none armed). */
+  #queueTimer: NodeJS.Timeout | null = null;
   readonly #onEmpty: (pool: Pool) => void;
 
   constructor(origin: Origin, onEmpty: (pool: Pool) => void) {
@@ -153,21 +193,22 @@ export class Pool {
   }
 
   /**
-   * A connection for one exchange: an idle one unless `fresh`, else a new
-   * one while under the bound, else the next one freed.
+   * A connection for one exchange: an idle one unless `fresh` (at once, with
+   * no promise), else a new one while under the bound, else the next one
+   * freed. `by`'s abort stops a wait or a connect.
    */
-  acquire(limits: PoolLimits, signal: AbortSignal | null, fresh: boolean): Promise<Lease> {
+  acquire(limits: PoolLimits, by: Abortable | null, fresh: boolean): Promise<Lease> | Lease {
     if (!fresh) {
       const conn = this.#idle.pop();
-      if (conn !== undefined) return Promise.resolve({ conn: this.#take(conn), reused: true });
+      if (conn !== undefined) return { conn: this.#take(conn), reused: true };
     }
-    if (this.#busy + this.#idle.length < limits.maxConnections) return this.#open(limits, signal);
+    if (this.#busy + this.#idle.length < limits.maxConnections) return this.#open(limits, by);
     if (fresh && this.#idle.length > 0) {
       // Room for a fresh one: the idle connection that stands in its way goes.
       this.#idle.shift()!.socket.destroy();
-      return this.#open(limits, signal);
+      return this.#open(limits, by);
     }
-    return this.#wait(limits, signal);
+    return this.#wait(limits, by);
   }
 
   /** The exchange read its response to the end: keep the connection for `keepFor` ms, or hand it on. */
@@ -216,9 +257,9 @@ export class Pool {
     this.#next();
   }
 
-  #open(limits: PoolLimits, signal: AbortSignal | null): Promise<Lease> {
+  #open(limits: PoolLimits, by: Abortable | null): Promise<Lease> {
     this.#busy++;
-    return connect(this.origin, limits.connect, signal).then(
+    return connect(this.origin, limits.connect, by === null ? null : by.signal).then(
       (socket) => {
         const conn = new UpstreamConnection(socket, this);
         this.#active.add(conn);
@@ -233,40 +274,40 @@ export class Pool {
     );
   }
 
-  #wait(limits: PoolLimits, signal: AbortSignal | null): Promise<Lease> {
+  #wait(limits: PoolLimits, by: Abortable | null): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const leave = (err: HttpError): void => {
-        const k = this.#waiting.indexOf(waiter);
-        if (k === -1) return;
-        this.#waiting.splice(k, 1);
-        settle();
-        reject(err);
-        this.#next();
-      };
-      const onAbort = (): void => leave(new HttpError('WWW_ERR_REQ_ABORTED'));
-      const timer = limits.queueTimeout > 0
-        ? setTimeout(() => leave(new HttpError('WWW_ERR_PROXY_HEAD_TIMEOUT', `${this.origin.key}: no free connection`)), limits.queueTimeout)
-        : undefined;
-      const waiter: Waiter = {
-        limits,
-        signal,
-        resolve: (lease) => {
-          settle();
-          resolve(lease);
-        },
-        reject: (err) => {
-          settle();
-          reject(err);
-        },
-      };
+      const waiter = new Waiter(this, limits, by, resolve, reject);
+      if (by !== null && !by.addAbortHook(waiter)) return reject(new HttpError('WWW_ERR_REQ_ABORTED'));
       this.#waiting.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#queueTimer === null && waiter.deadline !== Infinity) this.#armQueueTimer(waiter.deadline);
     });
   }
+
+  /** A waiter leaves the queue with `err` (its request aborted, its wait too long). */
+  leave(waiter: Waiter, err: HttpError): void {
+    const k = this.#waiting.indexOf(waiter);
+    if (k === -1) return;
+    this.#waiting.splice(k, 1);
+    waiter.reject(err);
+    this.#next();
+  }
+
+  /** One timer for the whole queue, set for the earliest deadline. */
+  #armQueueTimer(deadline: number): void {
+    this.#queueTimer = setTimeout(this.#onQueueTimer, Math.max(1, deadline - Date.now()));
+    this.#queueTimer.unref();
+  }
+
+  #onQueueTimer = (): void => {
+    this.#queueTimer = null;
+    const now = Date.now();
+    let earliest = Infinity;
+    for (const waiter of [...this.#waiting]) {
+      if (waiter.deadline <= now) this.leave(waiter, new HttpError('WWW_ERR_PROXY_HEAD_TIMEOUT', `${this.origin.key}: no free connection`));
+      else if (waiter.deadline < earliest) earliest = waiter.deadline;
+    }
+    if (earliest !== Infinity && this.#queueTimer === null) this.#armQueueTimer(earliest);
+  };
 
   /** A connection slot may have freed: the first waiter gets an idle connection or a new one. */
   #next(): void {
@@ -282,7 +323,7 @@ export class Pool {
     }
     if (this.#busy < waiter.limits.maxConnections) {
       this.#waiting.shift();
-      this.#open(waiter.limits, waiter.signal).then(waiter.resolve, waiter.reject);
+      this.#open(waiter.limits, waiter.by).then((lease) => waiter.resolve(lease), (err: unknown) => waiter.reject(err));
     }
   }
 }

@@ -23,14 +23,15 @@ import type { NetManager, Protocol } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
 import type { ServerSettings } from '../src/rules/index.js';
-import { connect, originOf, TrustStores } from './http-client-connect.js';
-import { Exchange } from './http-client-exchange.js';
+import { connect, TrustStores, upstreamTarget } from './http-client-connect.js';
+import { Exchange, type ExchangeTimeouts } from './http-client-exchange.js';
 import { replyHead, requestHead } from './http-client-fields.js';
 import { UpstreamGroups, originKey } from './http-client-group.js';
 import { Pools, type PoolLimits } from './http-client-pool.js';
 import { dnsResolver, type Resolver } from './http-client-guard.js';
 import { joinSockets } from './http-tunnel.js';
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 
 /** Defaults of the Proxy… directives, in milliseconds. */
 export const CLIENT_DEFAULTS = Object.freeze({
@@ -39,6 +40,12 @@ export const CLIENT_DEFAULTS = Object.freeze({
   bodyTimeout: 60_000,
   /** Below the 5 s after which Node's own servers close an idle connection. */
   idleTimeout: 4_000,
+  /**
+   * How long a body whose client expects 100 Continue waits for the
+   * upstream's before it is sent anyway (RFC 9110 §10.1.1: a client need not
+   * wait indefinitely): curl's wait.
+   */
+  continueWait: 1_000,
   maxConnections: 32,
 });
 
@@ -71,31 +78,24 @@ export class HttpClient {
     for (;;) {
       if (request.aborted) throw new HttpError('WWW_ERR_REQ_ABORTED');
       let exchange: Exchange | null = null;
-      const url = new URL(address);
-      const origin = originOf(url);
+      const { origin, authority, target } = upstreamTarget(address);
       try {
         const secureContext = origin.scheme === 'https' ? await this.#trust.get(settings.proxyCA) : undefined;
         const guard = request.guarded ? this.resolver : null;
-        const limits: PoolLimits = {
-          maxConnections: settings.proxyMaxConnections ?? CLIENT_DEFAULTS.maxConnections,
-          queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
-          connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext, guard },
-        };
+        const limits = secureContext === undefined && guard === null ? plainLimits(settings) : poolLimits(settings, secureContext, guard);
         const framing = request.bodyLength === 0 ? 'none' : request.bodyLength > 0 ? 'length' : 'chunked';
         // A switch is asked for only without a body: the tunnel starts where the request ends.
         const upgrade = request.upgrade && framing === 'none';
-        const head = requestHead(request, { authority: url.host, target: url.pathname + url.search }, framing, upgrade);
+        // RFC 9110 §10.1.1: the expectation of an HTTP/1.1 client goes on with the request (a 1.0 client's is ignored).
+        const expectContinue = framing !== 'none' && request.versionMinor === 1 && expects100(request.headers.expect);
+        const head = requestHead(request, { authority, target }, framing, upgrade, expectContinue);
         // Guarded connections were checked as such: never shared with a rule that named the upstream.
         const key = `${origin.key}${origin.scheme === 'https' ? ` ${settings.proxyCA ?? ''}` : ''}${guard !== null ? ' guarded' : ''}`;
         const pool = this.pools.get(origin, key);
-        const lease = await pool.acquire(limits, request.signal, fresh);
-        exchange = new Exchange(lease, pool, request, {
-          head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
-          body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
-          idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
-        });
-        exchange.onInterim = (h) => request.interim(h.status, replyHead(h, request.method, null).headers);
-        const response = await exchange.start(head, framing, upgrade);
+        const acquired = pool.acquire(limits, request, fresh);
+        const lease = acquired instanceof Promise ? await acquired : acquired;
+        exchange = new Exchange(lease, pool, request, timeoutsOf(settings));
+        const response = await exchange.start(head, framing, upgrade, expectContinue);
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);
         reply.anchor = request.anchor;
@@ -155,11 +155,48 @@ export class HttpClient {
   }
 }
 
+function poolLimits(settings: Partial<ServerSettings>, secureContext: SecureContext | undefined, guard: Resolver | null): PoolLimits {
+  return {
+    maxConnections: settings.proxyMaxConnections ?? CLIENT_DEFAULTS.maxConnections,
+    queueTimeout: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
+    connect: { timeout: settings.proxyConnectTimeout ?? CLIENT_DEFAULTS.connectTimeout, secureContext, guard },
+  };
+}
+
+/** Per rule set (its settings object), made once: the limits of a plain http upstream, and the exchange's timeouts. */
+const plainLimitsOf = new WeakMap<Partial<ServerSettings>, PoolLimits>();
+const timeoutsByRules = new WeakMap<Partial<ServerSettings>, ExchangeTimeouts>();
+
+function plainLimits(settings: Partial<ServerSettings>): PoolLimits {
+  let limits = plainLimitsOf.get(settings);
+  if (limits === undefined) plainLimitsOf.set(settings, (limits = poolLimits(settings, undefined, null)));
+  return limits;
+}
+
+function timeoutsOf(settings: Partial<ServerSettings>): ExchangeTimeouts {
+  let timeouts = timeoutsByRules.get(settings);
+  if (timeouts === undefined) {
+    timeouts = {
+      head: settings.proxyHeadTimeout ?? CLIENT_DEFAULTS.headTimeout,
+      body: settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout,
+      idle: settings.proxyIdleTimeout ?? CLIENT_DEFAULTS.idleTimeout,
+      continue: CLIENT_DEFAULTS.continueWait,
+    };
+    timeoutsByRules.set(settings, timeouts);
+  }
+  return timeouts;
+}
+
+function expects100(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === '100-continue';
+}
+
 /**
  * A reply that switches the client's connection to a tunnel to `socket` (the
  * upstream's 101, a CONNECT's 200): the two sockets are joined once the
  * server has written it. Until then the upstream socket is this request's:
- * a client gone before its turn takes it along.
+ * a client gone before its turn takes it along. Joined, it lasts until
+ * ProxyBodyTimeout of silence both ways.
  */
 function tunnelReply(reply: Reply, request: Request, socket: Socket, rest: Buffer): Reply {
   const drop = (): void => {
@@ -172,7 +209,7 @@ function tunnelReply(reply: Reply, request: Request, socket: Socket, rest: Buffe
   request.signal.addEventListener('abort', drop, { once: true });
   reply.tunnel = (client, clientHead) => {
     request.signal.removeEventListener('abort', drop);
-    joinSockets(client, socket, clientHead, rest);
+    joinSockets(client, socket, clientHead, rest, request.rules?.settings.proxyBodyTimeout ?? CLIENT_DEFAULTS.bodyTimeout);
   };
   return reply;
 }

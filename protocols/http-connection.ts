@@ -444,7 +444,7 @@ export class Connection implements ParserHandler {
     }
     tx.body = body;
     const head = tx.head!;
-    if (head.expect === '100-continue' && head.versionMinor === 1 && tx.received === 0 && !tx.continueSent) {
+    if (head.versionMinor === 1 && this.#awaitsContinue(tx)) {
       // RFC 9110 §10.1.1: 100 only once the body is wanted, and in turn.
       tx.continuePending = true;
       if (this.#queue[0] === tx) this.#flush();
@@ -464,7 +464,7 @@ export class Connection implements ParserHandler {
     const head = tx.head;
     if (head === null || head.versionMinor !== 1) return;
     if (status === 100) {
-      if (head.expect !== '100-continue' || tx.continueSent || tx.failed !== null || tx.discarding) return;
+      if (!this.#awaitsContinue(tx) || tx.failed !== null || tx.discarding) return;
       tx.continueSent = true;
       tx.continuePending = false;
     }
@@ -493,9 +493,13 @@ export class Connection implements ParserHandler {
       && !this.#awaitsContinue(tx);
   }
 
-  /** A client that waits for 100 Continue may never send its body (RFC 9110 §10.1.1). */
+  /**
+   * A client that waits for 100 Continue may never send its body (RFC 9110
+   * §10.1.1). One whose body bytes have begun to arrive waits no more, and
+   * needs no 100 (a server MAY omit it then).
+   */
   #awaitsContinue(tx: Transaction): boolean {
-    return tx.head!.expect === '100-continue' && !tx.continueSent && tx.received === 0;
+    return tx.head!.expect === '100-continue' && !tx.continueSent && tx.received === 0 && !(this.#reading === tx && this.#pending !== null);
   }
 
   /**

@@ -4,7 +4,9 @@
 // side sent ahead (the client's bytes after its request, the upstream's
 // bytes after its 101) goes first. Each direction ends on its own (a FIN is
 // passed on as a FIN: half-close), with backpressure (a slow reader pauses
-// the other side); an error or a reset on either side destroys both.
+// the other side); an error or a reset on either side destroys both. A
+// tunnel silent both ways for its idle timeout is closed (ProxyBodyTimeout,
+// as nginx's proxy_read_timeout bounds a WebSocket), both sockets with it.
 
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -15,15 +17,18 @@ export const tunnels = { open: 0 };
 /**
  * Joins `client` and `upstream`. `toUpstream` and `toClient` are the bytes
  * each side already sent, written before anything else. Both sockets may
- * come paused; piping starts them.
+ * come paused; piping starts them. `idleTimeout` ms without a byte either
+ * way closes both (0: never).
  */
-export function joinSockets(client: Duplex, upstream: Socket, toUpstream: Buffer, toClient: Buffer): void {
+export function joinSockets(client: Duplex, upstream: Socket, toUpstream: Buffer, toClient: Buffer, idleTimeout = 0): void {
   tunnels.open++;
   let closed = false;
+  let timer: NodeJS.Timeout | null = null;
   const close = (): void => {
     if (closed) return;
     closed = true;
     tunnels.open--;
+    if (timer !== null) clearTimeout(timer);
     client.destroy();
     upstream.destroy();
   };
@@ -38,4 +43,18 @@ export function joinSockets(client: Duplex, upstream: Socket, toUpstream: Buffer
   upstream.setNoDelay(true);
   client.pipe(upstream);
   upstream.pipe(client);
+  if (idleTimeout <= 0) return;
+  // One timer for both directions, re-armed for what is left when it finds bytes moved since.
+  let last = Date.now();
+  const moved = (): void => {
+    last = Date.now();
+  };
+  const check = (): void => {
+    const idle = Date.now() - last;
+    if (idle >= idleTimeout) close();
+    else timer = setTimeout(check, idleTimeout - idle);
+  };
+  client.on('data', moved);
+  upstream.on('data', moved);
+  timer = setTimeout(check, idleTimeout);
 }

@@ -172,8 +172,8 @@ export function table(results) {
   lines.push('full: over 20, a noisy run (medians of the rounds); RSS = the highest VmRSS, sampled every 50 ms.');
   if (results.scenarios.some((s) => s.proxy)) {
     lines.push(results.header.pinned
-      ? 'proxy-*: the proxies on CPU 0, the upstream (node:http, bodies from memory) and wrk on CPU 1; other% leaves it out.'
-      : 'proxy-*: the proxies, the upstream (node:http, bodies from memory) and wrk unpinned; other% leaves the upstream out.');
+      ? 'proxy-*: the proxies on CPU 0, the upstream (raw net, responses serialized once) and wrk on CPU 1; other% leaves it out.'
+      : 'proxy-*: the proxies, the upstream (raw net, responses serialized once) and wrk unpinned; other% leaves the upstream out.');
   }
   if (results.scenarios.some((s) => s.shared)) {
     lines.push('* shared: server and wrk (2 threads) unpinned on all CPUs, since one pinned wrk thread reads slower than');

@@ -1,33 +1,71 @@
-// The upstream of the proxy scenarios: plain node:http serving /100b.bin and
-// /1m.bin of ROOT from memory (read once at start), keep-alive, so the proxies,
-// not the upstream, do the work measured. Any other path is 404.
+// The upstream of the proxy scenarios: a raw `node:net` server answering
+// GET and HEAD of /100b.bin and /1m.bin of ROOT with responses serialized
+// once at start (head and body in one Buffer, written as it is: no parse
+// beyond the request line, no allocation per response), keep-alive, so the
+// proxies, not the upstream, do the work measured: it runs on wrk's CPU,
+// and a costly upstream would cap every proxy alike and squeeze the ratios
+// towards 1. Any other path is 404. Pipelined requests are answered in order.
 //
 //   node test/bench/upstream.js ROOT --port N [--host ADDR]
 
-import * as http from 'node:http';
+import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { peerArgs, listen } from './peer-args.js';
 
 export const UPSTREAM_FILES = ['100b.bin', '1m.bin'];
 
+/** Longer than any pause between two runs of the same proxy, so its pool stays warm. */
+const IDLE_TIMEOUT = 60_000;
+/** A request head larger than this is refused (the connection closed): the proxies send a few hundred bytes. */
+const MAX_HEAD = 64 * 1024;
+
 const options = peerArgs('upstream');
-const bodies = new Map(
-  UPSTREAM_FILES.map((name) => {
-    const body = readFileSync(path.join(options.root, name));
-    return [`/${name}`, { body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) } }];
-  }),
+
+function response(status, reason, type, body) {
+  const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n` +
+    `Connection: keep-alive\r\nKeep-Alive: timeout=${IDLE_TIMEOUT / 1000}\r\n\r\n`;
+  const headBytes = Buffer.from(head, 'latin1');
+  return { get: Buffer.concat([headBytes, body]), head: headBytes };
+}
+
+const answers = new Map(
+  UPSTREAM_FILES.map((name) => [`/${name}`, response(200, 'OK', 'application/octet-stream', readFileSync(path.join(options.root, name)))]),
 );
-const server = http.createServer((req, res) => {
-  const hit = bodies.get(req.url);
-  if (!hit) {
-    res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '10' });
-    res.end('not found\n');
-    return;
+const NOT_FOUND = response(404, 'Not Found', 'text/plain', Buffer.from('not found\n'));
+
+/** Answers every complete request at the start of `buf`; returns what is left of it. */
+function answer(socket, buf) {
+  for (;;) {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end === -1) {
+      if (buf.length > MAX_HEAD) socket.destroy();
+      return buf;
+    }
+    const lineEnd = buf.indexOf('\r\n');
+    const line = buf.latin1Slice(0, lineEnd);
+    const sp1 = line.indexOf(' ');
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    const method = line.slice(0, sp1);
+    const hit = answers.get(line.slice(sp1 + 1, sp2)) ?? NOT_FOUND;
+    // A request body (none is sent in the benchmark) is skipped by its length.
+    const cl = /\r\ncontent-length:\s*(\d+)/i.exec(buf.latin1Slice(lineEnd, end));
+    const next = end + 4 + (cl === null ? 0 : Number(cl[1]));
+    if (next > buf.length) return buf;
+    socket.write(method === 'HEAD' ? hit.head : hit.get);
+    buf = buf.subarray(next);
   }
-  res.writeHead(200, hit.headers);
-  res.end(req.method === 'HEAD' ? undefined : hit.body);
+}
+
+const server = net.createServer((socket) => {
+  socket.setNoDelay(true);
+  socket.setTimeout(IDLE_TIMEOUT, () => socket.destroy());
+  socket.on('error', () => {});
+  let rest = null;
+  socket.on('data', (chunk) => {
+    const buf = rest === null ? chunk : Buffer.concat([rest, chunk]);
+    const left = answer(socket, buf);
+    rest = left.length === 0 ? null : left;
+  });
 });
-// Longer than any pause between two runs of the same proxy, so its pool stays warm.
-server.keepAliveTimeout = 60_000;
 listen('upstream', server, options);

@@ -301,6 +301,17 @@ describe('request bodies', () => {
     expect(r.responses[0]!.headers.connection).toBe('close');
   });
 
+  it('sends no 100 Continue to a client whose body arrived with its head (it is not waiting), and reads the body', async () => {
+    const { port } = await start(async (req) => {
+      // The body is wanted only after a turn: the bytes are there by then.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return textReply(200, await readBody(req));
+    });
+    const r = await exchange(port, 'POST /yes HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\ndata' + get('/next'), { responses: 2 });
+    expect(r.raw.toString()).not.toContain('100 Continue');
+    expect(r.responses.map((x) => [x.status, x.body.toString()])).toEqual([[200, 'data\n'], [200, '\n']]);
+  });
+
   it('answers an unknown expectation with 417 without calling the handler', async () => {
     const { port, seen } = await start(echoPath);
     const r = await exchange(port, get('/a', 'Expect: teapot\r\n'), { responses: 1 });

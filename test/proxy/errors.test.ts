@@ -9,7 +9,8 @@ import * as net from 'node:net';
 import type { Server, ServerOptions } from '../../src/server.js';
 import { HttpError } from '../../src/errors.js';
 import { cleanup, closedPort, fakeUpstream, proxyServer } from './fakes.js';
-import { exchange, get } from '../helpers/wire.js';
+import { exchange, get, recordWrites } from '../helpers/wire.js';
+import { GATHERED_BODY } from '../../protocols/http-client-exchange.js';
 
 afterEach(cleanup);
 
@@ -116,6 +117,58 @@ describe('the connection breaks', () => {
     const body = ex.raw.subarray(ex.raw.indexOf('\r\n\r\n') + 4);
     expect(body.length).toBe(1000);
     expect(codes).toEqual(['WWW_ERR_PROXY_RESET']);
+  });
+
+  it(`a small body (up to ${GATHERED_BODY} bytes, gathered before the reply) reset before its end: a clean 502, nothing of it relayed`, async () => {
+    const up = await fakeUpstream((_req, socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nX-Secret: 1\r\nContent-Length: ${GATHERED_BODY}\r\n\r\n` + 'x'.repeat(1000));
+      setTimeout(() => socket.resetAndDestroy(), 50);
+    });
+    const { port, codes } = await proxyTo(up.origin);
+    const ex = await exchange(port, get('/x') + get('/next'), { responses: 2 });
+    expect(ex.responses.map((r) => r.status)).toEqual([502, 502]);
+    expect(ex.raw.toString()).not.toContain('X-Secret');
+    expect(ex.raw.toString()).not.toContain('xxx');
+    expect(codes[0]).toBe('WWW_ERR_PROXY_RESET');
+  });
+
+  it('a small body that stalls for ProxyBodyTimeout: 504, and the client connection goes on', async () => {
+    const up = await fakeUpstream((req, socket) => {
+      if (req.target === '/ok') return void socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello');
+    });
+    const { port, codes } = await proxyTo(up.origin, 'ProxyBodyTimeout 200ms\nProxyHeadTimeout 10s');
+    const started = Date.now();
+    const ex = await exchange(port, get('/x') + get('/ok'), { responses: 2 });
+    expect(ex.responses.map((r) => r.status)).toEqual([504, 200]);
+    expect(ex.responses[1]!.body.toString()).toBe('ok');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    expect(codes[0]).toBe('WWW_ERR_PROXY_BODY_TIMEOUT');
+  });
+
+  it('a small body that arrives in many pieces is relayed whole, with its length, in one write', async () => {
+    const body = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const up = await fakeUpstream({
+      raw: (socket) => {
+        socket.setNoDelay(true);
+        socket.once('data', async () => {
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
+          for (let i = 0; i < body.length; i += 500) {
+            await new Promise((r) => setTimeout(r, 10));
+            socket.write(body.subarray(i, i + 500));
+          }
+        });
+      },
+    });
+    const { port } = await proxyTo(up.origin);
+    let ex: Awaited<ReturnType<typeof exchange>> | undefined;
+    const writes = await recordWrites(port, async () => {
+      ex = await exchange(port, get('/x'), { responses: 1 });
+    });
+    expect(ex!.responses[0]!.status).toBe(200);
+    expect(ex!.responses[0]!.headers['content-length']).toBe(String(body.length));
+    expect(Buffer.compare(ex!.responses[0]!.body, body)).toBe(0);
+    expect(writes).toHaveLength(1);
   });
 
   it('closed in a chunked body: the client gets no terminating chunk', async () => {

@@ -69,6 +69,46 @@ describe('reuse', () => {
   });
 });
 
+describe('the queue', () => {
+  it('waiters queued at different times each time out after their own wait, the later one later', async () => {
+    // The one connection stays busy: a head at once, then a body that does not end.
+    const up = await fakeUpstream((_req, socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(20_000)}`));
+    const { port } = await proxyServer(`ProxyMaxConnections 1\nProxyHeadTimeout 400ms\nProxy /* ${up.origin}/*`);
+    void exchange(port, get('/a'), { timeout: 1500 });
+    await sleep(30);
+    const started = Date.now();
+    const times: number[] = [];
+    const b = exchange(port, get('/b'), { responses: 1 }).then((ex) => (times[0] = Date.now() - started, ex));
+    await sleep(200);
+    const c = exchange(port, get('/c'), { responses: 1 }).then((ex) => (times[1] = Date.now() - started, ex));
+    const [rb, rc] = await Promise.all([b, c]);
+    expect([rb.responses[0]!.status, rc.responses[0]!.status]).toEqual([504, 504]);
+    expect(times[0]).toBeGreaterThanOrEqual(380);
+    expect(times[0]).toBeLessThan(580);
+    expect(times[1]).toBeGreaterThanOrEqual(580);
+    expect(up.requests.map((r) => r.target)).toEqual(['/a']);
+  });
+
+  it('a client that goes away while queued leaves the queue: its request never goes up, the next one does', async () => {
+    const up = await fakeUpstream((req, socket) => setTimeout(() => respond(socket, 200, req.target), req.target === '/slow' ? 400 : 0));
+    const { server, port } = await proxyServer(`ProxyMaxConnections 1\nProxy /* ${up.origin}/*`);
+    const slow = exchange(port, get('/slow'), { responses: 1 });
+    await sleep(30);
+    const gone = await connect(port);
+    gone.write(get('/gone'));
+    await sleep(50);
+    expect(server.proxy.pools.stats()).toMatchObject([{ busy: 1, waiting: 1 }]);
+    // A reset: a half-closed client would still be answered.
+    gone.resetAndDestroy();
+    await sleep(50);
+    expect(server.proxy.pools.stats()).toMatchObject([{ busy: 1, waiting: 0 }]);
+    const next = await exchange(port, get('/next'), { responses: 1 });
+    expect(next.responses[0]!.body.toString()).toBe('/next');
+    expect((await slow).responses[0]!.body.toString()).toBe('/slow');
+    expect(up.requests.map((r) => r.target)).toEqual(['/slow', '/next']);
+  });
+});
+
 describe('the upstream closes an idle connection', () => {
   it('closed while idle: the pool notices, the next request goes on a fresh connection', async () => {
     const up = await fakeUpstream((_req, socket) => {

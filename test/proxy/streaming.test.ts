@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { cleanup, fakeUpstream, proxyServer, respond } from './fakes.js';
 import { connect, readUntil, sleep } from '../helpers/wire.js';
 
@@ -138,6 +139,89 @@ describe('responses', () => {
     expect(raw.toString('latin1', 0, headEnd)).toContain(`Content-Length: ${data.length}\r\n`);
     expect(sha(raw.subarray(headEnd))).toBe(sha(data));
     client.destroy();
+  });
+});
+
+describe('bodies written straight to the client (a length, sent as they are)', () => {
+  it('pipelined: the second response, arrived whole while the first is written, follows it intact; a text one is compressed on the way', async () => {
+    const files: Record<string, { type: string; data: Buffer }> = {
+      '/a': { type: 'application/octet-stream', data: randomBytes(3 * 1024 * 1024 + 7) },
+      '/b': { type: 'application/octet-stream', data: randomBytes(300 * 1024) },
+      '/t': { type: 'text/plain', data: Buffer.from('streamstack '.repeat(20_000)) },
+      '/c': { type: 'application/octet-stream', data: randomBytes(40 * 1024) },
+    };
+    const up = await fakeUpstream((req, socket) => {
+      const f = files[req.target]!;
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${f.type}\r\nContent-Length: ${f.data.length}\r\n\r\n`);
+      socket.write(f.data);
+    });
+    const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    const client = await connect(port);
+    client.pause();
+    const order = ['/a', '/b', '/t', '/c'];
+    client.write(order.map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n${p === '/t' ? 'Accept-Encoding: gzip\r\n' : ''}\r\n`).join(''));
+    // The client reads nothing for a while: the later responses wait, the first is held back.
+    await sleep(400);
+    client.resume();
+    // Each response in order: its head, then its body (a length, or chunked when compressed); null while incomplete.
+    const split = (raw: Buffer): string[] | null => {
+      const out: string[] = [];
+      let at = 0;
+      for (const p of order) {
+        const headEnd = raw.indexOf('\r\n\r\n', at) + 4;
+        if (headEnd === 3) return null;
+        const head = raw.toString('latin1', at, headEnd);
+        out.push(head);
+        if (head.includes('Transfer-Encoding: chunked')) {
+          const body = dechunk(raw.subarray(at));
+          if (body === null) return null;
+          out.push(sha(gunzipSync(body)));
+          at = raw.indexOf('0\r\n\r\n', headEnd + body.length) + 5;
+        } else {
+          const n = Number(/Content-Length: (\d+)/.exec(head)![1]);
+          if (raw.length < headEnd + n) return null;
+          out.push(sha(raw.subarray(headEnd, headEnd + n)));
+          at = headEnd + n;
+        }
+      }
+      return at === raw.length ? out : null;
+    };
+    const raw = await readUntil(client, (all) => split(all) !== null, 15_000);
+    const parts = split(raw)!;
+    expect(parts).not.toBeNull();
+    order.forEach((p, k) => {
+      const head = parts[2 * k]!;
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      if (p === '/t') expect(head).toContain('Content-Encoding: gzip');
+      else expect(head).toContain(`Content-Length: ${files[p]!.data.length}\r\n`);
+      expect(parts[2 * k + 1]).toBe(sha(files[p]!.data));
+    });
+    // Every upstream connection went back to the pool.
+    await sleep(50);
+    expect(server.proxy.pools.stats()[0]).toMatchObject({ busy: 0, idle: up.connections });
+    client.destroy();
+  });
+
+  it('an upstream reset while its body goes straight to a slow client: the client gets less than announced, then the close', async () => {
+    const data = randomBytes(4 * 1024 * 1024);
+    const up = await fakeUpstream((_req, socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${data.length}\r\n\r\n`);
+      socket.write(data.subarray(0, 2 * 1024 * 1024));
+      setTimeout(() => socket.resetAndDestroy(), 300);
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    const client = await connect(port);
+    client.pause();
+    client.write('GET /f HTTP/1.1\r\nHost: a\r\n\r\n');
+    await sleep(150);
+    client.resume();
+    let closed = false;
+    client.on('close', () => (closed = true));
+    const raw = await readUntil(client, () => closed, 5000);
+    expect(closed).toBe(true);
+    const headEnd = raw.indexOf('\r\n\r\n') + 4;
+    expect(raw.length - headEnd).toBe(2 * 1024 * 1024);
+    expect(sha(raw.subarray(headEnd))).toBe(sha(data.subarray(0, 2 * 1024 * 1024)));
   });
 });
 
