@@ -7,15 +7,33 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const INSTALL = 'apt-get update && apt-get install -y chromium';
+export const INSTALL = 'apt-get update && apt-get install -y chromium';
+
+export interface Host {
+  exists(file: string): boolean;
+  root: boolean;
+  say(line: string): void;
+  run(command: string): void;
+}
+
+const host: Host = {
+  exists: existsSync,
+  root: typeof process.getuid === 'function' && process.getuid() === 0,
+  say: (line) => void process.stdout.write(line + '\n'),
+  run: (command) => void execFileSync('/bin/sh', ['-c', command], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }),
+};
+
+/** Makes sure CHROMIUM exists, installing it where allowed; throws one line otherwise. */
+export function ensureChromium(h: Host = host): void {
+  if (h.exists(CHROMIUM)) return;
+  if (!h.root || !h.exists('/usr/bin/apt-get')) {
+    throw new Error(`the browser tests need ${CHROMIUM}: run \`sudo sh -c '${INSTALL}'\` (Debian's chromium package)`);
+  }
+  h.say(`streamstack tests: installing Debian's chromium for the browser tests (${INSTALL})`);
+  h.run(INSTALL);
+  if (!h.exists(CHROMIUM)) throw new Error(`installing chromium did not give ${CHROMIUM}`);
+}
 
 export default function setup(): void {
-  if (existsSync(CHROMIUM)) return;
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root || !existsSync('/usr/bin/apt-get')) {
-    throw new Error(`the browser tests need ${CHROMIUM}: run \`sudo ${INSTALL}\` (Debian's chromium package)`);
-  }
-  process.stdout.write(`streamstack tests: installing Debian's chromium for the browser tests (${INSTALL})\n`);
-  execFileSync('/bin/sh', ['-c', INSTALL], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (!existsSync(CHROMIUM)) throw new Error(`installing chromium did not give ${CHROMIUM}`);
+  ensureChromium();
 }
