@@ -120,7 +120,7 @@ export class Server {
 
   close(graceMs?: number): Promise<void> {
     this.proxy.close();
-    return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => {});
+    return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => this.file.close());
   }
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
