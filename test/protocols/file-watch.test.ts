@@ -104,15 +104,16 @@ describe('an edit on disk', () => {
   it('reaches a document asked for through a symlink: the real path is what is watched', async () => {
     write('real/x.txt', 'one\n');
     write('real/y.txt', 'why\n');
-    fs.symlinkSync(path.join(root, 'real', 'x.txt'), path.join(root, 'link.txt'));
+    fs.mkdirSync(path.join(root, 'links'));
+    fs.symlinkSync(path.join(root, 'real', 'x.txt'), path.join(root, 'links', 'l.txt'));
     const { port } = await start();
-    expect((await GET(port, '/link.txt')).body.toString()).toBe('one\n');
+    expect((await GET(port, '/links/l.txt')).body.toString()).toBe('one\n');
     write('real/x.txt', 'two\n');
-    await served(port, '/link.txt', 'two\n');
+    await served(port, '/links/l.txt', 'two\n');
     // The link itself pointed elsewhere: its directory is watched too.
-    fs.unlinkSync(path.join(root, 'link.txt'));
-    fs.symlinkSync(path.join(root, 'real', 'y.txt'), path.join(root, 'link.txt'));
-    await served(port, '/link.txt', 'why\n');
+    fs.unlinkSync(path.join(root, 'links', 'l.txt'));
+    fs.symlinkSync(path.join(root, 'real', 'y.txt'), path.join(root, 'links', 'l.txt'));
+    await served(port, '/links/l.txt', 'why\n');
   });
 
   it('delete, create and rename of files show at once, in listings as well', async () => {
