@@ -41,6 +41,8 @@ Options:
                       serve https with this certificate and key
       --tls-self-signed
                       serve https with a certificate made for localhost
+      --live          HTML pages reload by themselves when a file under the
+                      root changes (stylesheets are swapped in place)
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -66,6 +68,7 @@ interface Flags {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsSelfSigned: boolean;
+  live: boolean;
   help: boolean;
   version: boolean;
 }
@@ -97,6 +100,7 @@ function parseFlags(argv: string[]): Flags {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
+        live: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -136,6 +140,7 @@ function parseFlags(argv: string[]): Flags {
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
     tlsSelfSigned: values['tls-self-signed'] ?? false,
+    live: values.live ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -240,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
     ...(flags.cors !== undefined && { cors: flags.cors }),
     ...(flags.spa !== undefined && { spa: flags.spa }),
+    ...(flags.live && { live: true }),
   });
   await loadPlugins(server, rules, flags);
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
@@ -304,6 +310,7 @@ async function main(argv: string[]): Promise<number> {
   }
   listening = true;
   if (flags.tlsSelfSigned) process.stdout.write('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
+  if (server.live !== null) process.stdout.write(`streamstack: live reload: pages reload when a file under ${server.live.root} changes\n`);
   process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
   if (early !== null) stop(early);
   return stopped;

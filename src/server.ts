@@ -32,6 +32,8 @@ import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.
 import { fallbackPath, loadFallback } from './fallback.js';
 import { StatusCounters, statusPage } from './status.js';
 import { redirectToHttps } from './tls.js';
+import { LIVE_PATH, LiveReload, type LiveOptions } from './live.js';
+import { liveReload } from '../converters/live-reload.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -47,6 +49,8 @@ export interface ServerOptions {
   spa?: string;
   /** TLS: the certificate and key; every connection is then https. */
   tls?: SecureContextOptions;
+  /** `--live`: HTML pages reload themselves when a file under ServerRoot changes (src/live.ts). */
+  live?: boolean | LiveOptions;
 }
 
 export class Server {
@@ -60,6 +64,9 @@ export class Server {
   readonly counters = new StatusCounters();
   /** RedirectHTTP: the plain listener that sends clients to https, when listening. */
   redirect: HttpServer | null = null;
+  /** `--live`: the event stream at LIVE_PATH and the tree it watches; null without it. */
+  live: LiveReload | null = null;
+  readonly #liveOptions: LiveOptions | null;
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
@@ -76,6 +83,11 @@ export class Server {
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
     registerBuiltins(this.registry);
+    this.#liveOptions = options.live === undefined || options.live === false ? null : options.live === true ? {} : options.live;
+    if (this.#liveOptions !== null) {
+      this.live = new LiveReload(rules.serverRoot, this.#liveOptions);
+      this.registry.register(liveReload);
+    }
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
@@ -94,6 +106,10 @@ export class Server {
     if (this.redirect !== null) Object.assign(this.redirect.options, this.http.options);
     const { cacheMaxFile, cacheMaxTotal } = cacheLimits(rules, this.#explicitFile);
     this.file.setCacheLimits(cacheMaxFile, cacheMaxTotal);
+    if (this.live !== null && this.#liveOptions !== null && rules.serverRoot !== this.live.root) {
+      this.live.close();
+      this.live = new LiveReload(rules.serverRoot, this.#liveOptions);
+    }
     this.anchors.flush();
     this.file.flush();
     this.proxy.restart();
@@ -120,6 +136,8 @@ export class Server {
 
   close(graceMs?: number): Promise<void> {
     this.proxy.close();
+    // Event streams never end by themselves: ended now, a graceful stop does not wait for them.
+    this.live?.close();
     return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => this.file.close());
   }
 
@@ -160,6 +178,7 @@ export class Server {
     request.decodedPath = path;
     // `Status PATH`: answered by the server itself, before translation.
     if (path === rules.settings.statusPath) return statusPage(this, request, rules);
+    if (this.live !== null && path === LIVE_PATH) return this.live.reply(request);
     const route = rules.route(path, request.query);
     const t = route.translation;
     switch (t.kind) {

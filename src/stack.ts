@@ -1,6 +1,7 @@
 // The stream stack (libwww HTStreamStack): from the format a protocol module
 // produced to what the client accepts, in three steps —
-//   type     a registry converter chosen by client q × converter q (RFC 9110 §12.1);
+//   type     a registry converter chosen by client q × converter q (RFC 9110 §12.1),
+//            then the filter of the type it gives, if one is registered;
 //   charset  an iconv-lite transcoder chosen by Accept-Charset / OutputCharset;
 //   coding   gzip, br or deflate on the fly, chosen by Accept-Encoding.
 // Each step that could have gone another way adds its field to Vary. When no
@@ -78,6 +79,19 @@ function chooseType(source: Format, request: Request, registry: ConverterRegistr
     }
   }
   return { converter: best, vary: !pseudo || alternatives.length > 1 };
+}
+
+/**
+ * Step 1b: the filter of the type to send (a registration from it to
+ * itself), where its bytes can be read: never into a body already
+ * content-encoded (a `.gz` sidecar), nor under `no-transform`, nor into
+ * UTF-16 or UTF-32 text that a byte-wise filter would break. It depends on
+ * no request field, so it adds nothing to Vary.
+ */
+function chooseFilter(format: Format, request: Request, registry: ConverterRegistry): Converter | null {
+  const charset = format.params.charset;
+  if (charset !== undefined && /^utf-?(16|32)/i.test(charset)) return null;
+  return registry.filterFor(format.type, request.converters);
 }
 
 /** Step 2: the charset to send, or null to keep it; `vary` when another choice existed. */
@@ -181,6 +195,8 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     if (converter !== null) format = outputOf(converter);
     else if (pseudo) return fail(request, reply.body, [], new Error(`no converter from ${source.type}`));
   }
+  const filter = !noTransform && !encoded ? chooseFilter(format, request, registry) : null;
+  const filtered = filter !== null ? format : null;
 
   let charset: string | null = null;
   if (!noTransform && !encoded) {
@@ -195,7 +211,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   const identity = qualityOfCoding(ae, 'identity');
   if (!noTransform && !encoded) {
     const body = reply.body;
-    const length = converter !== null ? -1 : Buffer.isBuffer(body) ? body.length : reply.length;
+    const length = converter !== null || filter !== null ? -1 : Buffer.isBuffer(body) ? body.length : reply.length;
     const choice = chooseCoding(format.type, length, ae, identity, options.compressMinSize ?? DEFAULT_MIN_SIZE);
     coding = choice.coding;
     if (choice.vary) vary.push('Accept-Encoding');
@@ -207,7 +223,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     return errorReply(request.fail(new HttpError('WWW_ERR_REQ_NOT_ACCEPTABLE', 'no acceptable content coding', { headers: { Vary: 'Accept-Encoding' } })));
   }
 
-  if (converter === null && charset === null && coding === null) {
+  if (converter === null && filter === null && charset === null && coding === null) {
     // The zero-cost path: the same object, at most a Vary more.
     if (vary.length > 0) reply.headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
     return reply;
@@ -216,7 +232,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   const headers = withoutHeaders(reply.headers, ['content-length', 'content-type', 'content-encoding', 'accept-ranges']);
   if (vary.length > 0) headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
   const etag = getHeader(reply.headers, 'ETag');
-  if (etag !== undefined) headers.ETag = variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null);
+  if (etag !== undefined) headers.ETag = variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null, filtered?.type ?? null);
   const out = makeFormat(format.type, format.params, coding === null ? [] : [coding.name]);
   const level = coding === null ? undefined : coding.name === 'br' ? options.brotliQuality : options.compressionLevel ?? 6;
 
@@ -225,7 +241,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   if (body === null) return { ...reply, headers, trailers: undefined, format: out, length: -1, body: null };
 
   // Small buffers: convert at once and keep a Buffer with an exact length.
-  if (Buffer.isBuffer(body) && converter === null && body.length <= (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) {
+  if (Buffer.isBuffer(body) && converter === null && filter === null && body.length <= (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) {
     try {
       let bytes = charset === null ? body : transcodeSync(body, source.params.charset!, charset);
       if (coding !== null) bytes = encodeCached(reply, bytes, coding, level, charset === null);
@@ -247,8 +263,13 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
       if (!isStream(stream)) throw new TypeError(`converter ${converter.from} → ${converter.to} did not return a stream`);
       stages.push(guard(stream));
     }
+    if (filter !== null) {
+      const stream: unknown = filter.create({ request, from: filtered!, to: filtered! });
+      if (!isStream(stream)) throw new TypeError(`filter ${filter.from} → ${filter.to} did not return a stream`);
+      stages.push(guard(stream));
+    }
     if (charset !== null) stages.push(new CharsetTranscoder(converter !== null ? outputOf(converter).params.charset! : source.params.charset!, charset));
-    if (coding !== null) stages.push(coding.encoder({ level, sizeHint: converter === null ? reply.length : -1 }));
+    if (coding !== null) stages.push(coding.encoder({ level, sizeHint: converter === null && filter === null ? reply.length : -1 }));
   } catch (err) {
     return fail(request, body, stages, err);
   }
