@@ -10,7 +10,8 @@
 // stylesheets, the matching `<link rel=stylesheet>` are swapped for copies
 // with a cache-busting query (no reload, the page keeps its state); anything
 // else reloads the page. After the server restarts, the reconnection reloads
-// the page too, since anything may have changed meanwhile.
+// the page too, since anything may have changed meanwhile. The EventSource is
+// `window.streamstackLive`: a page (or a test) may close it.
 
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Converter } from '../src/converter.js';
@@ -20,6 +21,7 @@ export const LIVE_PATH = '/.streamstack/live';
 
 const SCRIPT = `(() => {
   const es = new EventSource(${JSON.stringify(LIVE_PATH)});
+  window.streamstackLive = es;
   let opened = false;
   es.addEventListener('open', () => { if (opened) location.reload(); opened = true; });
   es.addEventListener('change', (e) => {
