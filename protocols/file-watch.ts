@@ -32,9 +32,26 @@ export interface Watcher {
  */
 export type WatchFunction = (dir: string, listener: (event: string, name: string | null) => void) => Watcher;
 
-/** node's fs.watch, not keeping the process alive. */
-export const watchDirectory: WatchFunction = (dir, listener) =>
-  nodeFs.watch(dir, { persistent: false }, (event, name) => listener(event, name === null ? null : String(name)));
+/**
+ * File systems (statfs f_type on Linux) where inotify sees only the changes
+ * made through this machine, never those made on the server or another
+ * client: NFS, SMB/CIFS, FUSE (sshfs…), 9p, Coda, AFS, Ceph, VirtualBox
+ * shared folders. Their documents are stat'ed instead.
+ */
+const REMOTE = new Set([0x6969, 0x517b, 0xfe534d42, 0xff534d42, 0x65735546, 0x01021997, 0x73757245, 0x5346414f, 0x00c36400, 0x786f4256]);
+
+/** Whether changes on a file system of this statfs type are all reported. */
+export function notifiesAll(fsType: number): boolean {
+  return !REMOTE.has(fsType);
+}
+
+/** node's fs.watch, not keeping the process alive; refused (EREMOTE) on a network file system. */
+export const watchDirectory: WatchFunction = (dir, listener) => {
+  if (process.platform === 'linux' && !notifiesAll(Number(nodeFs.statfsSync(dir).type))) {
+    throw Object.assign(new Error(`${dir}: a network file system, whose changes are not all reported`), { code: 'EREMOTE' });
+  }
+  return nodeFs.watch(dir, { persistent: false }, (event, name) => listener(event, name === null ? null : String(name)));
+};
 
 /** Called with a watched directory and the entry that changed; null: anything in it may have. */
 export type ChangeListener = (dir: string, name: string | null) => void;

@@ -70,6 +70,8 @@ export class LiveReload {
   #flushTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #limitLogged = false;
+  /** Watch failures logged, once per reason. */
+  #logged = new Set<string>();
   /** Changes sent since start, for tests and the log. */
   sent = 0;
 
@@ -174,8 +176,11 @@ export class LiveReload {
         watcher = this.#watch(dir, (_event, name) => this.#event(dir, name));
         watcher.on('error', () => this.#unwatch(dir));
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException | null)?.code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') this.#log(`cannot watch ${path.relative(this.#root, dir) || '.'}: ${code ?? (err as Error).message}`);
+        const code = (err as NodeJS.ErrnoException | null)?.code ?? (err as Error | null)?.message ?? String(err);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR' && !this.#logged.has(code)) {
+          this.#logged.add(code);
+          this.#log(`cannot watch ${path.relative(this.#root, dir) || '.'} (${code}): changes there are not seen`);
+        }
         continue;
       }
       this.#watches.set(dir, watcher);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WatchFunction } from '../../protocols/file-watch.js';
-import { watchDirectory } from '../../protocols/file-watch.js';
+import { notifiesAll, watchDirectory } from '../../protocols/file-watch.js';
 import { CountingFs, GET, osError, startServer, stopServers } from './file-helpers.js';
 
 const roots: string[] = [];
@@ -227,6 +227,15 @@ describe('where watching is unavailable', () => {
     expect(server.file.watches.size).toBe(0);
     expect((await GET(port, '/doc.txt')).body.toString()).toBe('one\n');
     expect(server.file.watches.size).toBe(1);
+  });
+});
+
+describe('network file systems', () => {
+  it('are not trusted to report changes: NFS, SMB, FUSE and 9p are stat\'ed instead; local ones watched', () => {
+    for (const remote of [0x6969, 0xff534d42, 0x65735546, 0x01021997]) expect(notifiesAll(remote)).toBe(false);
+    for (const local of [0xef53 /* ext4 */, 0x01021994 /* tmpfs */, 0x794c7630 /* overlayfs */, 0x58465342 /* xfs */]) expect(notifiesAll(local)).toBe(true);
+    const w = watchDirectory(root, () => {});
+    w.close();
   });
 });
 
