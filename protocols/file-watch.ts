@@ -117,6 +117,14 @@ export class DirWatches {
     return this.#watches.has(dir);
   }
 
+  /** Whether `dir` or a directory below it is watched (bounded by maxWatches). */
+  hasUnder(dir: string): boolean {
+    if (this.#watches.has(dir)) return true;
+    const prefix = dir.endsWith('/') ? dir : dir + '/';
+    for (const d of this.#watches.keys()) if (d.startsWith(prefix)) return true;
+    return false;
+  }
+
   /**
    * Watches every one of `dirs` (those already watched are shared), or none:
    * null when one of them cannot be watched, and nothing is held then.

@@ -170,7 +170,11 @@ export class FileProtocol implements Protocol {
    */
   #changed(dir: string, name: string | null): void {
     const changed = name === null ? dir : path.join(dir, name);
-    this.cache.invalidateUnder(changed);
+    // Watched documents below `changed` exist only if a watched directory is
+    // at or below it (each document's directory is): otherwise one lookup, no
+    // walk of the index, whatever the rate of events (a log file appended to).
+    if (name === null || this.watches.hasUnder(changed)) this.cache.invalidateUnder(changed);
+    else this.cache.invalidate(changed);
     for (const load of this.#pending) if (!load.stale && load.paths.some((p) => covers(changed, p))) load.stale = true;
   }
 

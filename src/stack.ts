@@ -89,10 +89,13 @@ function chooseType(source: Format, request: Request, registry: ConverterRegistr
  * no request field, so it adds nothing to Vary.
  */
 function chooseFilter(format: Format, request: Request, registry: ConverterRegistry): Converter | null {
+  const filter = registry.filterFor(format.type, request.converters);
+  if (filter === null) return null;
   const charset = format.params.charset;
-  if (charset !== undefined && /^utf-?(16|32)/i.test(charset)) return null;
-  return registry.filterFor(format.type, request.converters);
+  return charset !== undefined && WIDE_CHARSET.test(charset) ? null : filter;
 }
+
+const WIDE_CHARSET = /^utf-?(16|32)/i;
 
 /** Step 2: the charset to send, or null to keep it; `vary` when another choice existed. */
 function chooseCharset(format: Format, request: Request, outputCharset: string | undefined): { to: string | null; vary: boolean } {

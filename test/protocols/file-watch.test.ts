@@ -136,6 +136,18 @@ describe('an edit on disk', () => {
     expect(await listing()).toContain('kept.txt');
   });
 
+  it('retargeting a symlinked directory above the requested one drops what was read through it', async () => {
+    write('one/sub/x.txt', 'one\n');
+    write('two/sub/x.txt', 'two\n');
+    fs.symlinkSync(path.join(root, 'one'), path.join(root, 'links'));
+    const { port } = await start();
+    expect((await GET(port, '/links/sub/x.txt')).body.toString()).toBe('one\n');
+    const tmp = path.join(root, 'links.new');
+    fs.symlinkSync(path.join(root, 'two'), tmp);
+    fs.renameSync(tmp, path.join(root, 'links'));
+    await served(port, '/links/sub/x.txt', 'two\n');
+  });
+
   it('renaming or deleting a parent directory drops what it held', async () => {
     write('a/b/x.txt', 'deep\n');
     const { port, server } = await start();
