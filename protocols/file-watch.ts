@@ -227,9 +227,10 @@ export class DirWatches {
 /**
  * The directories a document read from `real` (asked for as `file`) depends
  * on: the real directory and each above it up to `realRoot`, then the
- * requested directory when a symlink made it another one.
+ * requested directory when a symlink made it another one, and the directory
+ * holding `root` when the root itself is a symlink (a deploy that swaps it).
  */
-export function dependencies(real: string, file: string, realRoot: string): string[] {
+export function dependencies(real: string, file: string, root: string, realRoot: string): string[] {
   const dirs: string[] = [];
   for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
     dirs.push(dir);
@@ -237,5 +238,9 @@ export function dependencies(real: string, file: string, realRoot: string): stri
   }
   const asked = path.dirname(file);
   if (!dirs.includes(asked)) dirs.push(asked);
+  if (root !== realRoot) {
+    const holder = path.dirname(root);
+    if (!dirs.includes(holder)) dirs.push(holder);
+  }
   return dirs;
 }

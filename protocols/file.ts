@@ -150,10 +150,9 @@ export class FileProtocol implements Protocol {
     this.cache.setLimits(maxFile, maxTotal);
   }
 
-  /** Empties the memory cache (its watches close with it) and forgets the roots' realpaths (restart, SIGHUP). */
+  /** Empties the memory cache; its watches close with it (restart, SIGHUP). */
   flush(): void {
     this.cache.flush();
-    this.#roots.clear();
     this.#big = new WeakSet();
   }
 
@@ -316,7 +315,7 @@ export class FileProtocol implements Protocol {
     let doc: FileDocument;
     try {
       try {
-        lease = this.watches.acquire(dependencies(real, name.file, await this.#roots.get(name.root)));
+        lease = this.watches.acquire(dependencies(real, name.file, name.root, await this.#roots.get(name.root)));
         if (lease !== null) {
           pending = { paths: [real, real + '.br', real + '.gz', ...also], stale: false };
           this.#pending.add(pending);

@@ -148,6 +148,22 @@ describe('an edit on disk', () => {
     await served(port, '/links/sub/x.txt', 'two\n');
   });
 
+  it('a root that is a symlink swapped by a deploy (current → releases/v2) is followed at once', async () => {
+    write('releases/v1/index.html', '<p>v1</p>\n');
+    write('releases/v1/big.bin', 'x'.repeat(2048));
+    write('releases/v2/index.html', '<p>v2</p>\n');
+    write('releases/v2/big.bin', 'y'.repeat(2048));
+    const current = path.join(root, 'current');
+    fs.symlinkSync(path.join(root, 'releases', 'v1'), current);
+    const { port } = await startServer(current, 'Pass /*', { file: { fs: counting.fs, cacheMaxFile: 1024 } });
+    expect((await GET(port, '/index.html')).body.toString()).toBe('<p>v1</p>\n');
+    expect((await GET(port, '/big.bin')).body.toString()).toBe('x'.repeat(2048)); // not cached: read each time
+    fs.symlinkSync(path.join(root, 'releases', 'v2'), current + '.new');
+    fs.renameSync(current + '.new', current);
+    await served(port, '/index.html', '<p>v2</p>\n');
+    await served(port, '/big.bin', 'y'.repeat(2048));
+  });
+
   it('renaming or deleting a parent directory drops what it held', async () => {
     write('a/b/x.txt', 'deep\n');
     const { port, server } = await start();
