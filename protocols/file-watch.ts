@@ -2,8 +2,8 @@
 // none: HyperDocs lived until the user reloaded). One `fs.watch` per
 // directory that a cached document depends on — the directory of its real
 // path and every directory above it up to the real root (so that renaming or
-// deleting a parent is seen), and the directory of the requested name when a
-// symlink made it differ — shared between documents by reference count,
+// deleting a parent is seen), and those of the requested name where symlinks
+// made them differ (`dependencies`) — shared between documents by reference count,
 // bounded in number (maxWatches), closed when its last document leaves the
 // cache. An event names an entry of a watched directory: the cache drops
 // everything at or below that path (file-cache.ts `invalidateUnder`).
@@ -226,18 +226,23 @@ export class DirWatches {
 
 /**
  * The directories a document read from `real` (asked for as `file`) depends
- * on: the real directory and each above it up to `realRoot`, then the
- * requested directory when a symlink made it another one, and the directory
- * holding `root` when the root itself is a symlink (a deploy that swaps it).
+ * on: the real directory and each above it up to `realRoot`; the requested
+ * directory and each above it up to `root` where symlinks made them others
+ * (fs.watch follows a link, so a link retargeted is reported by the
+ * directory holding it); and the directory holding `root` when the root
+ * itself is a symlink (a deploy that swaps it). Without symlinks: the real
+ * directory and those above it, nothing more.
  */
 export function dependencies(real: string, file: string, root: string, realRoot: string): string[] {
   const dirs: string[] = [];
-  for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
-    dirs.push(dir);
-    if (dir === realRoot || dir.length <= realRoot.length || dir === path.dirname(dir)) break;
-  }
-  const asked = path.dirname(file);
-  if (!dirs.includes(asked)) dirs.push(asked);
+  const chain = (from: string, top: string): void => {
+    for (let dir = path.dirname(from); ; dir = path.dirname(dir)) {
+      if (!dirs.includes(dir)) dirs.push(dir);
+      if (dir === top || dir.length <= top.length || dir === path.dirname(dir)) break;
+    }
+  };
+  chain(real, realRoot);
+  if (file !== real) chain(file, root);
   if (root !== realRoot) {
     const holder = path.dirname(root);
     if (!dirs.includes(holder)) dirs.push(holder);
