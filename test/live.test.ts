@@ -1,6 +1,7 @@
 // `--live` on the wire: the script is in HTML pages only with it, follows the
-// stack's rules (never in a 206, never in a body already gzip-encoded, in one
-// compressed on the fly, an ETag of its own, Content-Length right), the
+// stack's rules (never in a 206; a gzip or br sidecar decoded for it and
+// encoded again, a coding it cannot decode left alone; in a page compressed
+// on the fly; an ETag of its own; Content-Length right), the
 // reserved path is an event stream that tells of a change within the second
 // (and is a plain 404 without --live), clients are bounded, and a stop with
 // a page listening is fast, in-process and through the CLI.
@@ -106,18 +107,39 @@ describe('the script', () => {
     expect(tail.body.toString()).toBe(PAGE.slice(-20));
   });
 
-  it('is not put into a gzip sidecar it cannot read, and is in a page compressed on the fly', async () => {
-    const big = PAGE.replace('<p>hello</p>', '<p>hello</p>\n'.repeat(200));
-    fs.writeFileSync(path.join(root, 'big.html'), big);
-    const sidecar = gzipSync(PAGE);
-    fs.writeFileSync(path.join(root, 'page.html.gz'), sidecar);
+  it('in a gzip or br sidecar: decoded, put in, encoded again; a coding it cannot decode is left alone', async () => {
+    const { brotliCompressSync, brotliDecompressSync } = await import('node:zlib');
+    const sidecarPage = PAGE.replace('hello', 'from the sidecar');
     const later = new Date(Date.now() + 5000);
-    fs.utimesSync(path.join(root, 'page.html.gz'), later, later);
-    const on = await live();
+    for (const [suffix, bytes] of [['.gz', gzipSync(sidecarPage)], ['.br', brotliCompressSync(sidecarPage)]] as const) {
+      fs.writeFileSync(path.join(root, 'page.html' + suffix), bytes);
+      fs.utimesSync(path.join(root, 'page.html' + suffix), later, later);
+    }
+    // A coding with no decoder here: `compress` (AddEncoding), sent as it is.
+    const opaque = Buffer.from([0x1f, 0x9d, 0x90, 0x3c, 0x62, 0x6f, 0x64, 0x79, 0x3e]);
+    fs.writeFileSync(path.join(root, 'old.html.Z'), opaque);
+    const on = await startServer(root, 'AddEncoding .Z compress\nPass /*', { live: { heartbeatMs: 60_000 } });
+    const want = (page: string) => page.slice(0, page.indexOf('</BODY>')) + SCRIPT + page.slice(page.indexOf('</BODY>'));
     const gz = await GET(on.port, '/page.html', { 'Accept-Encoding': 'gzip' });
     expect(gz.headers['content-encoding']).toBe('gzip');
-    expect(gz.body.equals(sidecar)).toBe(true);
-    expect(gunzipSync(gz.body).toString()).toBe(PAGE);
+    expect(gz.headers.vary).toContain('Accept-Encoding');
+    expect(gunzipSync(gz.body).toString()).toBe(want(sidecarPage));
+    const br = await GET(on.port, '/page.html', { 'Accept-Encoding': 'br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.body).toString()).toBe(want(sidecarPage));
+    expect(br.headers.etag).not.toBe(gz.headers.etag);
+    const z = await GET(on.port, '/old.html.Z');
+    expect(z.headers['content-encoding']).toBe('compress');
+    expect(z.body.equals(opaque)).toBe(true);
+    // Without --live the sidecar goes out as it is.
+    const off = await plain();
+    expect(gunzipSync((await GET(off.port, '/page.html', { 'Accept-Encoding': 'gzip' })).body).toString()).toBe(sidecarPage);
+  });
+
+  it('is in a page compressed on the fly', async () => {
+    const big = PAGE.replace('<p>hello</p>', '<p>hello</p>\n'.repeat(200));
+    fs.writeFileSync(path.join(root, 'big.html'), big);
+    const on = await live();
     const fly = await GET(on.port, '/big.html', { 'Accept-Encoding': 'gzip' });
     expect(fly.headers['content-encoding']).toBe('gzip');
     expect(fly.headers.vary).toContain('Accept-Encoding');
