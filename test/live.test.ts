@@ -136,6 +136,20 @@ describe('the script', () => {
     expect(gunzipSync((await GET(off.port, '/page.html', { 'Accept-Encoding': 'gzip' })).body).toString()).toBe(sidecarPage);
   });
 
+  it('a corrupt gzip sidecar fails that reply only (the body is cut, never a wrong page), and the server goes on', async () => {
+    const bad = Buffer.concat([gzipSync(PAGE).subarray(0, 12), Buffer.from('not gzip at all, garbage')]);
+    fs.writeFileSync(path.join(root, 'page.html.gz'), bad);
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(root, 'page.html.gz'), later, later);
+    const on = await live();
+    const { exchange } = await import('./helpers/wire.js');
+    const r = await exchange(on.port, req('GET', '/page.html', { 'Accept-Encoding': 'gzip' }), { timeout: 3000 });
+    expect(r.closed).toBe(true);
+    const got = r.responses[0];
+    if (got !== undefined) expect(() => gunzipSync(got.body)).toThrow(); // never a page that decodes as complete
+    expect((await GET(on.port, '/page.html')).body.toString()).toContain(SCRIPT);
+  });
+
   it('is in a page compressed on the fly', async () => {
     const big = PAGE.replace('<p>hello</p>', '<p>hello</p>\n'.repeat(200));
     fs.writeFileSync(path.join(root, 'big.html'), big);
