@@ -1,9 +1,10 @@
 // The live-reload filter of `--live`: text/html → text/html, the page with a
 // small script added before its `</body>` (at the end when it has none).
 // libwww counterpart: none; it is a converter like any other, so the stream
-// stack decides where it may run (src/stack.ts: never into a 206, never into
-// a content-encoded body, not under no-transform; Content-Length, Vary and a
-// weak ETag of its own follow from that). Registered only with `--live`.
+// stack decides where it may run (src/stack.ts: never into a 206, into a
+// gzip/br sidecar only decoded, never into a coding it cannot decode, not
+// under no-transform; Content-Length, Vary and a weak ETag of its own follow
+// from that). Registered only with `--live`.
 //
 // The script opens an EventSource on the reserved path (src/live.ts). A
 // `change` event carries the root-relative paths that changed: when all are

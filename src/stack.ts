@@ -83,10 +83,10 @@ function chooseType(source: Format, request: Request, registry: ConverterRegistr
 
 /**
  * Step 1b: the filter of the type to send (a registration from it to
- * itself), where its bytes can be read: never into a body already
- * content-encoded (a `.gz` sidecar), nor under `no-transform`, nor into
- * UTF-16 or UTF-32 text that a byte-wise filter would break. It depends on
- * no request field, so it adds nothing to Vary.
+ * itself), where its bytes can be read: not under `no-transform`, nor into
+ * UTF-16 or UTF-32 text that a byte-wise filter would break; a body in
+ * content codings is decoded for it first (decodersFor) or left alone. It
+ * depends on no request field, so it adds nothing to Vary.
  */
 function chooseFilter(format: Format, request: Request, registry: ConverterRegistry): Converter | null {
   const filter = registry.filterFor(format.type, request.converters);
