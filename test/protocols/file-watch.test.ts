@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WatchFunction } from '../../protocols/file-watch.js';
-import { notifiesAll, watchDirectory } from '../../protocols/file-watch.js';
+import { DirWatches, dependencies, notifiesAll, watchDirectory } from '../../protocols/file-watch.js';
 import { CountingFs, GET, osError, startServer, stopServers } from './file-helpers.js';
 
 const roots: string[] = [];
@@ -331,5 +331,69 @@ describe('a change during a load', () => {
     expect(swapped).toBe(true);
     expect(server.file.cache.count).toBe(0);
     expect((await GET(port, '/r/doc.txt')).body.toString()).toBe('new bytes\n');
+  });
+});
+
+describe('DirWatches, with a fake watch function', () => {
+  function fake() {
+    const open = new Map<string, { listener: (event: string, name: string | null) => void; closed: boolean; onError?: (err: Error) => void }>();
+    const watch: WatchFunction = (dir, listener) => {
+      if (dir.includes('broken')) throw osError('ENOSPC');
+      const w = { listener, closed: false, onError: undefined as ((err: Error) => void) | undefined };
+      open.set(dir, w);
+      return { close: () => void (w.closed = true), on: (_e: 'error', l: (err: Error) => void) => void (w.onError = l) };
+    };
+    return { open, watch };
+  }
+
+  it('acquires all or nothing, shares by count, closes with the last lease', () => {
+    const f = fake();
+    const changes: string[] = [];
+    const w = new DirWatches(f.watch, 3, (dir, name) => changes.push(`${dir}:${name}`), () => {});
+    const a = w.acquire(['/r/a', '/r'])!;
+    const b = w.acquire(['/r/b', '/r'])!;
+    expect(w.size).toBe(3);
+    expect(w.acquire(['/r/c', '/r'])).toBeNull(); // the bound: nothing held
+    expect(w.acquire(['/r/broken'])).toBeNull();
+    expect(w.size).toBe(3);
+    a.release();
+    a.release(); // once only
+    expect([w.has('/r/a'), w.has('/r'), w.has('/r/b')]).toEqual([false, true, true]);
+    expect(f.open.get('/r/a')!.closed).toBe(true);
+    b.release();
+    expect(w.size).toBe(0);
+    expect(changes).toEqual([]);
+  });
+
+  it('reports a name, the directory itself as null, and survives a listener that throws', () => {
+    const f = fake();
+    const changes: string[] = [];
+    const logged: string[] = [];
+    let explode = false;
+    const w = new DirWatches(f.watch, 10, (dir, name) => {
+      changes.push(`${dir}:${name}`);
+      if (explode) throw new Error('listener bug');
+    }, (m) => logged.push(m));
+    const lease = w.acquire(['/r/site', '/r'])!;
+    f.open.get('/r/site')!.listener('change', 'x.html');
+    explode = true;
+    expect(() => f.open.get('/r/site')!.listener('rename', 'y.html')).not.toThrow();
+    expect(logged.some((l) => l.includes('listener bug'))).toBe(true);
+    explode = false;
+    f.open.get('/r/site')!.listener('rename', 'site'); // the directory itself, renamed
+    expect(changes).toEqual(['/r/site:x.html', '/r/site:y.html', '/r/site:null']);
+    expect(w.has('/r/site')).toBe(false);
+    expect(lease.held).toBe(false);
+    f.open.get('/r')!.onError!(osError('EPERM'));
+    expect(changes.at(-1)).toBe('/r:null');
+    expect(w.size).toBe(0);
+    expect(() => lease.release()).not.toThrow();
+  });
+
+  it('dependencies: the real chain; the requested chain and the root\'s holder only where symlinks differ', () => {
+    expect(dependencies('/r/a/b/x', '/r/a/b/x', '/r', '/r')).toEqual(['/r/a/b', '/r/a', '/r']);
+    expect(dependencies('/r/x', '/r/x', '/r', '/r')).toEqual(['/r']);
+    expect(dependencies('/r/real/x', '/r/l/sub/x', '/r', '/r')).toEqual(['/r/real', '/r', '/r/l/sub', '/r/l']);
+    expect(dependencies('/srv/v1/x', '/srv/current/x', '/srv/current', '/srv/v1')).toEqual(['/srv/v1', '/srv/current', '/srv']);
   });
 });
