@@ -355,6 +355,7 @@ describe('DirWatches, with a fake watch function', () => {
     expect(w.size).toBe(3);
     expect(w.acquire(['/r/c', '/r'])).toBeNull(); // the bound: nothing held
     expect(w.acquire(['/r/broken'])).toBeNull();
+    expect(w.acquire(['/r', '/r/broken'])).toBeNull(); // '/r' taken, then let go again
     expect(w.size).toBe(3);
     a.release();
     a.release(); // once only
