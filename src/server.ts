@@ -284,6 +284,9 @@ export class Server {
     const cacheControl = route.cacheControl;
     if (cacheControl !== undefined && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
       reply.headers['Cache-Control'] = cacheControl;
+    } else if (this.live !== null && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
+      // --live: a reload revalidates every script and image, none kept by heuristic freshness (RFC 9111 §4.2.2).
+      reply.headers['Cache-Control'] = 'no-cache';
     }
     const stackOptions = rules === this.#rules ? this.#stackOptions : { ...this.#stackOptions, outputCharset: rules.outputCharset };
     return stackReply(reply, request, this.registry, stackOptions);

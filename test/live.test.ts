@@ -88,6 +88,16 @@ describe('the script', () => {
     expect((await GET(on.port, '/style.css')).body.toString()).toBe('p { color: red }\n');
   });
 
+  it('makes every reply say no-cache unless a CacheControl rule says otherwise, so a reload revalidates scripts too', async () => {
+    const off = await plain();
+    expect((await GET(off.port, '/style.css')).headers['cache-control']).toBeUndefined();
+    const on = await live();
+    expect((await GET(on.port, '/style.css')).headers['cache-control']).toBe('no-cache');
+    expect((await GET(on.port, '/page.html')).headers['cache-control']).toBe('no-cache');
+    const ruled = await startServer(root, 'CacheControl /*.css max-age=60\nPass /*', { live: { heartbeatMs: 60_000 } });
+    expect((await GET(ruled.port, '/style.css')).headers['cache-control']).toBe('max-age=60');
+  });
+
   it('gives the page an ETag of its own (weak), and a conditional request with it is a 304', async () => {
     const off = await plain();
     const on = await live();

@@ -19,6 +19,8 @@ const page = (text: string) => `<!DOCTYPE html>
 <body>
 <h1 id="text">${text}</h1>
 <p id="para">A paragraph.</p>
+<p id="script"></p>
+<script src="/app.js"></script>
 </body>
 </html>
 `;
@@ -39,6 +41,10 @@ beforeEach(() => {
   fs.writeFileSync(path.join(root, 'index.html'), page('first version'));
   fs.mkdirSync(path.join(root, 'css'));
   fs.writeFileSync(path.join(root, 'css', 'site.css'), '#para { color: rgb(200, 0, 0); }\n');
+  // Last modified a week ago: without Cache-Control a browser would keep it for hours unasked.
+  fs.writeFileSync(path.join(root, 'app.js'), "document.getElementById('script').textContent = 'script one';\n");
+  const weekAgo = new Date(Date.now() - 7 * 24 * 3600 * 1000);
+  fs.utimesSync(path.join(root, 'app.js'), weekAgo, weekAgo);
 });
 afterEach(async () => {
   for (const p of pages.splice(0)) await p.close().catch(() => {});
@@ -77,7 +83,7 @@ async function reloadUntil(p: Page, want: string, ms = 500): Promise<number> {
 describe('live editing in Chromium', () => {
   it('without --live: the reload after a save shows it, and the page has no script', async () => {
     const p = await serve(false);
-    expect(await p.locator('script').count()).toBe(0);
+    expect(await p.locator('script[data-streamstack-live]').count()).toBe(0);
     save('index.html', page('second version'));
     await reloadUntil(p, 'second version');
     await screenshot(p, 'live-off-after-save');
@@ -104,6 +110,14 @@ describe('live editing in Chromium', () => {
     expect(Date.now() - saved).toBeLessThan(1000);
     expect(await p.evaluate(() => (window as unknown as { marker?: number }).marker)).toBeUndefined(); // a new page
     await screenshot(p, 'live-after-save');
+  });
+
+  it('with --live: a script changed reloads the page, and the page runs the new script', async () => {
+    const p = await serve(true);
+    expect(await p.textContent('#script')).toBe('script one');
+    await p.waitForFunction(() => (window as unknown as { streamstackLive?: EventSource }).streamstackLive?.readyState === 1);
+    save('app.js', "document.getElementById('script').textContent = 'script two';\n");
+    await p.waitForFunction(() => document.getElementById('script')?.textContent === 'script two', undefined, { timeout: 1500 });
   });
 
   it('with --live: a stylesheet change is swapped in without a reload', async () => {
