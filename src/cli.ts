@@ -308,9 +308,9 @@ async function main(argv: string[]): Promise<number> {
     }
     process.stdout.write(`streamstack: redirecting http://${shown}:${plain.port}/ to https\n`);
   }
+  if (server.live !== null) process.stdout.write(`streamstack: live reload: pages reload when a file under ${server.live.root} changes\n`);
   listening = true;
   if (flags.tlsSelfSigned) process.stdout.write('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
-  if (server.live !== null) process.stdout.write(`streamstack: live reload: pages reload when a file under ${server.live.root} changes\n`);
   process.stdout.write(`streamstack: serving ${rules.file ?? rules.serverRoot} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);
   if (early !== null) stop(early);
   return stopped;
