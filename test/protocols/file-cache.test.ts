@@ -220,7 +220,6 @@ describe('a document evicted while its stat is in flight', () => {
     const target = (i: number) => `/many/${i}.bin`;
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 20; i++) await GET(port, target(i));
-      clock += 1100;
       // The 20 stats wait until the 60 misses have been read and have evicted them.
       let release!: () => void;
       const stats = new Promise<void>((resolve) => (release = resolve));
@@ -256,7 +255,6 @@ describe('revalidation where no watch covers the document', () => {
     fs.writeFileSync(file, 'version 3, longer!! \n');
     const t = new Date(Date.now() + 10_000);
     fs.utimesSync(file, t, t);
-    clock += 1000;
     expect((await GET(port, '/changing.txt')).body.toString()).toBe('version 3, longer!! \n');
   });
 
