@@ -4,11 +4,14 @@
 // `bodies`, and everything a reply needs precomputed (Content-Type,
 // ETag, Last-Modified), so a hit touches no file system and allocates
 // little more than its Reply. Bounded in bytes (cacheMaxTotal), least
-// recently used first out; a document is stat'ed again at most once per
-// revalidateMs (a changed size or mtime drops it, as does a vanished file);
-// flush() on SIGHUP empties it. Several anchors may share a file (symlinks,
-// a Welcome file under its directory): `invalidate(real)` drops them all
-// after a write.
+// recently used first out; flush() on SIGHUP empties it. A document is
+// fresh until the file system says otherwise: it holds a lease on the
+// watched directories it depends on (file-watch.ts), and an event there drops
+// it at once (`invalidateUnder`). There is no time window: a document whose
+// directories could not be watched has no lease and is stat'ed on every
+// request (`revalidate`: a changed size or mtime drops it, as does a
+// vanished file). Several anchors may share a file (symlinks, a Welcome file
+// under its directory): `invalidate(real)` drops them all after a write.
 
 import type { Anchor, CachedDocument } from '../src/anchor.js';
 import type { Format } from '../src/format.js';
@@ -17,6 +20,7 @@ import type { Validators } from './file-conditional.js';
 import type { FileSystem } from './file-options.js';
 import { strongETag } from './file-options.js';
 import type { Binding, SidecarCoding } from './file-variants.js';
+import type { WatchLease } from './file-watch.js';
 
 /** The selected representation, as the reply builder sees it (file-send.ts). */
 export interface Representation extends Validators {
@@ -74,7 +78,15 @@ export class FileDocument extends LruNode implements CachedDocument {
   readonly size: number;
   readonly mtimeMs: number;
   readonly etag: string;
+  /** When the document was last known to match its file: read, or stat'ed (unwatched). */
   checkedAt: number;
+  /**
+   * The paths it depends on, present or not: its file, both sidecar names,
+   * the requested name (when a symlink led elsewhere) and, for a Welcome
+   * file, every Welcome name of its directory (one created before it in
+   * the list would be served instead).
+   */
+  readonly paths: readonly string[];
   /** Memo of the last Accept-Encoding seen and the variant it chose. */
   lastAcceptEncoding: string | undefined = undefined;
   lastChoice: CachedVariant;
@@ -91,8 +103,13 @@ export class FileDocument extends LruNode implements CachedDocument {
     readonly br: CachedVariant | null,
     readonly gzip: CachedVariant | null,
     now: number,
+    /** The watched directories that keep it fresh; null: stat'ed on every request. Released when it leaves the cache. */
+    readonly lease: WatchLease | null,
+    also: readonly string[] = [],
   ) {
     super();
+    const real = identity.real;
+    this.paths = [real, real + '.br', real + '.gz', ...also.filter((p) => p !== real)];
     this.size = identity.size;
     this.mtimeMs = identity.mtimeMs;
     this.etag = identity.etag;
@@ -123,11 +140,11 @@ export class FileDocument extends LruNode implements CachedDocument {
 }
 
 /**
- * One stat per variant: true when all are as they were (checkedAt renewed),
- * false when one changed or vanished. A sidecar that appears behind the
- * server's back is noticed when the document changes or after a flush (one
- * written through PUT or POST at once); so is a Welcome file listed before
- * the one being served.
+ * For a document no watch covers: one stat per variant, true when all are
+ * as they were (checkedAt renewed), false when one changed or vanished. A
+ * sidecar that appears behind the server's back is noticed when the
+ * document changes or after a flush (one written through PUT or POST at
+ * once); so is a Welcome file listed before the one being served.
  */
 export async function revalidate(fs: FileSystem, doc: FileDocument, now: number): Promise<boolean> {
   try {
@@ -144,11 +161,11 @@ export async function revalidate(fs: FileSystem, doc: FileDocument, now: number)
 }
 
 /**
- * The paths a document depends on: its file and both sidecar names, present
- * or not, so that a PUT creating `x.gz` drops the `x` that had none.
+ * The paths a document depends on (FileDocument.paths): a PUT creating
+ * `x.gz` drops the `x` that had none.
  */
-function pathsOf(doc: FileDocument): string[] {
-  return [doc.real, doc.real + '.br', doc.real + '.gz'];
+function pathsOf(doc: FileDocument): readonly string[] {
+  return doc.paths;
 }
 
 /**
@@ -202,14 +219,22 @@ export class MemoryCache {
     return this.#count;
   }
 
-  /** Hangs `doc` on its anchor, replacing what was there; evicts to stay in bounds. False when it cannot fit. */
+  /**
+   * Hangs `doc` on its anchor, replacing what was there; evicts to stay in
+   * bounds. False when it cannot fit: it is then not cached and its lease
+   * is let go.
+   */
   put(doc: FileDocument): boolean {
     const old = doc.anchor.document;
-    if (old instanceof FileDocument) this.remove(old);
-    this.remove(doc);
+    if (old instanceof FileDocument && old !== doc) this.remove(old);
+    if (doc.inCache) this.#take(doc);
     doc.cost = doc.measure();
     doc.counted = doc.bodies.size;
-    if (doc.cost > this.maxTotal) return false;
+    if (doc.cost > this.maxTotal) {
+      if (doc.anchor.document === doc) doc.anchor.document = undefined;
+      doc.lease?.release();
+      return false;
+    }
     this.#link(doc);
     this.#total += doc.cost;
     this.#count++;
@@ -239,10 +264,16 @@ export class MemoryCache {
     return true;
   }
 
-  /** Takes `doc` out of the cache and off its anchor; nothing when it is not in. */
+  /** Takes `doc` out of the cache and off its anchor, its watches let go; nothing more when it is not in. */
   remove(doc: FileDocument): void {
     if (doc.anchor.document === doc) doc.anchor.document = undefined;
     if (!doc.inCache) return;
+    this.#take(doc);
+    doc.lease?.release();
+  }
+
+  /** Out of the ring, the totals and the index. */
+  #take(doc: FileDocument): void {
     this.#unlink(doc);
     this.#total -= doc.cost;
     this.#count--;
@@ -258,6 +289,19 @@ export class MemoryCache {
     const set = this.#byReal.get(real);
     if (set === undefined) return;
     for (const doc of [...set]) this.remove(doc);
+  }
+
+  /**
+   * Drops every document depending on `changed` or on anything below it (a
+   * watched directory reported it: a file edited, created, deleted or
+   * renamed, or a directory renamed or deleted with all it held).
+   */
+  invalidateUnder(changed: string): void {
+    this.invalidate(changed);
+    const prefix = changed.endsWith('/') ? changed : changed + '/';
+    for (const [real, set] of this.#byReal) {
+      if (real.startsWith(prefix)) for (const doc of [...set]) this.remove(doc);
+    }
   }
 
   flush(): void {
@@ -281,6 +325,7 @@ export class MemoryCache {
       if (docs.length === this.#count) throw new Error(`cache: more documents in the list than the ${this.#count} counted`);
       const doc = node as FileDocument;
       if (doc.anchor.document !== doc) throw new Error(`cache: ${doc.real} is not its anchor's document`);
+      if (doc.lease !== null && !doc.lease.held) throw new Error(`cache: ${doc.real} has let go of its watches`);
       for (const real of pathsOf(doc)) if (this.#byReal.get(real)?.has(doc) !== true) throw new Error(`cache: ${real} not indexed`);
       docs.push(doc);
       total += doc.cost;

@@ -2,11 +2,13 @@
 // I/O is injected). libwww kept these as HTFile globals (HTFile_setDirAccess,
 // HTFile_setDirReadme…); here they are one object handed to `new FileProtocol`.
 // Every disk access of the module goes through `fs`, so a test can count the
-// calls of a cache hit (none) or make `write`/`sync` fail with ENOSPC.
+// calls of a cache hit (none) or make `write`/`sync` fail with ENOSPC; every
+// watch through `watch`, so a test can make watching fail.
 
 import * as fsp from 'node:fs/promises';
 import type { MultipartLimits } from '../converters/multipart.js';
 import type { SharedLock } from './file-write.js';
+import { MAX_WATCHES, watchDirectory, type WatchFunction } from './file-watch.js';
 
 /** The methods the FILE module answers (Protocol.methods); the rules say where. */
 export const FILE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST']);
@@ -25,15 +27,21 @@ export interface FileOptions {
   cacheMaxFile?: number;
   /** All cached documents together, sidecars and on-the-fly encodings included. Default 64 MiB. */
   cacheMaxTotal?: number;
-  /** A cached document is stat'ed again at most this often. Default 1000 ms. */
-  revalidateMs?: number;
+  /**
+   * Watches the directories of cached documents (file-watch.ts); default
+   * node's fs.watch. null: no watching, every cached document is stat'ed on
+   * each request.
+   */
+  watch?: WatchFunction | null;
+  /** Directories watched at once; past it, documents are stat'ed on each request. Default 256. */
+  maxWatches?: number;
   /** A POST upload may replace an existing file of the same name. Default false: a free name `name (1).ext` is picked. */
   overwriteUploads?: boolean;
   /** Limits of a multipart upload; `fileSize` defaults to the request's body limit. */
   uploadLimits?: Partial<MultipartLimits>;
   /** One line per unexpected failure (the 500s); default stderr. */
   log?: (message: string) => void;
-  /** The clock of revalidation; default Date.now. */
+  /** The clock of FileDocument.checkedAt; default Date.now. */
   now?: () => number;
   /** Write commits held across processes too (workers); default none: this process only. */
   sharedLock?: SharedLock;
@@ -46,7 +54,8 @@ export interface FileConfig {
   readonly maxRanges: number;
   readonly cacheMaxFile: number;
   readonly cacheMaxTotal: number;
-  readonly revalidateMs: number;
+  readonly watch: WatchFunction | null;
+  readonly maxWatches: number;
   readonly overwriteUploads: boolean;
   readonly uploadLimits: Partial<MultipartLimits>;
   readonly log: (message: string) => void;
@@ -66,7 +75,8 @@ export function fileConfig(options: FileOptions = {}): FileConfig {
     maxRanges: options.maxRanges ?? 16,
     cacheMaxFile: options.cacheMaxFile ?? CACHE_MAX_FILE,
     cacheMaxTotal: options.cacheMaxTotal ?? CACHE_MAX_TOTAL,
-    revalidateMs: options.revalidateMs ?? 1000,
+    watch: options.watch === undefined ? watchDirectory : options.watch,
+    maxWatches: options.maxWatches ?? MAX_WATCHES,
     overwriteUploads: options.overwriteUploads ?? false,
     uploadLimits: options.uploadLimits ?? {},
     log: options.log ?? ((message: string) => void process.stderr.write(`streamstack: file: ${message}\n`)),

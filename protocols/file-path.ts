@@ -57,11 +57,13 @@ export function localName(address: string, root: string | null, dotfiles: 'deny'
 }
 
 /**
- * The realpath of each root, so confinement costs one lookup per request.
- * Flushed on restart (a root may have been replaced by a symlink).
+ * The realpath of a root, resolved on each use (in parallel with the file's
+ * own): a root that is a symlink swapped by a deploy (`current` →
+ * `releases/v2`) is followed at once, never after a restart. A hit of the
+ * memory cache never asks; a cached document under such a root watches the
+ * directory holding the link (file-watch.ts `dependencies`).
  */
 export class RealRoots {
-  #roots = new Map<string, Promise<string>>();
   readonly #fs: FileSystem;
 
   constructor(fs: FileSystem) {
@@ -69,16 +71,7 @@ export class RealRoots {
   }
 
   get(root: string): Promise<string> {
-    let real = this.#roots.get(root);
-    if (real === undefined) {
-      real = this.#fs.realpath(root).then(String, () => root);
-      this.#roots.set(root, real);
-    }
-    return real;
-  }
-
-  clear(): void {
-    this.#roots.clear();
+    return this.#fs.realpath(root).then(String, () => root);
   }
 }
 

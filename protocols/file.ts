@@ -5,7 +5,8 @@
 // (file-variants.ts), directories (file-dir.ts), PUT and DELETE
 // (file-write.ts) and multipart uploads (file-upload.ts) where an Enable
 // rule let the method through. Small documents are kept in memory on their
-// anchor (file-cache.ts, libwww's HyperDoc): a hit costs no system call.
+// anchor (file-cache.ts, libwww's HyperDoc), fresh until a watched directory
+// reports a change (file-watch.ts): a hit costs no system call.
 // Formats produced: the file's own (AddType, then `mime`), its sidecar's
 // coding, `www/dir` for a listing, `multipart/byteranges` for several ranges.
 
@@ -26,15 +27,23 @@ import { bufferSource, send, whole } from './file-send.js';
 import { upload } from './file-upload.js';
 import { SIDECARS, bindingFor, chooseSidecar, type Binding, type SidecarCoding } from './file-variants.js';
 import { PathLocks, del, put, type WriteContext } from './file-write.js';
+import { DirWatches, dependencies, type WatchLease } from './file-watch.js';
 
 export type { FileOptions, FileSystem } from './file-options.js';
 
-/** A realpath found for an anchor, trusted for revalidateMs. */
-interface RealEntry {
-  readonly file: string;
-  readonly root: string;
-  readonly real: string;
-  readonly checkedAt: number;
+/**
+ * A document being read into memory: a change reported under one of its
+ * paths meanwhile makes it stale, and it is then served once but not kept
+ * (STYLE.md §15: the read may hold the old bytes, or half of the new).
+ */
+interface PendingLoad {
+  readonly paths: readonly string[];
+  stale: boolean;
+}
+
+/** Whether `changed` is `p` or a directory above it. */
+function covers(changed: string, p: string): boolean {
+  return p === changed || (p.startsWith(changed) && p.charCodeAt(changed.length) === 0x2f);
 }
 
 export class FileProtocol implements Protocol {
@@ -43,7 +52,9 @@ export class FileProtocol implements Protocol {
   readonly config: FileConfig;
   readonly cache: MemoryCache;
   readonly #roots: RealRoots;
-  #reals = new WeakMap<Anchor, RealEntry>();
+  /** The directories cached documents depend on, watched. */
+  readonly watches: DirWatches;
+  readonly #pending = new Set<PendingLoad>();
   /** The gate of a miss in progress, so concurrent misses share one read. */
   #loading = new WeakMap<Anchor, Promise<void>>();
   /** Anchors whose file was last seen too big for the memory cache. */
@@ -57,10 +68,11 @@ export class FileProtocol implements Protocol {
     this.cache = new MemoryCache(config.cacheMaxFile, config.cacheMaxTotal);
     const roots = new RealRoots(config.fs);
     this.#roots = roots;
+    this.watches = new DirWatches(config.watch, config.maxWatches, (dir, name) => this.#changed(dir, name), config.log);
     this.#dir = {
       config,
       roots,
-      serveFile: (request, name, real, handle, stat) => this.#serveFile(request, name, real, handle, stat),
+      serveFile: (request, name, real, handle, stat) => this.#serveFile(request, name, real, handle, stat, true),
       open: (real) => this.#open(real),
     };
     const cache = this.cache;
@@ -76,13 +88,16 @@ export class FileProtocol implements Protocol {
     };
   }
 
-  /** The hit path: a cached document checked less than revalidateMs ago. No system call, one Reply. */
+  /**
+   * The hit path: a cached document whose directories are watched. No system
+   * call, no time window, one Reply; one that is not watched waits for its stat.
+   */
   loadNow(request: Request): Reply | null {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') return null;
     const doc = request.anchor?.document;
     if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
-    if (this.config.now() - doc.checkedAt >= this.config.revalidateMs || !this.cache.touch(doc)) return null;
+    if (doc.lease === null || !this.cache.touch(doc)) return null;
     this.cache.hits++;
     return this.#sendDocument(request, doc);
   }
@@ -92,9 +107,9 @@ export class FileProtocol implements Protocol {
     if (method === 'GET' || method === 'HEAD') {
       const hit = this.loadNow(request);
       if (hit !== null) return hit;
-      // A cached document due for its stat.
+      // A cached document no watch covers: one stat per request.
       const doc = request.anchor?.document;
-      if (doc instanceof FileDocument && doc.root === request.root && doc.rules === request.rules) {
+      if (doc instanceof FileDocument && doc.lease === null && doc.root === request.root && doc.rules === request.rules) {
         const fresh = await revalidate(this.config.fs, doc, this.config.now());
         // While the stat ran, other requests may have evicted the document
         // or a write invalidated it (STYLE.md §15): only one still in the
@@ -135,12 +150,31 @@ export class FileProtocol implements Protocol {
     this.cache.setLimits(maxFile, maxTotal);
   }
 
-  /** Empties the memory cache and forgets realpaths (restart, SIGHUP). */
+  /** Empties the memory cache; its watches close with it (restart, SIGHUP). */
   flush(): void {
     this.cache.flush();
-    this.#roots.clear();
-    this.#reals = new WeakMap();
     this.#big = new WeakSet();
+  }
+
+  /** The server stops: nothing cached, nothing watched. */
+  close(): void {
+    this.flush();
+    this.watches.closeAll();
+  }
+
+  /**
+   * A watched directory reported `name` (null: anything in it, or itself):
+   * whatever depends on that path or lies below it is dropped, and a read of
+   * it in progress is not kept.
+   */
+  #changed(dir: string, name: string | null): void {
+    const changed = name === null ? dir : path.join(dir, name);
+    // Watched documents below `changed` exist only if a watched directory is
+    // at or below it (each document's directory is): otherwise one lookup, no
+    // walk of the index, whatever the rate of events (a log file appended to).
+    if (name === null || this.watches.hasUnder(changed)) this.cache.invalidateUnder(changed);
+    else this.cache.invalidate(changed);
+    for (const load of this.#pending) if (!load.stale && load.paths.some((p) => covers(changed, p))) load.stale = true;
   }
 
   /** OS errors mapped in one place (src/errors.ts); the unexpected ones logged. */
@@ -207,7 +241,9 @@ export class FileProtocol implements Protocol {
   }
 
   async #miss(request: Request, name: LocalName): Promise<Reply> {
-    const real = await this.#realOf(request.anchor, name);
+    // No memo of realpaths: what is not in memory is resolved again, so a
+    // symlink or directory replaced on disk is seen at once.
+    const real = await confine(this.config.fs, this.#roots, name);
     const { handle, stat } = await this.#open(real);
     if (stat.isDirectory()) {
       await handle.close();
@@ -220,26 +256,12 @@ export class FileProtocol implements Protocol {
     return this.#serveFile(request, name, real, handle, stat);
   }
 
-  /** The confined realpath, kept per anchor for revalidateMs so repeated misses skip realpath(3). */
-  async #realOf(anchor: Anchor | null, name: LocalName): Promise<string> {
-    const now = this.config.now();
-    if (anchor !== null) {
-      const known = this.#reals.get(anchor);
-      if (known !== undefined && known.file === name.file && known.root === name.root && now - known.checkedAt < this.config.revalidateMs) {
-        return known.real;
-      }
-    }
-    const real = await confine(this.config.fs, this.#roots, name);
-    if (anchor !== null) this.#reals.set(anchor, { file: name.file, root: name.root, real, checkedAt: now });
-    return real;
-  }
-
   #open(real: string): Promise<{ handle: FileHandle; stat: Stats }> {
     return openForRead(this.config.fs, real);
   }
 
   /** A regular file, opened: into the memory cache when small, else streamed from the handle. */
-  async #serveFile(request: Request, name: LocalName, real: string, handle: FileHandle, stat: Stats): Promise<Reply> {
+  async #serveFile(request: Request, name: LocalName, real: string, handle: FileHandle, stat: Stats, welcome = false): Promise<Reply> {
     const config = this.config;
     const binding = bindingFor(path.basename(name.file), request.rules);
     // A file that is itself encoded (AddEncoding, `.svgz`) has no sidecars.
@@ -247,7 +269,7 @@ export class FileProtocol implements Protocol {
     const anchor = request.anchor;
     if (anchor !== null && this.cache.maxTotal > 0 && stat.size <= this.cache.maxFile) {
       this.#big.delete(anchor);
-      return this.#sendDocument(request, await this.#loadDocument(request, anchor, real, handle, stat, binding, sidecars));
+      return this.#sendDocument(request, await this.#loadDocument(request, anchor, name, real, handle, stat, binding, sidecars, welcome));
     }
     if (anchor !== null) this.#big.add(anchor);
 
@@ -272,22 +294,51 @@ export class FileProtocol implements Protocol {
     return send(request, rep, handleSource(source, request), { maxRanges: config.maxRanges, variants });
   }
 
-  /** The document and its sidecars into memory, hung on the anchor. */
+  /**
+   * The document and its sidecars into memory, hung on the anchor, with a
+   * lease on the directories it depends on. The watches are in place before
+   * the read, and the path is stat'ed once more after they are, so that a
+   * change is either seen by that stat (made before) or reported (made
+   * after): a document changed during its read is served but not kept.
+   */
   async #loadDocument(
-    request: Request, anchor: Anchor, real: string, handle: FileHandle, stat: Stats, binding: Binding, sidecars: boolean,
+    request: Request, anchor: Anchor, name: LocalName, real: string, handle: FileHandle, stat: Stats,
+    binding: Binding, sidecars: boolean, welcome: boolean,
   ): Promise<FileDocument> {
-    let bytes: Buffer;
-    try {
-      bytes = await readAll(handle, stat.size);
-    } finally {
-      await handle.close();
+    const also = [name.file];
+    if (welcome) {
+      const dir = path.dirname(name.file);
+      for (const w of request.rules?.welcome ?? ['index.html']) also.push(path.join(dir, w));
     }
-    const identity = new CachedVariant(real, bytes, stat.mtimeMs, binding, null);
-    const [br, gzip] = sidecars
-      ? await Promise.all(SIDECARS.map((s) => this.#readSidecar(real + s.suffix, stat, binding, s.coding)))
-      : [null, null];
-    const doc = new FileDocument(anchor, request.root, request.rules, identity, br ?? null, gzip ?? null, this.config.now());
-    this.cache.put(doc);
+    let lease: WatchLease | null = null;
+    let pending: PendingLoad | null = null;
+    let doc: FileDocument;
+    try {
+      try {
+        lease = this.watches.acquire(dependencies(real, name.file, name.root, await this.#roots.get(name.root)));
+        if (lease !== null) {
+          pending = { paths: [real, real + '.br', real + '.gz', ...also], stale: false };
+          this.#pending.add(pending);
+          const now = await this.config.fs.stat(real).catch(() => null);
+          if (now === null || now.ino !== stat.ino || now.dev !== stat.dev || now.size !== stat.size || now.mtimeMs !== stat.mtimeMs) pending.stale = true;
+        }
+        const bytes = await readAll(handle, stat.size);
+        const identity = new CachedVariant(real, bytes, stat.mtimeMs, binding, null);
+        const [br, gzip] = sidecars
+          ? await Promise.all(SIDECARS.map((s) => this.#readSidecar(real + s.suffix, stat, binding, s.coding)))
+          : [null, null];
+        doc = new FileDocument(anchor, request.root, request.rules, identity, br ?? null, gzip ?? null, this.config.now(), lease, also);
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      lease?.release();
+      throw err;
+    } finally {
+      if (pending !== null) this.#pending.delete(pending);
+    }
+    if (pending?.stale === true || (lease !== null && !lease.held)) doc.lease?.release();
+    else this.cache.put(doc);
     return doc;
   }
 

@@ -54,6 +54,8 @@ Options:
       --tls-self-signed
                       serve https with a certificate made for localhost
       --workers N     N worker processes on the port (auto: one per CPU)
+      --live          HTML pages reload by themselves when a file under the
+                      root changes (stylesheets are swapped in place)
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -80,6 +82,7 @@ interface Flags {
   tlsKey: string | undefined;
   tlsSelfSigned: boolean;
   workers: number | 'auto' | undefined;
+  live: boolean;
   help: boolean;
   version: boolean;
 }
@@ -112,6 +115,7 @@ function parseFlags(argv: string[]): Flags {
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
         workers: { type: 'string' },
+        live: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -154,6 +158,7 @@ function parseFlags(argv: string[]): Flags {
     tlsKey: values['tls-key'],
     tlsSelfSigned: values['tls-self-signed'] ?? false,
     workers,
+    live: values.live ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -269,6 +274,7 @@ async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secur
     ...(flags.spa !== undefined && { spa: flags.spa }),
     // PUT and DELETE commit under a lock every worker honours; the status page adds up every worker's numbers.
     ...(link !== null && { file: { sharedLock: link.locks }, gatherStatus: (own: Status) => link.gatherStatus(own) }),
+    ...(flags.live && { live: true }),
   });
   await loadPlugins(server, rules, flags);
   link?.answerStatus(() => snapshot(server));
@@ -354,6 +360,7 @@ async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secur
     }
     lines.push(`streamstack: redirecting http://${shown}:${plain.port}/ to https\n`);
   }
+  if (server.live !== null) lines.push(`streamstack: live reload: pages reload when a file under ${server.live.root} changes\n`);
   listening = true;
   if (flags.tlsSelfSigned) lines.push('streamstack: using a self-signed certificate for localhost and 127.0.0.1 (for development only)\n');
   lines.push(`streamstack: serving ${servingWhat(rules)} at ${secure === undefined ? 'http' : 'https'}://${shown}:${address.port}/\n`);

@@ -6,6 +6,9 @@
 //   - a more specific `from` (fewer `*`) beats a higher quality;
 //   - at equal specificity the higher quality wins; ties go to the newest;
 //   - `from === to` means no converter at all.
+// A registration whose `to` is its own `from` (`text/html` → `text/html`) is
+// a filter: never a step between types, but run on every representation of
+// that type the stack sends (filterFor; src/stack.ts).
 
 import type { Converter } from './converter.js';
 import type { Format } from './format.js';
@@ -48,11 +51,31 @@ export class ConverterRegistry {
   #converters: Converter[] = [];
   /** candidates() of the global list by source type; emptied on register(). */
   #candidates = new Map<string, readonly Converter[]>();
+  /** filterFor() of the global list by type; emptied on register(). */
+  #filters = new Map<string, Converter | null>();
 
   register(converter: Converter): void {
     validateConverter(converter);
     this.#converters.push(converter);
     this.#candidates.clear();
+    this.#filters.clear();
+  }
+
+  /**
+   * The filter of a concrete type: a registration from that type to itself
+   * (request-local first, then the newest of the highest quality), or null.
+   */
+  filterFor(type: string, local: readonly Converter[] = []): Converter | null {
+    if (local.length > 0) {
+      const found = bestFilter(local, type);
+      if (found !== null) return found;
+    }
+    let cached = this.#filters.get(type);
+    if (cached === undefined) {
+      cached = bestFilter(this.#converters, type);
+      this.#filters.set(type, cached);
+    }
+    return cached;
   }
 
   /** The global registrations, oldest first. */
@@ -125,6 +148,22 @@ function best(list: readonly Converter[], source: string, target: string): Conve
     if (s < foundStars || (s === foundStars && q > foundQ)) {
       found = c;
       foundStars = s;
+      foundQ = q;
+    }
+  }
+  return found;
+}
+
+/** A filter of `type` in one list: `from` and `to` both that type; the highest quality, ties to the newest. */
+function bestFilter(list: readonly Converter[], type: string): Converter | null {
+  let found: Converter | null = null;
+  let foundQ = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const c = list[i]!;
+    if (bareType(c.from) !== type || bareType(c.to) !== type) continue;
+    const q = qualityOf(c);
+    if (q > foundQ) {
+      found = c;
       foundQ = q;
     }
   }

@@ -34,6 +34,8 @@ import { builtInPage, errorDocument, type ErrorDocumentLoad } from './error-page
 import { StatusCounters, statusPage } from './status.js';
 import type { Status } from './status.js';
 import { redirectToHttps } from './tls.js';
+import { LIVE_PATH, LiveReload, type LiveOptions } from './live.js';
+import { liveReload } from '../converters/live-reload.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -51,6 +53,8 @@ export interface ServerOptions {
   tls?: SecureContextOptions;
   /** Under workers: this process's status page numbers with every worker's (src/workers.ts). */
   gatherStatus?: (own: Status) => Promise<Status>;
+  /** `--live`: HTML pages reload themselves when a file under ServerRoot changes (src/live.ts). */
+  live?: boolean | LiveOptions;
 }
 
 export class Server {
@@ -66,6 +70,9 @@ export class Server {
   readonly gatherStatus: ((own: Status) => Promise<Status>) | undefined;
   /** RedirectHTTP: the plain listener that sends clients to https, when listening. */
   redirect: HttpServer | null = null;
+  /** `--live`: the event stream at LIVE_PATH and the tree it watches; null without it. */
+  live: LiveReload | null = null;
+  readonly #liveOptions: LiveOptions | null;
   #rules: RuleSet;
   #stackOptions: StackOptions;
   #explicitWire: Partial<WireOptions>;
@@ -83,6 +90,11 @@ export class Server {
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
     registerBuiltins(this.registry);
+    this.#liveOptions = options.live === undefined || options.live === false ? null : options.live === true ? {} : options.live;
+    if (this.#liveOptions !== null) {
+      this.live = new LiveReload(rules.serverRoot, this.#liveOptions);
+      this.registry.register(liveReload);
+    }
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
@@ -101,6 +113,10 @@ export class Server {
     if (this.redirect !== null) Object.assign(this.redirect.options, this.http.options);
     const { cacheMaxFile, cacheMaxTotal } = cacheLimits(rules, this.#explicitFile);
     this.file.setCacheLimits(cacheMaxFile, cacheMaxTotal);
+    if (this.live !== null && this.#liveOptions !== null && rules.serverRoot !== this.live.root) {
+      this.live.close();
+      this.live = new LiveReload(rules.serverRoot, this.#liveOptions);
+    }
     this.anchors.flush();
     this.file.flush();
     this.proxy.restart();
@@ -127,7 +143,9 @@ export class Server {
 
   close(graceMs?: number): Promise<void> {
     this.proxy.close();
-    return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => {});
+    // Event streams never end by themselves: ended now, a graceful stop does not wait for them.
+    this.live?.close();
+    return Promise.all([this.http.close(graceMs), this.redirect?.close(graceMs)]).then(() => this.file.close());
   }
 
   /** A reply now when every step can give one without waiting (a cache hit, an error), else a promise. */
@@ -193,6 +211,7 @@ export class Server {
     request.decodedPath = path;
     // `Status PATH`: answered by the server itself, before translation.
     if (path === rules.settings.statusPath) return statusPage(this, request, rules);
+    if (this.live !== null && path === LIVE_PATH) return this.live.reply(request);
     const route = rules.route(path, request.query);
     const t = route.translation;
     switch (t.kind) {
@@ -298,6 +317,9 @@ export class Server {
     const cacheControl = route.cacheControl;
     if (cacheControl !== undefined && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
       reply.headers['Cache-Control'] = cacheControl;
+    } else if (this.live !== null && (reply.status === 200 || reply.status === 206) && reply.headers['Cache-Control'] === undefined) {
+      // --live: a reload revalidates every script and image, none kept by heuristic freshness (RFC 9111 §4.2.2).
+      reply.headers['Cache-Control'] = 'no-cache';
     }
     const stackOptions = rules === this.#rules ? this.#stackOptions : { ...this.#stackOptions, outputCharset: rules.outputCharset };
     return stackReply(reply, request, this.registry, stackOptions);

@@ -45,22 +45,23 @@ function token(value: string): string {
 
 /**
  * The ETag of a converted representation: the origin's tag with a suffix per
- * step (`"abc"` → `"abc-cs.utf-8-gzip"`). A type conversion also makes it
- * weak: a converter's bytes may change between versions, its meaning not
- * (RFC 9110 §8.8.1). A malformed tag is left as it is.
+ * step (`"abc"` → `"abc-cs.utf-8-gzip"`). A type conversion or a filter also
+ * makes it weak: a converter's bytes may change between versions, its
+ * meaning not (RFC 9110 §8.8.1). A malformed tag is left as it is.
  */
-export function variantETag(etag: string, type: string | null, charset: string | null, coding: string | null): string {
+export function variantETag(etag: string, type: string | null, charset: string | null, coding: string | null, filtered: string | null = null): string {
   const weak = etag.startsWith('W/');
   const opaque = weak ? etag.slice(2) : etag;
   if (opaque.length < 2 || opaque[0] !== '"' || opaque[opaque.length - 1] !== '"') return etag;
   let suffix = '';
   if (type !== null) suffix += '-to.' + token(type.slice(type.indexOf('/') + 1));
+  if (filtered !== null) suffix += '-f.' + token(filtered.slice(filtered.indexOf('/') + 1));
   if (charset !== null) suffix += '-cs.' + token(charset);
   if (coding !== null) suffix += '-' + coding;
-  return (weak || type !== null ? 'W/' : '') + opaque.slice(0, -1) + suffix + '"';
+  return (weak || type !== null || filtered !== null ? 'W/' : '') + opaque.slice(0, -1) + suffix + '"';
 }
 
-const VARIANT = /^(W\/)?"(.*?)(?:-to\.[A-Za-z0-9.+_-]+?)?(?:-cs\.[A-Za-z0-9.+_-]+?)?(?:-(?:br|gzip|deflate))?"$/;
+const VARIANT = /^(W\/)?"(.*?)(?:-to\.[A-Za-z0-9.+_-]+?)?(?:-f\.[A-Za-z0-9.+_-]+?)?(?:-cs\.[A-Za-z0-9.+_-]+?)?(?:-(?:br|gzip|deflate))?"$/;
 
 /**
  * The origin's tag behind a variant tag, for comparing a client's

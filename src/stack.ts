@@ -1,6 +1,7 @@
 // The stream stack (libwww HTStreamStack): from the format a protocol module
 // produced to what the client accepts, in three steps —
-//   type     a registry converter chosen by client q × converter q (RFC 9110 §12.1);
+//   type     a registry converter chosen by client q × converter q (RFC 9110 §12.1),
+//            then the filter of the type it gives, if one is registered;
 //   charset  an iconv-lite transcoder chosen by Accept-Charset / OutputCharset;
 //   coding   gzip, br or deflate on the fly, chosen by Accept-Encoding.
 // Each step that could have gone another way adds its field to Vary. When no
@@ -20,7 +21,7 @@ import type { ConverterRegistry } from './registry.js';
 import { errorReply, type Reply } from './reply.js';
 import type { Request } from './request.js';
 import { CharsetTranscoder, charsetSupported, sameCharset, transcodeSync } from '../converters/charset.js';
-import { codings, type ContentCoding } from '../converters/index.js';
+import { codingByName, codings, type ContentCoding } from '../converters/index.js';
 import { getHeader, mergeVary, variantETag, withoutHeaders } from './stack-headers.js';
 
 export { baseETag, variantETag } from './stack-headers.js';
@@ -78,6 +79,39 @@ function chooseType(source: Format, request: Request, registry: ConverterRegistr
     }
   }
   return { converter: best, vary: !pseudo || alternatives.length > 1 };
+}
+
+/**
+ * Step 1b: the filter of the type to send (a registration from it to
+ * itself), where its bytes can be read: not under `no-transform`, nor into
+ * UTF-16 or UTF-32 text that a byte-wise filter would break; a body in
+ * content codings is decoded for it first (decodersFor) or left alone. It
+ * depends on no request field, so it adds nothing to Vary.
+ */
+function chooseFilter(format: Format, request: Request, registry: ConverterRegistry): Converter | null {
+  const filter = registry.filterFor(format.type, request.converters);
+  if (filter === null) return null;
+  const charset = format.params.charset;
+  return charset !== undefined && WIDE_CHARSET.test(charset) ? null : filter;
+}
+
+const WIDE_CHARSET = /^utf-?(16|32)/i;
+
+/**
+ * The decoders that give a filter the plain bytes of a content-encoded body
+ * (a `.gz` or `.br` sidecar), last coding first; null when the body is not
+ * encoded, no filter wants its type, or one of its codings is unknown (a
+ * body we cannot decode is never filtered).
+ */
+function decodersFor(source: Format, request: Request, registry: ConverterRegistry): ContentCoding[] | null {
+  if (source.codings.length === 0 || chooseFilter(source, request, registry) === null) return null;
+  const out: ContentCoding[] = [];
+  for (let i = source.codings.length - 1; i >= 0; i--) {
+    const coding = codingByName(source.codings[i]!.toLowerCase());
+    if (coding === undefined) return null;
+    out.push(coding);
+  }
+  return out;
 }
 
 /** Step 2: the charset to send, or null to keep it; `vary` when another choice existed. */
@@ -168,12 +202,15 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   // 206 is never converted: its ranges are ranges of the selected representation.
   if (source === null || status < 200 || status === 204 || status === 206 || status === 304) return reply;
   const noTransform = hasToken(getHeader(reply.headers, 'Cache-Control'), 'no-transform');
-  const encoded = source.codings.length > 0;
   const pseudo = source.type.startsWith('www/');
+  const decoders = noTransform || pseudo ? null : decodersFor(source, request, registry);
+  // Decoded for a filter, the body counts as plain from here on (and is
+  // encoded again by the coding step); otherwise encoded bytes are left alone.
+  const encoded = decoders === null && source.codings.length > 0;
   const vary: string[] = [];
 
   let converter: Converter | null = null;
-  let format = source;
+  let format = decoders === null ? source : makeFormat(source.type, source.params);
   if (pseudo || (!noTransform && !encoded)) {
     const type = chooseType(source, request, registry);
     converter = type.converter;
@@ -181,6 +218,8 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     if (converter !== null) format = outputOf(converter);
     else if (pseudo) return fail(request, reply.body, [], new Error(`no converter from ${source.type}`));
   }
+  const filter = !noTransform && !encoded ? chooseFilter(format, request, registry) : null;
+  const filtered = filter !== null ? format : null;
 
   let charset: string | null = null;
   if (!noTransform && !encoded) {
@@ -195,7 +234,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   const identity = qualityOfCoding(ae, 'identity');
   if (!noTransform && !encoded) {
     const body = reply.body;
-    const length = converter !== null ? -1 : Buffer.isBuffer(body) ? body.length : reply.length;
+    const length = converter !== null || filter !== null || decoders !== null ? -1 : Buffer.isBuffer(body) ? body.length : reply.length;
     const choice = chooseCoding(format.type, length, ae, identity, options.compressMinSize ?? DEFAULT_MIN_SIZE);
     coding = choice.coding;
     if (choice.vary) vary.push('Accept-Encoding');
@@ -207,7 +246,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     return errorReply(request.fail(new HttpError('WWW_ERR_REQ_NOT_ACCEPTABLE', 'no acceptable content coding', { headers: { Vary: 'Accept-Encoding' } })));
   }
 
-  if (converter === null && charset === null && coding === null) {
+  if (converter === null && filter === null && decoders === null && charset === null && coding === null) {
     // The zero-cost path: the same object, at most a Vary more.
     if (vary.length > 0) reply.headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
     return reply;
@@ -216,7 +255,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   const headers = withoutHeaders(reply.headers, ['content-length', 'content-type', 'content-encoding', 'accept-ranges']);
   if (vary.length > 0) headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
   const etag = getHeader(reply.headers, 'ETag');
-  if (etag !== undefined) headers.ETag = variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null);
+  if (etag !== undefined) headers.ETag = variantETag(etag, converter !== null ? outputOf(converter).type : null, charset, coding?.name ?? null, filtered?.type ?? null);
   const out = makeFormat(format.type, format.params, coding === null ? [] : [coding.name]);
   const level = coding === null ? undefined : coding.name === 'br' ? options.brotliQuality : options.compressionLevel ?? 6;
 
@@ -225,7 +264,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
   if (body === null) return { ...reply, headers, trailers: undefined, format: out, length: -1, body: null };
 
   // Small buffers: convert at once and keep a Buffer with an exact length.
-  if (Buffer.isBuffer(body) && converter === null && body.length <= (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) {
+  if (Buffer.isBuffer(body) && converter === null && filter === null && decoders === null && body.length <= (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) {
     try {
       let bytes = charset === null ? body : transcodeSync(body, source.params.charset!, charset);
       if (coding !== null) bytes = encodeCached(reply, bytes, coding, level, charset === null);
@@ -242,13 +281,20 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
 
   const stages: Duplex[] = [];
   try {
+    // Content codings were applied in the order listed: undone last first (RFC 9110 §8.4).
+    if (decoders !== null) for (const d of decoders) stages.push(d.decoder());
     if (converter !== null) {
       const stream: unknown = converter.create({ request, from: source, to: outputOf(converter) });
       if (!isStream(stream)) throw new TypeError(`converter ${converter.from} → ${converter.to} did not return a stream`);
       stages.push(guard(stream));
     }
+    if (filter !== null) {
+      const stream: unknown = filter.create({ request, from: filtered!, to: filtered! });
+      if (!isStream(stream)) throw new TypeError(`filter ${filter.from} → ${filter.to} did not return a stream`);
+      stages.push(guard(stream));
+    }
     if (charset !== null) stages.push(new CharsetTranscoder(converter !== null ? outputOf(converter).params.charset! : source.params.charset!, charset));
-    if (coding !== null) stages.push(coding.encoder({ level, sizeHint: converter === null ? reply.length : -1 }));
+    if (coding !== null) stages.push(coding.encoder({ level, sizeHint: converter === null && filter === null && decoders === null ? reply.length : -1 }));
   } catch (err) {
     return fail(request, body, stages, err);
   }

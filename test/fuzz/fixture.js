@@ -69,13 +69,13 @@ export async function startUpstream() {
 /**
  * A small memory cache: the 10 KiB documents are cached and often evicted,
  * the 300 KiB one is streamed from disk, so both paths and the eviction run;
- * and a short revalidation, so cached documents are often checked (a stat,
- * an async gap) while other connections change the cache.
+ * and no watching, so every cached document is checked on each request (a
+ * stat, an async gap) while other connections change the cache.
  */
 export const FILE = {
   cacheMaxFile: 16 * KiB,
   cacheMaxTotal: 32 * KiB,
-  revalidateMs: 50,
+  watch: null,
 };
 
 /** Short wire timeouts, so a stuck connection ends within a sequence. */

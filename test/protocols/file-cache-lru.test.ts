@@ -17,7 +17,7 @@ const BINDING: Binding = { format: makeFormat('text/plain'), contentType: 'text/
 function doc(anchor: Anchor, real: string, size: number, gzip = 0): FileDocument {
   const identity = new CachedVariant(real, Buffer.alloc(size, 'x'), 1000, BINDING, null);
   const gz = gzip > 0 ? new CachedVariant(real + '.gz', Buffer.alloc(gzip, 'z'), 1000, BINDING, 'gzip') : null;
-  return new FileDocument(anchor, '/root', null, identity, null, gz, 0);
+  return new FileDocument(anchor, '/root', null, identity, null, gz, 0, null);
 }
 
 describe('a document that left the cache', () => {

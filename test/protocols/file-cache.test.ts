@@ -1,7 +1,8 @@
 // The memory cache of the FILE module (libwww's HyperDoc on the anchor): a
 // hit touches no file system (an injected fs counts every call), replies with
-// a Buffer, is revalidated by one stat at most once per revalidateMs, is
-// bounded by size with least-recent-use eviction, and is flushed on restart.
+// a Buffer, is kept fresh by directory watches (file-watch.test.ts) or, where
+// none covers it, by one stat per request, is bounded by size with
+// least-recent-use eviction, and is flushed on restart.
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -74,19 +75,31 @@ describe('a hit', () => {
     }
   });
 
-  it('is answered at once, without a promise, until the document is due for its stat', async () => {
+  it('is answered at once, without a promise, while its directory is watched, however much time passes', async () => {
     const { server } = await start();
     const first = server.handle(request('/page.html'));
     expect(typeof (first as Partial<Promise<unknown>>).then).toBe('function'); // a miss waits for the disk
     await first;
-    const hit = server.handle(request('/page.html'));
-    expect(typeof (hit as Partial<Promise<unknown>>).then).toBe('undefined');
-    expect(hit).toMatchObject({ status: 200, length: 10 });
-    clock += 1000; // revalidateMs: the next one stats the file first
-    const due = server.handle(request('/page.html'));
-    expect(typeof (due as Partial<Promise<unknown>>).then).toBe('function');
-    expect(await due).toMatchObject({ status: 200, length: 10 });
-    expect(counting.calls.get('stat')).toBe(1);
+    counting.reset();
+    for (const later of [0, 1000, 3_600_000]) {
+      clock += later;
+      const hit = server.handle(request('/page.html'));
+      expect(typeof (hit as Partial<Promise<unknown>>).then).toBe('undefined');
+      expect(hit).toMatchObject({ status: 200, length: 10 });
+    }
+    expect(counting.total).toBe(0);
+  });
+
+  it('waits for one stat on every request when no watch covers it', async () => {
+    const { server } = await start('Pass /*', { watch: null });
+    await server.handle(request('/page.html'));
+    counting.reset();
+    for (let i = 1; i <= 3; i++) {
+      const due = server.handle(request('/page.html'));
+      expect(typeof (due as Partial<Promise<unknown>>).then).toBe('function');
+      expect(await due).toMatchObject({ status: 200, length: 10 });
+      expect(counting.calls.get('stat')).toBe(i);
+    }
   });
 
   it('replies with a Buffer body (head and body leave in one write); a big miss streams', async () => {
@@ -200,14 +213,13 @@ function tripwire(cache: MemoryCache): { broken: Error | null } {
 }
 
 describe('a document evicted while its stat is in flight', () => {
-  it('is not linked back: CacheSize 256K, 20 of 80 files due for their stat, all 80 at once', async () => {
-    const { port, server } = await start('CacheSize 256K\nPass /*');
+  it('is not linked back: CacheSize 256K, 20 of 80 files stat\'ed (unwatched), all 80 at once', async () => {
+    const { port, server } = await start('CacheSize 256K\nPass /*', { watch: null });
     const cache = server.file.cache;
     const trip = tripwire(cache);
     const target = (i: number) => `/many/${i}.bin`;
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 20; i++) await GET(port, target(i));
-      clock += 1100;
       // The 20 stats wait until the 60 misses have been read and have evicted them.
       let release!: () => void;
       const stats = new Promise<void>((resolve) => (release = resolve));
@@ -225,22 +237,17 @@ describe('a document evicted while its stat is in flight', () => {
   });
 });
 
-describe('revalidation', () => {
-  it('trusts the document for revalidateMs, then one stat; a change reloads it', async () => {
+describe('revalidation where no watch covers the document', () => {
+  it('one stat on every request, no time window; a change reloads it at once', async () => {
     const file = path.join(fx.root, 'changing.txt');
     fs.writeFileSync(file, 'version one\n');
-    const { port } = await start();
+    const { port } = await start('Pass /*', { watch: null });
     expect((await GET(port, '/changing.txt')).body.toString()).toBe('version one\n');
     fs.writeFileSync(file, 'version two, longer\n');
     counting.reset();
-    clock += 999;
-    expect((await GET(port, '/changing.txt')).body.toString()).toBe('version one\n');
-    expect(counting.total).toBe(0);
-    clock += 1;
     expect((await GET(port, '/changing.txt')).body.toString()).toBe('version two, longer\n');
     expect(counting.calls.get('stat')).toBe(1);
     // Unchanged: exactly one stat, no open.
-    clock += 5000;
     counting.reset();
     expect((await GET(port, '/changing.txt')).body.toString()).toBe('version two, longer\n');
     expect(Object.fromEntries(counting.calls)).toEqual({ stat: 1 });
@@ -248,17 +255,15 @@ describe('revalidation', () => {
     fs.writeFileSync(file, 'version 3, longer!! \n');
     const t = new Date(Date.now() + 10_000);
     fs.utimesSync(file, t, t);
-    clock += 1000;
     expect((await GET(port, '/changing.txt')).body.toString()).toBe('version 3, longer!! \n');
   });
 
   it('drops a document whose file vanished', async () => {
     const file = path.join(fx.root, 'vanishing.txt');
     fs.writeFileSync(file, 'here\n');
-    const { port, server } = await start();
+    const { port, server } = await start('Pass /*', { watch: null });
     expect((await GET(port, '/vanishing.txt')).status).toBe(200);
     fs.unlinkSync(file);
-    clock += 1000;
     expect((await GET(port, '/vanishing.txt')).status).toBe(404);
     expect(server.file.cache.count).toBe(0);
   });
@@ -283,17 +288,13 @@ describe('revalidation', () => {
     expect(r.body.equals(sidecar)).toBe(true);
   });
 
-  it('reuses the realpath of a big file for revalidateMs', async () => {
+  it('resolves the realpath of a file it does not keep on every request (no memo to go stale)', async () => {
     const { port } = await start();
-    await GET(port, '/big.bin');
-    counting.reset();
-    await GET(port, '/big.bin');
-    expect(counting.calls.get('realpath')).toBeUndefined();
-    expect(counting.calls.get('open')).toBe(1);
-    clock += 1000;
-    counting.reset();
-    await GET(port, '/big.bin');
-    expect(counting.calls.get('realpath')).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      counting.reset();
+      await GET(port, '/big.bin');
+      expect(Object.fromEntries(counting.calls)).toMatchObject({ realpath: 2, open: 1 }); // the root's and the file's
+    }
   });
 });
 
