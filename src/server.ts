@@ -32,6 +32,7 @@ import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.
 import { fallbackPath, loadFallback } from './fallback.js';
 import { StatusCounters, statusPage } from './status.js';
 import { redirectToHttps } from './tls.js';
+import { ProxyCache, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -47,6 +48,8 @@ export interface ServerOptions {
   spa?: string;
   /** TLS: the certificate and key; every connection is then https. */
   tls?: SecureContextOptions;
+  /** The HTTP cache of proxied responses: its size (over ProxyCacheSize) and clock. */
+  proxyCache?: ProxyCacheOptions;
 }
 
 export class Server {
@@ -56,6 +59,8 @@ export class Server {
   readonly http: HttpServer;
   readonly file: FileProtocol;
   readonly proxy = new HttpClient();
+  /** The HTTP cache in front of the Proxy rules a ProxyCache rule names (src/http-cache/). */
+  readonly proxyCache: ProxyCache;
   /** What the status page counts: replies by status class, the start time. */
   readonly counters = new StatusCounters();
   /** RedirectHTTP: the plain listener that sends clients to https, when listening. */
@@ -66,12 +71,15 @@ export class Server {
   #explicitFile: FileOptions;
   #cors: readonly string[];
   #spa: string | undefined;
+  #explicitCache: ProxyCacheOptions;
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
     this.#explicitFile = options.file ?? {};
     this.#cors = options.cors === undefined ? [] : [options.cors.toLowerCase()];
     this.#spa = options.spa;
+    this.#explicitCache = options.proxyCache ?? {};
+    this.proxyCache = new ProxyCache({ ...this.#explicitCache, maxSize: this.#explicitCache.maxSize ?? rules.settings.proxyCacheSize ?? PROXY_CACHE_SIZE });
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
@@ -97,6 +105,8 @@ export class Server {
     this.anchors.flush();
     this.file.flush();
     this.proxy.restart();
+    this.proxyCache.flush();
+    this.proxyCache.setMaxSize(this.#explicitCache.maxSize ?? rules.settings.proxyCacheSize ?? PROXY_CACHE_SIZE);
   }
 
   registerProtocol(protocol: Protocol): void {
@@ -203,7 +213,13 @@ export class Server {
     request.anchor = this.anchors.get(request.address!);
     const now = this.net.loadNow(request);
     if (now !== null) return this.#loaded(now, request, route, rules);
-    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+    return this.#load(request, route, rules).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+  }
+
+  /** The load; through the HTTP cache where a ProxyCache rule covers a proxied path. */
+  #load(request: Request, route: Route, rules: RuleSet): Promise<Reply> {
+    if (route.translation.kind !== 'proxy' || !rules.proxyCacheFor(request.decodedPath!)) return this.net.load(request);
+    return this.proxyCache.handle(request, (r) => this.net.load(r));
   }
 
   /** The load's reply, or the fallback document in place of a 404 (src/fallback.ts). */

@@ -200,6 +200,14 @@ const LIST: Directive[] = [
   limit('ProxyBodyTimeout', 'proxyBodyTimeout', parseDuration, 'DURATION'),
   limit('ProxyIdleTimeout', 'proxyIdleTimeout', parseDuration, 'DURATION'),
   limit('ProxyMaxConnections', 'proxyMaxConnections', parseCount, 'NUMBER'),
+  // The HTTP cache of proxied responses (src/http-cache/).
+  {
+    name: 'ProxyCache', usage: 'TEMPLATE', min: 1, max: 1,
+    apply([t], d, ctx) {
+      d.proxyCache.push({ template: template(t!), value: true, line: ctx.line });
+    },
+  },
+  limit('ProxyCacheSize', 'proxyCacheSize', parseSize, 'SIZE'),
   {
     name: 'ProxyCA', usage: 'FILE', min: 1, max: 1,
     apply([w], d, ctx) {

@@ -71,6 +71,8 @@ export interface ServerSettings {
   tlsKey?: string;
   /** A plain port whose requests are redirected (308) to https. */
   redirectHttp?: number;
+  /** `ProxyCacheSize`: bytes of memory for the HTTP cache of proxied responses. */
+  proxyCacheSize?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */
@@ -189,6 +191,8 @@ export interface RuleSet {
   tunnelFor(authority: string): AuthorityRule | undefined;
   /** The Forward rule an absolute-form request to `host:port` may use; none: the path is served as ours. */
   forwardFor(authority: string): AuthorityRule | undefined;
+  /** Whether a ProxyCache template matches the decoded path: its proxied responses go through the HTTP cache. */
+  proxyCacheFor(path: string): boolean;
 }
 
 export interface RuleOptions {

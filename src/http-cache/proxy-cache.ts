@@ -1,0 +1,311 @@
+// The HTTP cache in front of Proxy rules (RFC 9111, a shared cache): the
+// server hands it a request that a `ProxyCache` rule covers, with the way
+// to load it upstream, and gets back the reply to stack, from the store or
+// from the upstream. It decides, by the policy (policy.ts):
+//   hit       a stored response fresh enough for the request (or stale
+//             within the request's max-stale) answers it, with Age;
+//   validate  a stale one (or one that no-cache marks) is validated with a
+//             conditional request (§4.3): a 304 freshens and serves it, a
+//             full response replaces it, an error serves it stale where
+//             stale-if-error allows (RFC 5861);
+//   miss      the request goes upstream and a storable response is stored
+//             as it streams to the client (tee.ts); concurrent misses of a
+//             URI wait for the first one instead of going upstream too.
+// Unsafe methods pass through, and a non-error answer to one invalidates
+// the target URI and the same-origin Location and Content-Location (§4.4).
+// Every reply says what happened in Cache-Status (RFC 9211).
+// libwww counterpart: HTCache.c, which kept documents on their anchors too.
+
+import { Readable } from 'node:stream';
+import { Request } from '../request.js';
+import type { Reply } from '../reply.js';
+import { errorReply } from '../reply.js';
+import { HttpError } from '../errors.js';
+import { getHeader } from '../stack-headers.js';
+import { parseCacheControl, type CacheControl } from './cache-control.js';
+import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Usability } from './policy.js';
+import { MemoryStore, entrySize, type StoredResponse } from './store.js';
+import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
+import { teeBody } from './tee.js';
+
+/** `ProxyCacheSize`'s default: 64 MiB. */
+export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
+
+/** The name in Cache-Status (RFC 9211 §2). */
+const NAME = 'streamstack';
+
+export interface ProxyCacheOptions {
+  /** Bytes of memory for stored responses. */
+  maxSize?: number;
+  /** The clock, in ms since the epoch (tests move it). */
+  now?: () => number;
+}
+
+export type Load = (request: Request) => Promise<Reply>;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Request fields that make a request conditional or partial: such a miss is forwarded as it is. */
+const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+
+export class ProxyCache {
+  readonly store: MemoryStore;
+  readonly #now: () => number;
+  /** Misses on their way upstream, by URI: resolve true once the response is stored. */
+  readonly #pending = new Map<string, Promise<boolean>>();
+  /** Stale entries being revalidated in the background (stale-while-revalidate). */
+  readonly #revalidating = new Set<StoredResponse>();
+  hits = 0;
+  misses = 0;
+
+  constructor(options: ProxyCacheOptions = {}) {
+    this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The reply to `request`, from the store or through `load`. Never rejects. */
+  async handle(request: Request, load: Load): Promise<Reply> {
+    const uri = effectiveUri(request);
+    const method = request.method;
+    if (uri === null) return withStatus(await load(request), 'fwd=bypass');
+    if (method !== 'GET' && method !== 'HEAD') {
+      const reply = await load(request);
+      if (isUnsafe(method) && reply.status >= 200 && reply.status < 400) this.#invalidate(uri, reply);
+      return withStatus(reply, 'fwd=method');
+    }
+    const reqCC = requestDirectives(request.headers);
+    const { entry, known } = this.store.select(uri, request.headers);
+    if (entry !== null) return this.#fromEntry(request, uri, entry, reqCC, load);
+    // §5.2.1.7: nothing stored that may answer it.
+    if (reqCC.has('only-if-cached')) return onlyIfCached(request);
+    this.misses++;
+    return this.#miss(request, uri, reqCC, known ? 'vary-miss' : 'uri-miss', load);
+  }
+
+  /** Forgets everything (a restart). */
+  flush(): void {
+    this.store.flush();
+  }
+
+  setMaxSize(bytes: number): void {
+    this.store.setMax(bytes);
+  }
+
+  async #fromEntry(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, load: Load): Promise<Reply> {
+    const age = currentAge(entry, this.#now());
+    const use = usability(entry.lifetime, age, entry.cc, reqCC);
+    if (use.kind !== 'validate') return this.#hit(request, entry, age, `hit; ttl=${use.ttl}`);
+    if (reqCC.has('only-if-cached')) return onlyIfCached(request);
+    if (use.staleWhileRevalidate) {
+      // RFC 5861 §3: served stale while one background revalidation runs.
+      this.#background(request, uri, entry, load);
+      return this.#hit(request, entry, age, `hit; ttl=${use.ttl}; detail=stale-while-revalidate`);
+    }
+    return this.#validate(request, uri, entry, reqCC, use, load);
+  }
+
+  #hit(request: Request, entry: StoredResponse, age: number, status: string): Reply {
+    this.hits++;
+    this.store.touch(entry);
+    return entryReply(entry, request, age, `${NAME}; ${status}`, notModified(entry, request.headers));
+  }
+
+  /** §4.3: the stored response validated with the upstream, then served, replaced, or served stale. */
+  async #validate(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load): Promise<Reply> {
+    const sub = upstreamRequest(request, conditionalFields(entry), true);
+    const requestTime = this.#now();
+    const reply = await load(sub);
+    const t = { requestTime, responseTime: this.#now() };
+    if (reply.status === 304 && validatorsAgree(entry, reply)) {
+      this.store.resize(entry, freshen(entry, reply, t));
+      return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
+    }
+    if (reply.status >= 500 && use.staleIfError) {
+      // RFC 5861 §4: an error within the allowed staleness: the stale response instead.
+      discard(reply);
+      return this.#hit(request, entry, currentAge(entry, this.#now()), `fwd=stale; fwd-status=${reply.status}; detail=stale-if-error`);
+    }
+    request.errors.push(...sub.errors);
+    if (reply.status === 304) {
+      // Another representation's validator: the entry cannot be freshened with it; fetch it whole.
+      this.store.remove(entry);
+      return this.#miss(request, uri, reqCC, 'stale', load);
+    }
+    return this.#store(request, uri, reply, reqCC, t, 'stale', null);
+  }
+
+  /** RFC 5861 §3: one background validation of a stale entry, nobody waiting for it. */
+  #background(request: Request, uri: string, entry: StoredResponse, load: Load): void {
+    if (this.#revalidating.has(entry)) return;
+    this.#revalidating.add(entry);
+    const sub = upstreamRequest(request, conditionalFields(entry), false);
+    const requestTime = this.#now();
+    void load(sub).then((reply) => {
+      const t = { requestTime, responseTime: this.#now() };
+      if (reply.status === 304 && validatorsAgree(entry, reply)) {
+        this.store.resize(entry, freshen(entry, reply, t));
+      } else if (reply.status < 500 && reply.status !== 304) {
+        const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
+        // Nobody reads it: the body is drained into the store.
+        if (stored.body instanceof Readable) stored.body.resume();
+        return;
+      }
+      discard(reply);
+    }).finally(() => this.#revalidating.delete(entry));
+  }
+
+  /** A miss: upstream, or after the miss already on its way for this URI. */
+  async #miss(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load): Promise<Reply> {
+    const plain = request.method === 'GET' && !request.upgrade && !reqCC.has('no-store') && CONDITIONAL.every((f) => request.headers[f] === undefined);
+    const pending = plain ? this.#pending.get(uri) : undefined;
+    if (pending !== undefined) {
+      // Collapsed forwarding: wait for the one on its way; if it was stored, it may answer this one too.
+      if (await pending) {
+        const { entry } = this.store.select(uri, request.headers);
+        if (entry !== null) {
+          const age = currentAge(entry, this.#now());
+          const use = usability(entry.lifetime, age, entry.cc, reqCC);
+          if (use.kind !== 'validate') return this.#hit(request, entry, age, `fwd=${why}; fwd-status=${entry.status}; collapsed`);
+        }
+      }
+      return this.#forward(request, uri, reqCC, why, load, null);
+    }
+    if (!plain) return this.#forward(request, uri, reqCC, why, load, null);
+    let settle!: (stored: boolean) => void;
+    const promise = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#pending.set(uri, promise);
+    const done = (stored: boolean): void => {
+      if (this.#pending.get(uri) === promise) this.#pending.delete(uri);
+      settle(stored);
+    };
+    try {
+      return await this.#forward(request, uri, reqCC, why, load, done);
+    } catch (err) {
+      done(false);
+      throw err;
+    }
+  }
+
+  async #forward(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load, done: ((stored: boolean) => void) | null): Promise<Reply> {
+    const requestTime = this.#now();
+    const reply = await load(request);
+    return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now() }, why, done);
+  }
+
+  /**
+   * A response from upstream, passed on, and stored when it may be (§3)
+   * once its body has arrived whole. `done` learns whether it was.
+   */
+  #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received, why: string, done: ((stored: boolean) => void) | null): Reply {
+    const cc = parseCacheControl(reply.headers['Cache-Control']);
+    if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
+    const storable = !reply.tunnel && reply.length <= this.store.maxEntry
+      && isStorable(request.method, request.headers, reqCC, reply.status, reply.headers, cc);
+    let status = `${NAME}; fwd=${why}; fwd-status=${reply.status}`;
+    if (!storable) {
+      done?.(false);
+      reply.headers['Cache-Status'] = status;
+      return reply;
+    }
+    // The fields as they came, before the stack adds to them.
+    const draft = makeEntry(uri, request, reply, EMPTY, t);
+    const keep = (body: Buffer): boolean => this.store.put({ ...draft, body, size: entrySize(draft.headers, body) }, request.headers);
+    status += '; stored';
+    reply.headers['Cache-Status'] = status;
+    const body = reply.body;
+    if (body === null || Buffer.isBuffer(body)) {
+      done?.(keep(body ?? EMPTY));
+      return reply;
+    }
+    reply.body = teeBody(body, reply.length, this.store.maxEntry, (whole) => {
+      const stored = whole !== null && keep(whole);
+      done?.(stored);
+    });
+    return reply;
+  }
+
+  /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
+  #invalidate(uri: string, reply: Reply): void {
+    this.store.invalidate(uri);
+    const origin = new URL(uri).origin;
+    for (const name of ['Location', 'Content-Location']) {
+      const value = getHeader(reply.headers, name);
+      if (value === undefined) continue;
+      try {
+        const target = new URL(value.trim(), uri);
+        target.hash = '';
+        if (target.origin === origin) this.store.invalidate(target.href);
+      } catch {
+        // Not a URI reference: nothing to invalidate.
+      }
+    }
+  }
+}
+
+const NO_CC: CacheControl = new Map();
+
+/** The effective request URI (RFC 9112 §3.3), normalised as a URL: the primary cache key. */
+export function effectiveUri(request: Request): string | null {
+  const authority = request.authority;
+  if (authority === null || authority === '') return null;
+  try {
+    const url = new URL(`${request.secure ? 'https' : 'http'}://${authority}${request.path}${request.query}`);
+    return url.href;
+  } catch {
+    return null;
+  }
+}
+
+function withStatus(reply: Reply, status: string): Reply {
+  reply.headers['Cache-Status'] = `${NAME}; ${status}${status.startsWith('fwd=') && status !== 'fwd=bypass' ? `; fwd-status=${reply.status}` : ''}`;
+  if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
+  return reply;
+}
+
+function onlyIfCached(request: Request): Reply {
+  const reply = errorReply(request.fail(new HttpError('WWW_ERR_CACHE_ONLY_IF_CACHED')));
+  reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
+  return reply;
+}
+
+/** A reply not passed on: its body is let go. */
+function discard(reply: Reply): void {
+  if (reply.body instanceof Readable) reply.body.destroy();
+}
+
+/**
+ * The request sent upstream to validate a stored response: the client's,
+ * without its own preconditions and Range (the answer is for the cache),
+ * with the stored validators. `linked`: the client's going away aborts it;
+ * a background validation outlives the client.
+ */
+function upstreamRequest(request: Request, fields: readonly [string, string][], linked: boolean): Request {
+  const raw: string[] = [];
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (CONDITIONAL.includes(lower) || lower === 'content-length' || lower === 'transfer-encoding') continue;
+    raw.push(name, request.rawHeaders[i + 1]!);
+  }
+  for (const key in request.headers) if (!CONDITIONAL.includes(key)) headers[key] = request.headers[key]!;
+  for (const [name, value] of fields) {
+    raw.push(name, value);
+    headers[name.toLowerCase()] = value;
+  }
+  const sub = new Request({
+    method: 'GET', target: request.target, versionMinor: request.versionMinor, headers, rawHeaders: raw, bodyLength: 0,
+    remoteAddress: request.remoteAddress, secure: request.secure,
+  });
+  sub.rules = request.rules;
+  sub.address = request.address;
+  sub.upstreams = request.upstreams;
+  sub.guarded = request.guarded;
+  sub.anchor = request.anchor;
+  sub.decodedPath = request.decodedPath;
+  if (linked) {
+    if (request.aborted) sub.abort();
+    else request.signal.addEventListener('abort', () => sub.abort(), { once: true });
+  }
+  return sub;
+}
