@@ -1,0 +1,128 @@
+// Validation (RFC 9111 §4.3): stale entries revalidated with the stored
+// validators, 304s merged into the stored fields, a new 200 replacing the
+// entry, the client's own preconditions answered from a fresh entry.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { caching, cleanup } from './fixtures.js';
+
+afterEach(cleanup);
+
+describe('revalidating a stale entry', () => {
+  it('sends If-None-Match; a 304 freshens the entry and merges its fields', async () => {
+    const s = await caching((req) => (req.headers['if-none-match'] === '"v1"'
+      ? { status: 304, fields: ['ETag: "v1"', 'Cache-Control: max-age=50', 'X-Checked: yes'] }
+      : { fields: ['Content-Type: text/plain', 'ETag: "v1"', 'Cache-Control: max-age=10', 'X-Checked: no', 'X-Kept: 1'], body: 'body v1' }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(s.count).toBe(2);
+    expect(s.up.requests[1]!.headers['if-none-match']).toBe('"v1"');
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('body v1');
+    expect(r.headers['x-checked']).toBe('yes');
+    expect(r.headers['x-kept']).toBe('1');
+    expect(r.headers['cache-control']).toBe('max-age=50');
+    expect(r.headers['content-type']).toBe('text/plain');
+    expect(r.headers['cache-status']).toBe('streamstack; fwd=stale; fwd-status=304');
+    expect(r.headers.age).toBe('0');
+    // Fresh again, for the 304's max-age=50.
+    s.clock.advance(40);
+    const hit = await s.get('/d');
+    expect(hit.headers['cache-status']).toBe('streamstack; hit; ttl=10');
+    expect(hit.headers['x-checked']).toBe('yes');
+    expect(s.count).toBe(2);
+  });
+
+  it('sends If-Modified-Since with only Last-Modified', async () => {
+    const s = await caching((req, clock) => (req.headers['if-modified-since'] !== undefined
+      ? { status: 304, fields: ['Cache-Control: max-age=10'] }
+      : { fields: [`Last-Modified: ${clock.date(-3600)}`, 'Cache-Control: max-age=10'], body: 'lm body' }));
+    await s.get('/d');
+    const lm = s.up.requests.length;
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(lm).toBe(1);
+    expect(s.up.requests[1]!.headers['if-modified-since']).toMatch(/GMT$/);
+    expect(s.up.requests[1]!.headers['if-none-match']).toBeUndefined();
+    expect(r.body.toString()).toBe('lm body');
+  });
+
+  it('a 200 to the validation replaces the entry', async () => {
+    const s = await caching((req) => ({ fields: [`ETag: "v${req.index}"`, 'Cache-Control: max-age=10'], body: `body v${req.index}` }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(r.body.toString()).toBe('body v2');
+    expect(r.headers['cache-status']).toBe('streamstack; fwd=stale; fwd-status=200; stored');
+    const hit = await s.get('/d');
+    expect(hit.body.toString()).toBe('body v2');
+    expect(s.count).toBe(2);
+  });
+
+  it('a 304 with another ETag does not freshen the entry: the response is fetched whole', async () => {
+    const s = await caching((req) => (req.headers['if-none-match'] !== undefined
+      ? { status: 304, fields: ['ETag: "other"', 'Cache-Control: max-age=100'] }
+      : { fields: [`ETag: "v${req.index}"`, 'Cache-Control: max-age=10'], body: `body v${req.index}` }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(s.count).toBe(3);
+    expect(s.up.requests[2]!.headers['if-none-match']).toBeUndefined();
+    expect(r.body.toString()).toBe('body v3');
+  });
+
+  it('the client\'s own preconditions are not sent with the validation', async () => {
+    const s = await caching((req) => (req.headers['if-none-match'] === '"v1"'
+      ? { status: 304, fields: ['ETag: "v1"', 'Cache-Control: max-age=10'] }
+      : { fields: ['ETag: "v1"', 'Cache-Control: max-age=10'], body: 'body v1' }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d', 'If-None-Match: "zzz"\r\nRange: bytes=0-1\r\n');
+    expect(s.up.requests[1]!.headers['if-none-match']).toBe('"v1"');
+    expect(s.up.requests[1]!.headers.range).toBeUndefined();
+    expect(r.status).toBe(200);
+  });
+
+  it('an upstream down during validation of a must-revalidate entry: an error, never the stale body', async () => {
+    let n = 0;
+    const s = await caching(() => (++n === 1
+      ? { fields: ['Cache-Control: max-age=10, must-revalidate'], body: 'old' }
+      : { status: 503, body: 'down' }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d', 'Cache-Control: max-stale=100\r\n');
+    expect(r.status).toBe(503);
+    expect(r.body.toString()).not.toBe('old');
+  });
+});
+
+describe('the client\'s conditional request on a fresh entry (§4.3.2)', () => {
+  const answer = (_req: unknown, clock: { date(s?: number): string }) => ({
+    fields: ['ETag: "abc"', `Last-Modified: ${clock.date(-100)}`, 'Cache-Control: max-age=100', 'Content-Type: text/plain'], body: 'the body',
+  });
+  it.each([
+    ['If-None-Match: "abc"', 304],
+    ['If-None-Match: W/"abc"', 304],
+    ['If-None-Match: "x", "abc"', 304],
+    ['If-None-Match: *', 304],
+    ['If-None-Match: "x"', 200],
+    ['If-None-Match: "x"\r\nIf-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT', 200],
+    ['If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT', 304],
+    ['If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT', 200],
+    ['If-Modified-Since: not a date', 200],
+  ])('%s → %d, from the cache', async (field, status) => {
+    const s = await caching(answer);
+    await s.get('/d');
+    const r = await s.get('/d', `${field}\r\n`);
+    expect(r.status).toBe(status);
+    expect(s.count).toBe(1);
+    expect(r.headers['cache-status']).toMatch(/^streamstack; hit/);
+    if (status === 304) {
+      expect(r.body.length).toBe(0);
+      expect(r.headers.etag).toBe('"abc"');
+      expect(r.headers.age).toBe('0');
+    } else {
+      expect(r.body.toString()).toBe('the body');
+    }
+  });
+});
