@@ -263,7 +263,7 @@ function withStatus(reply: Reply, status: string): Reply {
 }
 
 function onlyIfCached(request: Request): Reply {
-  const reply = errorReply(request.fail(new HttpError('WWW_ERR_CACHE_ONLY_IF_CACHED')));
+  const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
   reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
   return reply;
 }
