@@ -27,6 +27,7 @@ import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Us
 import { MemoryStore, entrySize, type StoredResponse } from './store.js';
 import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
 import { teeBody } from './tee.js';
+import { rangeReply } from './range.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
@@ -107,7 +108,9 @@ export class ProxyCache {
   #hit(request: Request, entry: StoredResponse, age: number, status: string): Reply {
     this.hits++;
     this.store.touch(entry);
-    return entryReply(entry, request, age, `${NAME}; ${status}`, notModified(entry, request.headers));
+    const unchanged = notModified(entry, request.headers);
+    const reply = entryReply(entry, request, age, `${NAME}; ${status}`, unchanged);
+    return unchanged ? reply : rangeReply(entry, request, reply);
   }
 
   /** §4.3: the stored response validated with the upstream, then served, replaced, or served stale. */
