@@ -32,7 +32,7 @@ import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.
 import { fallbackPath, loadFallback } from './fallback.js';
 import { StatusCounters, statusPage } from './status.js';
 import { redirectToHttps } from './tls.js';
-import { ProxyCache, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
+import { ProxyCache, PROXY_CACHE_DIR_SIZE, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
@@ -79,7 +79,7 @@ export class Server {
     this.#cors = options.cors === undefined ? [] : [options.cors.toLowerCase()];
     this.#spa = options.spa;
     this.#explicitCache = options.proxyCache ?? {};
-    this.proxyCache = new ProxyCache({ ...this.#explicitCache, maxSize: this.#explicitCache.maxSize ?? rules.settings.proxyCacheSize ?? PROXY_CACHE_SIZE });
+    this.proxyCache = new ProxyCache({ ...this.#explicitCache, ...proxyCacheLimits(rules, this.#explicitCache) });
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
@@ -105,8 +105,11 @@ export class Server {
     this.anchors.flush();
     this.file.flush();
     this.proxy.restart();
+    // The memory tier is flushed (the rules may send a path elsewhere); the disk tier is kept.
+    const limits = proxyCacheLimits(rules, this.#explicitCache);
     this.proxyCache.flush();
-    this.proxyCache.setMaxSize(this.#explicitCache.maxSize ?? rules.settings.proxyCacheSize ?? PROXY_CACHE_SIZE);
+    this.proxyCache.setMaxSize(limits.maxSize);
+    this.proxyCache.setDisk(limits.dir, limits.dirSize);
   }
 
   registerProtocol(protocol: Protocol): void {
@@ -293,6 +296,16 @@ function cacheLimits(rules: RuleSet, explicit: FileOptions): { cacheMaxFile: num
   return {
     cacheMaxFile: explicit.cacheMaxFile ?? s.cacheMaxFile ?? CACHE_MAX_FILE,
     cacheMaxTotal: explicit.cacheMaxTotal ?? s.cacheMaxTotal ?? CACHE_MAX_TOTAL,
+  };
+}
+
+/** The HTTP cache's bounds and disk tier: explicit options, then the rule file's, then defaults. */
+function proxyCacheLimits(rules: RuleSet, explicit: ProxyCacheOptions): { maxSize: number; dir: string | null; dirSize: number } {
+  const s = rules.settings;
+  return {
+    maxSize: explicit.maxSize ?? s.proxyCacheSize ?? PROXY_CACHE_SIZE,
+    dir: explicit.dir !== undefined ? explicit.dir : s.proxyCacheDir ?? null,
+    dirSize: explicit.dirSize ?? s.proxyCacheDirSize ?? PROXY_CACHE_DIR_SIZE,
   };
 }
 

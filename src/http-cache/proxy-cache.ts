@@ -28,9 +28,12 @@ import { MemoryStore, entrySize, type StoredResponse } from './store.js';
 import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
 import { teeBody } from './tee.js';
 import { rangeReply } from './range.js';
+import { DiskStore } from './disk.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
+/** `ProxyCacheDir`'s default bound: 1 GiB. */
+export const PROXY_CACHE_DIR_SIZE = 1024 * 1024 * 1024;
 
 /** The name in Cache-Status (RFC 9211 §2). */
 const NAME = 'streamstack';
@@ -38,6 +41,9 @@ const NAME = 'streamstack';
 export interface ProxyCacheOptions {
   /** Bytes of memory for stored responses. */
   maxSize?: number;
+  /** The disk tier: a directory (absolute) and its bound in bytes. */
+  dir?: string | null;
+  dirSize?: number;
   /** The clock, in ms since the epoch (tests move it). */
   now?: () => number;
 }
@@ -51,6 +57,9 @@ const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmod
 
 export class ProxyCache {
   readonly store: MemoryStore;
+  /** The disk tier, when ProxyCacheDir names one; `ready` once its index is read. */
+  disk: DiskStore | null = null;
+  #ready: Promise<void> = Promise.resolve();
   readonly #now: () => number;
   /** Misses on their way upstream, by URI: resolve true once the response is stored. */
   readonly #pending = new Map<string, Promise<boolean>>();
@@ -62,6 +71,32 @@ export class ProxyCache {
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
     this.#now = options.now ?? Date.now;
+    this.setDisk(options.dir ?? null, options.dirSize ?? PROXY_CACHE_DIR_SIZE);
+  }
+
+  /** Resolves once the disk tier's index is read (at once without one). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Uses `dir` as the disk tier (null: none). The same directory keeps its
+   * index and files; another one is opened and indexed in the background,
+   * and requests wait for that. A directory that cannot be used leaves the
+   * cache in memory only.
+   */
+  setDisk(dir: string | null, maxBytes: number): void {
+    if (dir === (this.disk?.dir ?? null)) return;
+    if (dir === null) {
+      this.disk = null;
+      this.#ready = Promise.resolve();
+      return;
+    }
+    const disk = new DiskStore(dir, maxBytes);
+    this.disk = disk;
+    this.#ready = disk.open().catch(() => {
+      if (this.disk === disk) this.disk = null;
+    });
   }
 
   /** The reply to `request`, from the store or through `load`. Never rejects. */
@@ -75,7 +110,10 @@ export class ProxyCache {
       return withStatus(reply, 'fwd=method');
     }
     const reqCC = requestDirectives(request.headers);
-    const { entry, known } = this.store.select(uri, request.headers);
+    await this.#ready;
+    const selected = this.store.select(uri, request.headers);
+    const entry = selected.entry ?? (await this.#fromDisk(uri, request));
+    const known = selected.known || entry !== null;
     if (entry !== null) return this.#fromEntry(request, uri, entry, reqCC, load);
     // §5.2.1.7: nothing stored that may answer it.
     if (reqCC.has('only-if-cached')) return onlyIfCached(request);
@@ -90,6 +128,17 @@ export class ProxyCache {
 
   setMaxSize(bytes: number): void {
     this.store.setMax(bytes);
+  }
+
+  /** A response the disk tier holds for this request, read back and kept in memory too. */
+  async #fromDisk(uri: string, request: Request): Promise<StoredResponse | null> {
+    const disk = this.disk;
+    if (disk === null || !disk.has(uri, request.headers)) return null;
+    const entry = await disk.load(uri, request.headers);
+    if (entry === null) return null;
+    entry.size = entrySize(entry.headers, entry.body);
+    this.store.put(entry, request.headers);
+    return entry;
   }
 
   async #fromEntry(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, load: Load): Promise<Reply> {
@@ -121,6 +170,7 @@ export class ProxyCache {
     const t = { requestTime, responseTime: this.#now() };
     if (reply.status === 304 && validatorsAgree(entry, reply)) {
       this.store.resize(entry, freshen(entry, reply, t));
+      this.disk?.write(entry, request.headers);
       return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
     }
     if (reply.status >= 500 && use.staleIfError) {
@@ -147,6 +197,7 @@ export class ProxyCache {
       const t = { requestTime, responseTime: this.#now() };
       if (reply.status === 304 && validatorsAgree(entry, reply)) {
         this.store.resize(entry, freshen(entry, reply, t));
+        this.disk?.write(entry, sub.headers);
       } else if (reply.status < 500 && reply.status !== 304) {
         const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
         // Nobody reads it: the body is drained into the store.
@@ -154,6 +205,8 @@ export class ProxyCache {
         return;
       }
       discard(reply);
+    }).catch(() => {
+      // Nobody waits for it: a failure leaves the entry stale, and the next request validates it.
     }).finally(() => this.#revalidating.delete(entry));
   }
 
@@ -212,7 +265,13 @@ export class ProxyCache {
     }
     // The fields as they came, before the stack adds to them.
     const draft = makeEntry(uri, request, reply, EMPTY, t);
-    const keep = (body: Buffer): boolean => this.store.put({ ...draft, body, size: entrySize(draft.headers, body) }, request.headers);
+    const keep = (body: Buffer): boolean => {
+      const entry = { ...draft, body, size: entrySize(draft.headers, body) };
+      if (entry.size > this.store.maxEntry) return false;
+      this.disk?.write(entry, request.headers);
+      this.store.put(entry, request.headers);
+      return true;
+    };
     status += '; stored';
     reply.headers['Cache-Status'] = status;
     const body = reply.body;
@@ -230,6 +289,7 @@ export class ProxyCache {
   /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
   #invalidate(uri: string, reply: Reply): void {
     this.store.invalidate(uri);
+    this.disk?.invalidate(uri);
     const origin = new URL(uri).origin;
     for (const name of ['Location', 'Content-Location']) {
       const value = getHeader(reply.headers, name);
@@ -237,7 +297,10 @@ export class ProxyCache {
       try {
         const target = new URL(value.trim(), uri);
         target.hash = '';
-        if (target.origin === origin) this.store.invalidate(target.href);
+        if (target.origin === origin) {
+          this.store.invalidate(target.href);
+          this.disk?.invalidate(target.href);
+        }
       } catch {
         // Not a URI reference: nothing to invalidate.
       }

@@ -65,7 +65,7 @@ function parseHost(text: string): string | Expected {
   return new Expected(`expected an IP address or a host name, got ${quote(text)}`);
 }
 
-type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
+type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy' | 'proxyCacheDir'
   | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
@@ -208,6 +208,16 @@ const LIST: Directive[] = [
     },
   },
   limit('ProxyCacheSize', 'proxyCacheSize', parseSize, 'SIZE'),
+  {
+    name: 'ProxyCacheDir', usage: 'DIRECTORY [SIZE]', min: 1, max: 2,
+    apply([w, s], d, ctx) {
+      // Resolved against ServerRoot once the whole file is read.
+      const size = s === undefined ? undefined : check(parseSize(s.text), ctx);
+      if (s !== undefined && size === undefined) return;
+      d.settings.proxyCacheDir = w!.text;
+      if (size !== undefined) d.settings.proxyCacheDirSize = size;
+    },
+  },
   {
     name: 'ProxyCA', usage: 'FILE', min: 1, max: 1,
     apply([w], d, ctx) {

@@ -73,6 +73,9 @@ export interface ServerSettings {
   redirectHttp?: number;
   /** `ProxyCacheSize`: bytes of memory for the HTTP cache of proxied responses. */
   proxyCacheSize?: number;
+  /** `ProxyCacheDir DIR [SIZE]`: the HTTP cache's disk tier, absolute (relative to ServerRoot), and its bound. */
+  proxyCacheDir?: string;
+  proxyCacheDirSize?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */
