@@ -61,6 +61,11 @@ export class DiskStore {
   #bytes = 0;
   /** Writes in flight, so that a test (or a stop) can wait for them. */
   readonly #writing = new Set<Promise<void>>();
+  /** The last write of each file: writes of one file are made in order, so the newest content is the one renamed last. */
+  readonly #lastWrite = new Map<string, Promise<void>>();
+  /** Invalidations by URI: a write that started before one deletes its file instead of indexing it. */
+  readonly #invalidated = new Map<string, number>();
+  #invalidations = 0;
   evictions = 0;
   /** Files found broken (and deleted) at start or on read. */
   discarded = 0;
@@ -156,7 +161,13 @@ export class DiskStore {
     length.writeUInt32BE(json.length);
     const bytes = MAGIC.length + 4 + json.length + entry.body.length;
     const indexed: Indexed = { file, uri: entry.uri, vary: entry.vary, varyValues: entry.varyValues, dateValue: entry.dateValue, responseTime: entry.responseTime, bytes };
-    const job = writeWhole(file, [MAGIC, length, json, entry.body]).then(() => {
+    const previous = this.#lastWrite.get(file) ?? Promise.resolve();
+    const generation = this.#invalidated.get(entry.uri);
+    const job = previous.then(() => writeWhole(file, [MAGIC, length, json, entry.body])).then(async () => {
+      if (this.#invalidated.get(entry.uri) !== generation) {
+        await unlink(file).catch(() => {});
+        return;
+      }
       // The file now holds this entry: the index follows it (an older record of the same file goes).
       for (const old of this.#byUri.get(entry.uri) ?? []) if (old.file === file) this.#remove(old);
       this.#add(indexed);
@@ -165,11 +176,17 @@ export class DiskStore {
       // No space, no permission: the entry stays in memory only.
     });
     this.#writing.add(job);
-    void job.finally(() => this.#writing.delete(job));
+    this.#lastWrite.set(file, job);
+    void job.finally(() => {
+      this.#writing.delete(job);
+      if (this.#lastWrite.get(file) === job) this.#lastWrite.delete(file);
+    });
   }
 
   /** Every entry of `uri` (§4.4), files included. */
   invalidate(uri: string): void {
+    if (this.#invalidated.size >= 10_000) this.#invalidated.clear();
+    this.#invalidated.set(uri, ++this.#invalidations);
     for (const e of [...(this.#byUri.get(uri) ?? [])]) {
       this.#remove(e);
       void unlink(e.file).catch(() => {});

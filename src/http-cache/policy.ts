@@ -15,6 +15,9 @@ import { varyNames } from './vary.js';
 /** RFC 9110 §15.1: statuses cacheable by default ("heuristically cacheable"); 206 is stored by no one here. */
 export const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 
+/** Statuses whose semantics this cache implements (§5.2.2.3 must-understand): final ones it may store. */
+export const UNDERSTOOD_STATUSES: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+
 /** §4.2.2: a heuristic lifetime is at most this (a day), as most caches cap it. */
 export const HEURISTIC_MAX = 86_400;
 
@@ -111,7 +114,13 @@ export function isStorable(
   if (method !== 'GET') return false;
   // 206 is never stored as a complete response; 304 only updates (§4.3.4); 1xx never reaches here.
   if (status < 200 || status === 206 || status === 304) return false;
-  if (reqCC.has('no-store') || cc.has('no-store') || cc.has('private')) return false;
+  if (reqCC.has('no-store') || cc.has('private')) return false;
+  // §5.2.2.3: must-understand stores only statuses the cache implements, and then overrides no-store.
+  if (cc.has('must-understand')) {
+    if (!UNDERSTOOD_STATUSES.has(status)) return false;
+  } else if (cc.has('no-store')) {
+    return false;
+  }
   if (requestHeaders.authorization !== undefined && !cc.has('public') && !cc.has('s-maxage') && !cc.has('must-revalidate')) return false;
   if (varyNames(getHeader(headers, 'Vary'))[0] === '*') return false;
   return HEURISTIC_STATUSES.has(status) || cc.has('public') || cc.has('max-age') || cc.has('s-maxage') || getHeader(headers, 'Expires') !== undefined;

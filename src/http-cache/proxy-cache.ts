@@ -67,6 +67,14 @@ export class ProxyCache {
   readonly #revalidating = new Set<StoredResponse>();
   hits = 0;
   misses = 0;
+  /**
+   * Invalidations (§4.4) by URI, so that a response requested before one
+   * is not stored after it: a counter per URI, and an epoch that moves when
+   * the map is cleared (then every response in flight is dropped).
+   */
+  readonly #invalidated = new Map<string, number>();
+  #invalidations = 0;
+  #epoch = 0;
 
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
@@ -114,7 +122,10 @@ export class ProxyCache {
     const selected = this.store.select(uri, request.headers);
     const entry = selected.entry ?? (await this.#fromDisk(uri, request));
     const known = selected.known || entry !== null;
-    if (entry !== null) return this.#fromEntry(request, uri, entry, reqCC, load);
+    // If-Match and If-Unmodified-Since are the origin's to evaluate (RFC 9110 §13.2.1): forwarded as they are.
+    if (entry !== null && request.headers['if-match'] === undefined && request.headers['if-unmodified-since'] === undefined) {
+      return this.#fromEntry(request, uri, entry, reqCC, load);
+    }
     // §5.2.1.7: nothing stored that may answer it.
     if (reqCC.has('only-if-cached')) return onlyIfCached(request);
     this.misses++;
@@ -166,11 +177,12 @@ export class ProxyCache {
   async #validate(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load): Promise<Reply> {
     const sub = upstreamRequest(request, conditionalFields(entry), true);
     const requestTime = this.#now();
+    const stamp = this.#stamp(uri);
     const reply = await load(sub);
-    const t = { requestTime, responseTime: this.#now() };
+    const t = { requestTime, responseTime: this.#now(), stamp };
     if (reply.status === 304 && validatorsAgree(entry, reply)) {
       this.store.resize(entry, freshen(entry, reply, t));
-      this.disk?.write(entry, request.headers);
+      if (this.#unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
       return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
     }
     if (reply.status >= 500 && use.staleIfError) {
@@ -193,11 +205,12 @@ export class ProxyCache {
     this.#revalidating.add(entry);
     const sub = upstreamRequest(request, conditionalFields(entry), false);
     const requestTime = this.#now();
+    const stamp = this.#stamp(uri);
     void load(sub).then((reply) => {
-      const t = { requestTime, responseTime: this.#now() };
+      const t = { requestTime, responseTime: this.#now(), stamp };
       if (reply.status === 304 && validatorsAgree(entry, reply)) {
         this.store.resize(entry, freshen(entry, reply, t));
-        this.disk?.write(entry, sub.headers);
+        if (this.#unchanged(uri, stamp)) this.disk?.write(entry, sub.headers);
       } else if (reply.status < 500 && reply.status !== 304) {
         const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
         // Nobody reads it: the body is drained into the store.
@@ -244,15 +257,16 @@ export class ProxyCache {
 
   async #forward(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load, done: ((stored: boolean) => void) | null): Promise<Reply> {
     const requestTime = this.#now();
+    const stamp = this.#stamp(uri);
     const reply = await load(request);
-    return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now() }, why, done);
+    return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now(), stamp }, why, done);
   }
 
   /**
    * A response from upstream, passed on, and stored when it may be (§3)
    * once its body has arrived whole. `done` learns whether it was.
    */
-  #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received, why: string, done: ((stored: boolean) => void) | null): Reply {
+  #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received & { stamp: Stamp }, why: string, done: ((stored: boolean) => void) | null): Reply {
     const cc = parseCacheControl(reply.headers['Cache-Control']);
     if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
     const storable = !reply.tunnel && reply.length <= this.store.maxEntry
@@ -267,7 +281,8 @@ export class ProxyCache {
     const draft = makeEntry(uri, request, reply, EMPTY, t);
     const keep = (body: Buffer): boolean => {
       const entry = { ...draft, body, size: entrySize(draft.headers, body) };
-      if (entry.size > this.store.maxEntry) return false;
+      // Too large, or its URI was invalidated while it was on its way: not stored.
+      if (entry.size > this.store.maxEntry || !this.#unchanged(uri, t.stamp)) return false;
       this.disk?.write(entry, request.headers);
       this.store.put(entry, request.headers);
       return true;
@@ -286,10 +301,29 @@ export class ProxyCache {
     return reply;
   }
 
-  /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
-  #invalidate(uri: string, reply: Reply): void {
+  /** What is known of `uri`'s invalidations when a request for it leaves. */
+  #stamp(uri: string): Stamp {
+    return { epoch: this.#epoch, at: this.#invalidated.get(uri) ?? 0 };
+  }
+
+  /** No invalidation of `uri` since `stamp`. */
+  #unchanged(uri: string, stamp: Stamp): boolean {
+    return stamp.epoch === this.#epoch && (this.#invalidated.get(uri) ?? 0) === stamp.at;
+  }
+
+  #forget(uri: string): void {
+    if (this.#invalidated.size >= 10_000) {
+      this.#invalidated.clear();
+      this.#epoch++;
+    }
+    this.#invalidated.set(uri, ++this.#invalidations);
     this.store.invalidate(uri);
     this.disk?.invalidate(uri);
+  }
+
+  /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
+  #invalidate(uri: string, reply: Reply): void {
+    this.#forget(uri);
     const origin = new URL(uri).origin;
     for (const name of ['Location', 'Content-Location']) {
       const value = getHeader(reply.headers, name);
@@ -297,10 +331,7 @@ export class ProxyCache {
       try {
         const target = new URL(value.trim(), uri);
         target.hash = '';
-        if (target.origin === origin) {
-          this.store.invalidate(target.href);
-          this.disk?.invalidate(target.href);
-        }
+        if (target.origin === origin) this.#forget(target.href);
       } catch {
         // Not a URI reference: nothing to invalidate.
       }
@@ -309,6 +340,11 @@ export class ProxyCache {
 }
 
 const NO_CC: CacheControl = new Map();
+
+interface Stamp {
+  readonly epoch: number;
+  readonly at: number;
+}
 
 /** The effective request URI (RFC 9112 §3.3), normalised as a URL: the primary cache key. */
 export function effectiveUri(request: Request): string | null {

@@ -78,6 +78,9 @@ describe('storable in a shared cache (RFC 9111 §3)', () => {
     ['404 heuristically', 404, {}, {}, true],
     ['201 public', 201, { 'Cache-Control': 'public' }, {}, true],
     ['no-cache is stored (revalidated on use)', 200, { 'Cache-Control': 'no-cache' }, {}, true],
+    ['must-understand overrides no-store for a status understood', 200, { 'Cache-Control': 'must-understand, no-store, max-age=60' }, {}, true],
+    ['must-understand with a status not understood', 299, { 'Cache-Control': 'must-understand, no-store, max-age=60' }, {}, false],
+    ['an unknown status with max-age', 299, { 'Cache-Control': 'max-age=60' }, {}, true],
   ])('%s', (_name, status, headers, req, expected) => {
     expect(store(status as number, headers as Record<string, string>, req as Record<string, string>)).toBe(expected);
   });

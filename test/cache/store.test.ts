@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { caching, cleanup, write, Clock } from './fixtures.js';
-import { connect, readUntil, sleep } from '../helpers/wire.js';
+import { connect, exchange, readUntil, sleep } from '../helpers/wire.js';
 import { fakeUpstream, proxyServer } from '../proxy/fakes.js';
 
 afterEach(cleanup);
@@ -42,6 +42,20 @@ describe('invalidation (§4.4)', () => {
     await other.get('/new', 'Content-Length: 0\r\n', 'POST');
     await other.get('/a');
     expect(other.count).toBe(2);
+  });
+
+  it('a response on its way while its URI is invalidated is passed on, not stored', async () => {
+    const clock = new Clock();
+    const up = await fakeUpstream((req, socket) => {
+      if (req.method === 'POST') return write(socket, { status: 204 }, clock);
+      setTimeout(() => write(socket, { fields: ['Cache-Control: max-age=100'], body: 'before the POST' }, clock), 150);
+    });
+    const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*\n${enable}`, { proxyCache: { now: () => clock.now } });
+    const get = exchange(port, 'GET /d HTTP/1.1\r\nHost: cache.test\r\n\r\n', { responses: 1 });
+    await sleep(50);
+    await exchange(port, 'POST /d HTTP/1.1\r\nHost: cache.test\r\nContent-Length: 0\r\n\r\n', { responses: 1 });
+    expect((await get).responses[0]!.body.toString()).toBe('before the POST');
+    expect(server.proxyCache.store.count).toBe(0);
   });
 
   it('a GET or HEAD invalidates nothing', async () => {

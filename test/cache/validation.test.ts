@@ -97,6 +97,17 @@ describe('revalidating a stale entry', () => {
 });
 
 describe('the client\'s conditional request on a fresh entry (§4.3.2)', () => {
+  it.each(['If-Match: "x"', 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT'])('%s is the origin\'s to evaluate: forwarded', async (field) => {
+    const s = await caching((req) => (req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined
+      ? { status: 412, body: 'failed' }
+      : { fields: ['ETag: "abc"', 'Cache-Control: max-age=100'], body: 'the body' }));
+    await s.get('/d');
+    const r = await s.get('/d', `${field}\r\n`);
+    expect(r.status).toBe(412);
+    expect(s.count).toBe(2);
+    expect((await s.get('/d')).headers['cache-status']).toMatch(/^streamstack; hit/);
+  });
+
   const answer = (_req: unknown, clock: { date(s?: number): string }) => ({
     fields: ['ETag: "abc"', `Last-Modified: ${clock.date(-100)}`, 'Cache-Control: max-age=100', 'Content-Type: text/plain'], body: 'the body',
   });
