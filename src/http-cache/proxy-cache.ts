@@ -32,6 +32,8 @@ import { DiskStore } from './disk.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
+/** A collapsed miss waits this long at most (a slow first client must not hold the others). */
+export const COLLAPSE_WAIT = 10_000;
 /** `ProxyCacheDir`'s default bound: 1 GiB. */
 export const PROXY_CACHE_DIR_SIZE = 1024 * 1024 * 1024;
 
@@ -46,6 +48,8 @@ export interface ProxyCacheOptions {
   dirSize?: number;
   /** The clock, in ms since the epoch (tests move it). */
   now?: () => number;
+  /** How long a collapsed miss waits for the one on its way before going upstream itself, ms. */
+  collapseWait?: number;
 }
 
 export type Load = (request: Request) => Promise<Reply>;
@@ -61,6 +65,7 @@ export class ProxyCache {
   disk: DiskStore | null = null;
   #ready: Promise<void> = Promise.resolve();
   readonly #now: () => number;
+  readonly #collapseWait: number;
   /** Misses on their way upstream, by URI: resolve true once the response is stored. */
   readonly #pending = new Map<string, Promise<boolean>>();
   /** Stale entries being revalidated in the background (stale-while-revalidate). */
@@ -79,6 +84,7 @@ export class ProxyCache {
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
     this.#now = options.now ?? Date.now;
+    this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
     this.setDisk(options.dir ?? null, options.dirSize ?? PROXY_CACHE_DIR_SIZE);
   }
 
@@ -229,7 +235,7 @@ export class ProxyCache {
     const pending = plain ? this.#pending.get(uri) : undefined;
     if (pending !== undefined) {
       // Collapsed forwarding: wait for the one on its way; if it was stored, it may answer this one too.
-      if (await pending) {
+      if (await within(pending, this.#collapseWait)) {
         const { entry } = this.store.select(uri, request.headers);
         if (entry !== null) {
           const age = currentAge(entry, this.#now());
@@ -368,6 +374,16 @@ function onlyIfCached(request: Request): Reply {
   const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
   reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
   return reply;
+}
+
+/** `promise`'s value, or false when it takes longer than `ms`. */
+function within(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** A reply not passed on: its body is let go. */

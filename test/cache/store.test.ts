@@ -144,6 +144,26 @@ describe('collapsed forwarding', () => {
     expect(replies.filter((r) => r.includes('collapsed')).length).toBe(5);
   });
 
+  it('a waiter goes upstream itself when the first response takes longer than the wait', async () => {
+    const clock = new Clock();
+    let n = 0;
+    const up = await fakeUpstream((_req, socket) => {
+      // The first: a head and half a body, then nothing (it never completes); the second: whole.
+      if (++n === 1) socket.write('HTTP/1.1 200 OK\r\nCache-Control: max-age=100\r\nContent-Length: 100\r\n\r\nhalf');
+      else write(socket, { fields: ['Cache-Control: max-age=100'], body: 'whole' }, clock);
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*`, { proxyCache: { now: () => clock.now, collapseWait: 200 } });
+    const first = await connect(port);
+    first.write('GET /slow HTTP/1.1\r\nHost: cache.test\r\n\r\n');
+    await readUntil(first, (all) => all.toString().includes('half'));
+    const started = Date.now();
+    const second = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: cache.test\r\n\r\n', { responses: 1, timeout: 3000 });
+    first.destroy();
+    expect(second.responses[0]!.body.toString()).toBe('whole');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(up.requests.length).toBe(2);
+  });
+
   it('when the response turns out not storable, the waiters go upstream themselves', async () => {
     const clock = new Clock();
     let n = 0;
