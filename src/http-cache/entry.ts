@@ -140,6 +140,7 @@ export function notModified(entry: StoredResponse, h: RequestHeaders): boolean {
 
 /** The reply a stored response gives: its fields, its Date, Age, Cache-Status; a 304 when `unchanged`. */
 export function entryReply(entry: StoredResponse, request: Request, age: number, status: string, unchanged: boolean): Reply {
+  const anchor = entry.anchor ?? request.anchor;
   if (unchanged) {
     const headers: ReplyHeaders = {};
     for (const name of NOT_MODIFIED_FIELDS) {
@@ -149,10 +150,10 @@ export function entryReply(entry: StoredResponse, request: Request, age: number,
     headers.Date = entry.date;
     headers.Age = String(age);
     headers['Cache-Status'] = status;
-    return { status: 304, headers, format: null, length: -1, body: null, anchor: request.anchor };
+    return { status: 304, headers, format: null, length: -1, body: null, anchor };
   }
   const headers: ReplyHeaders = { ...entry.headers, Date: entry.date, Age: String(age), 'Cache-Status': status };
   const noBody = entry.status === 204 || entry.status === 304;
   // HEAD gets GET's bytes: the writer sends none, and the length is GET's (src/stack.ts).
-  return { status: entry.status, headers, format: entry.format, length: noBody ? -1 : entry.body.length, body: noBody ? null : entry.body, anchor: request.anchor };
+  return { status: entry.status, headers, format: entry.format, length: noBody ? -1 : entry.body.length, body: noBody ? null : entry.body, anchor };
 }

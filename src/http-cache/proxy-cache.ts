@@ -24,7 +24,7 @@ import { HttpError } from '../errors.js';
 import { getHeader } from '../stack-headers.js';
 import { parseCacheControl, type CacheControl } from './cache-control.js';
 import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Usability } from './policy.js';
-import { MemoryStore, entrySize, type StoredResponse } from './store.js';
+import { MemoryStore, entryAnchor, entrySize, type StoredResponse } from './store.js';
 import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
 import { teeBody } from './tee.js';
 import { rangeReply } from './range.js';
@@ -154,6 +154,7 @@ export class ProxyCache {
     const entry = await disk.load(uri, request.headers);
     if (entry === null) return null;
     entry.size = entrySize(entry.headers, entry.body);
+    entry.anchor = entryAnchor(entry, this.store);
     this.store.put(entry, request.headers);
     return entry;
   }
@@ -290,6 +291,7 @@ export class ProxyCache {
       // Too large, or its URI was invalidated while it was on its way: not stored.
       if (entry.size > this.store.maxEntry || !this.#unchanged(uri, t.stamp)) return false;
       this.disk?.write(entry, request.headers);
+      entry.anchor = entryAnchor(entry, this.store);
       this.store.put(entry, request.headers);
       return true;
     };

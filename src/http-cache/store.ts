@@ -5,6 +5,7 @@
 // it is in the recency list, and only there.
 
 import type { Format } from '../format.js';
+import { Anchor } from '../anchor.js';
 import type { ReplyHeaders } from '../reply.js';
 import type { RequestHeaders } from '../request.js';
 import type { CacheControl } from './cache-control.js';
@@ -26,8 +27,14 @@ export interface StoredResponse extends Timing {
   /** Its Cache-Control, parsed; its freshness lifetime in seconds. */
   cc: CacheControl;
   lifetime: number;
-  /** Bytes charged: the body and an estimate of the fields. */
+  /** Bytes charged: the body, its encoded variants and an estimate of the fields. */
   size: number;
+  /**
+   * The anchor its replies carry: its document holds the body and the
+   * encoded variants the converter stack makes of it (src/stack.ts keeps a
+   * gzip or br variant there), so a hit is compressed once, not per request.
+   */
+  anchor?: Anchor;
   requestTime: number;
   responseTime: number;
   dateValue: number;
@@ -42,6 +49,31 @@ export function entrySize(headers: ReplyHeaders, body: Buffer): number {
     n += name.length + 4 + (typeof v === 'string' ? v.length : v.reduce((a, s) => a + s.length + 2, 0));
   }
   return n + body.length;
+}
+
+/**
+ * Variants of a stored body by coding ('' is the body itself); each one
+ * added is charged to the store at once.
+ */
+class Variants extends Map<string, Buffer> {
+  onAdd: ((bytes: number) => void) | null = null;
+
+  override set(coding: string, bytes: Buffer): this {
+    const had = this.get(coding);
+    super.set(coding, bytes);
+    if (had === undefined && coding !== '') this.onAdd?.(bytes.length);
+    return this;
+  }
+}
+
+/** The anchor of a stored response, its body and variants its document. */
+export function entryAnchor(entry: StoredResponse, store: MemoryStore): Anchor {
+  const anchor = new Anchor(entry.uri);
+  const bodies = new Variants([['', entry.body]]);
+  bodies.onAdd = (bytes) => store.resize(entry, entry.size + bytes);
+  const etag = entry.headers.ETag;
+  anchor.document = { bodies, size: entry.body.length, mtimeMs: 0, etag: typeof etag === 'string' ? etag : '', checkedAt: 0 };
+  return anchor;
 }
 
 export class MemoryStore {

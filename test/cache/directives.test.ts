@@ -173,4 +173,19 @@ describe('HEAD and the converter stack after the cache', () => {
     expect(again.headers['content-encoding']).toBeUndefined();
     expect(again.body.toString()).toBe(text);
   });
+
+  it('the gzip variant of a stored response is made once, kept with it and charged when added', async () => {
+    const text = 'caching proxy '.repeat(400);
+    const s = await caching(() => ({ fields: ['Content-Type: text/plain', 'Cache-Control: max-age=100'], body: text }));
+    await s.get('/d');
+    const store = s.server.proxyCache.store;
+    const before = store.bytes;
+    const gz = await s.get('/d', 'Accept-Encoding: gzip\r\n');
+    expect(store.bytes).toBe(before + gz.body.length);
+    const again = await s.get('/d', 'Accept-Encoding: gzip\r\n');
+    expect(store.bytes).toBe(before + gz.body.length);
+    expect(again.body.equals(gz.body)).toBe(true);
+    const variants = store.select('http://cache.test/d', {}).entry!.anchor!.document!.bodies;
+    expect(variants.get('gzip')!.equals(gz.body)).toBe(true);
+  });
 });
