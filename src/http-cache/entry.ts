@@ -45,7 +45,8 @@ export function makeEntry(uri: string, request: Request, reply: Reply, body: Buf
   const cc = parseCacheControl(reply.headers['Cache-Control']);
   const date = dateOf(reply, t.responseTime);
   const vary = varyNames(getHeader(reply.headers, 'Vary'));
-  const headers = storedFields(reply.headers, fieldNames(cc, 'no-cache') ?? []);
+  // §5.2.2.4, §5.2.2.7: the fields a qualified no-cache or private names are not kept.
+  const headers = storedFields(reply.headers, [...(fieldNames(cc, 'no-cache') ?? []), ...(fieldNames(cc, 'private') ?? [])]);
   return {
     uri,
     vary,
@@ -72,7 +73,8 @@ export function makeEntry(uri: string, request: Request, reply: Reply, body: Buf
  * Returns the entry's new size.
  */
 export function freshen(entry: StoredResponse, notModified: Reply, t: Received): number {
-  const add = storedFields(notModified.headers, []);
+  const cc = parseCacheControl(notModified.headers['Cache-Control'] ?? entry.headers['Cache-Control']);
+  const add = storedFields(notModified.headers, [...(fieldNames(cc, 'no-cache') ?? []), ...(fieldNames(cc, 'private') ?? [])]);
   for (const name in add) {
     // Content-Type and Content-Encoding are the stored format's; a 304 does not change the representation.
     const lower = name.toLowerCase();

@@ -9,7 +9,7 @@
 import type { ReplyHeaders } from '../reply.js';
 import type { RequestHeaders } from '../request.js';
 import { getHeader } from '../stack-headers.js';
-import { deltaSeconds, parseCacheControl, type CacheControl } from './cache-control.js';
+import { deltaSeconds, fieldNames, parseCacheControl, type CacheControl } from './cache-control.js';
 import { varyNames } from './vary.js';
 
 /** RFC 9110 §15.1: statuses cacheable by default ("heuristically cacheable"); 206 is stored by no one here. */
@@ -103,7 +103,7 @@ export function requestDirectives(headers: RequestHeaders): CacheControl {
 
 /**
  * §3: whether a shared cache may store this response to a GET. `private`
- * and `no-store` forbid it (so does a `no-store` request, §5.2.1.5), as do
+ * (without field names) and `no-store` forbid it (so does a `no-store` request, §5.2.1.5), as do
  * credentials without `public`, `s-maxage` or `must-revalidate` (§3.5), and
  * `Vary: *` (it could never be selected, §4.1). A final status is stored
  * when it is cacheable by default or carries explicit freshness or `public`.
@@ -114,7 +114,8 @@ export function isStorable(
   if (method !== 'GET') return false;
   // 206 is never stored as a complete response; 304 only updates (§4.3.4); 1xx never reaches here.
   if (status < 200 || status === 206 || status === 304) return false;
-  if (reqCC.has('no-store') || cc.has('private')) return false;
+  // §5.2.2.7: private with field names lets a shared cache store the rest (entry.ts leaves them out).
+  if (reqCC.has('no-store') || (cc.has('private') && fieldNames(cc, 'private') === null)) return false;
   // §5.2.2.3: must-understand stores only statuses the cache implements, and then overrides no-store.
   if (cc.has('must-understand')) {
     if (!UNDERSTOOD_STATUSES.has(status)) return false;

@@ -96,6 +96,24 @@ describe('the disk tier across a restart', () => {
   });
 });
 
+describe('a restart by new rules (SIGHUP)', () => {
+  it('empties the memory tier and keeps the disk tier', async () => {
+    const clock = new Clock();
+    const dir = tempDir();
+    let n = 0;
+    const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `r${++n}` }, clock));
+    const a = await start(up, clock, dir);
+    await a.get('/d');
+    await a.server.proxyCache.disk!.settled();
+    a.server.setRules(parseRules(`Proxy /* ${up.origin}/*\nProxyCache /*`, '/virtual/proxy.rules', { serverRoot: tmpdir() }));
+    expect(a.server.proxyCache.store.count).toBe(0);
+    expect(a.server.proxyCache.disk?.dir).toBe(dir);
+    const r = await a.get('/d');
+    expect(r.body.toString()).toBe('r1');
+    expect(n).toBe(1);
+  });
+});
+
 describe('never a torn entry', () => {
   it('leftover temporary files, truncated and foreign files are deleted at start, never served', async () => {
     const clock = new Clock();
