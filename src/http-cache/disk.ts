@@ -223,7 +223,8 @@ export class DiskStore {
   }
 
   #evict(): void {
-    while (this.#bytes > this.#max) {
+    // The index is in memory: at most one entry per 4 KiB of the bound, so many tiny files cannot swell it.
+    while (this.#bytes > this.#max || this.#lru.size > Math.max(1000, this.#max / 4096)) {
       const oldest = this.#lru.values().next().value as Indexed | undefined;
       if (oldest === undefined) break;
       this.#remove(oldest);

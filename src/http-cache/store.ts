@@ -41,9 +41,18 @@ export interface StoredResponse extends Timing {
   ageValue: number;
 }
 
-/** What a stored response costs besides its body: its fields and bookkeeping. */
+/**
+ * What a stored response costs besides its body: its fields, and about a
+ * kilobyte of objects (the entry, its parsed Cache-Control, its anchor),
+ * so that many tiny responses cannot hold far more memory than the bound says.
+ */
+export const ENTRY_OVERHEAD = 1024;
+
+/** Responses kept for one URI at most (Vary variants): selecting among them is a scan. */
+export const MAX_VARIANTS = 32;
+
 export function entrySize(headers: ReplyHeaders, body: Buffer): number {
-  let n = 256;
+  let n = ENTRY_OVERHEAD;
   for (const name in headers) {
     const v = headers[name]!;
     n += name.length + 4 + (typeof v === 'string' ? v.length : v.reduce((a, s) => a + s.length + 2, 0));
@@ -143,7 +152,14 @@ export class MemoryStore {
     }
     const now = this.#byUri.get(entry.uri);
     if (now === undefined) this.#byUri.set(entry.uri, [entry]);
-    else now.push(entry);
+    else {
+      // A URI with too many variants (a Vary on a field clients fill at will) loses its oldest.
+      while (now.length >= MAX_VARIANTS) {
+        this.remove(now[0]!);
+        this.evictions++;
+      }
+      now.push(entry);
+    }
     this.#lru.add(entry);
     this.#bytes += entry.size;
     this.#evict();

@@ -205,6 +205,19 @@ describe('the memory bound', () => {
     expect(s.count).toBe(before + 1);
   });
 
+  it('a Vary on a field the client fills at will keeps at most 32 variants of a URI', async () => {
+    const s = await caching((req) => ({ fields: ['Cache-Control: max-age=1000', 'Vary: X-Id'], body: `id ${req.headers['x-id']}` }));
+    for (let i = 0; i < 100; i++) await s.get('/v', `X-Id: ${i}\r\n`);
+    const store = s.server.proxyCache.store;
+    expect(store.count).toBe(32);
+    const before = s.count;
+    expect((await s.get('/v', 'X-Id: 99\r\n')).body.toString()).toBe('id 99');
+    expect((await s.get('/v', 'X-Id: 68\r\n')).body.toString()).toBe('id 68');
+    expect(s.count).toBe(before);
+    await s.get('/v', 'X-Id: 0\r\n');
+    expect(s.count).toBe(before + 1);
+  });
+
   it('ProxyCacheSize in the rule file sets the bound', async () => {
     const s = await caching(fresh, 'ProxyCacheSize 100K');
     expect(s.server.proxyCache.store.maxBytes).toBe(100 * 1024);
