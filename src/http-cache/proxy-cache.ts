@@ -70,6 +70,8 @@ export class ProxyCache {
   readonly #pending = new Map<string, Promise<boolean>>();
   /** Stale entries being revalidated in the background (stale-while-revalidate). */
   readonly #revalidating = new Set<StoredResponse>();
+  /** Stale entries being validated for a client: resolve true once freshened or replaced. */
+  readonly #validating = new Map<StoredResponse, Promise<boolean>>();
   hits = 0;
   misses = 0;
   /**
@@ -180,8 +182,42 @@ export class ProxyCache {
     return unchanged ? reply : rangeReply(entry, request, reply);
   }
 
-  /** §4.3: the stored response validated with the upstream, then served, replaced, or served stale. */
+  /**
+   * §4.3: the stored response validated with the upstream, then served,
+   * replaced, or served stale. Concurrent validations of one entry are
+   * collapsed: the later ones wait for the first and use what it brought.
+   */
   async #validate(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load): Promise<Reply> {
+    const inflight = this.#validating.get(entry);
+    if (inflight !== undefined) {
+      await within(inflight, this.#collapseWait);
+      const again = this.store.select(uri, request.headers).entry;
+      if (again !== null) {
+        const age = currentAge(again, this.#now());
+        const now = usability(again.lifetime, age, again.cc, reqCC);
+        if (now.kind !== 'validate') return this.#hit(request, again, age, `fwd=stale; fwd-status=${again.status}; collapsed`);
+        if (again !== entry) return this.#validate(request, uri, again, reqCC, now, load);
+      }
+    }
+    let settle!: (done: boolean) => void;
+    const promise = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#validating.set(entry, promise);
+    const done = (validated: boolean): void => {
+      if (this.#validating.get(entry) === promise) this.#validating.delete(entry);
+      settle(validated);
+    };
+    try {
+      return await this.#validateNow(request, uri, entry, reqCC, use, load, done);
+    } catch (err) {
+      done(false);
+      throw err;
+    }
+  }
+
+  async #validateNow(
+    request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load,
+    done: (validated: boolean) => void,
+  ): Promise<Reply> {
     const sub = upstreamRequest(request, conditionalFields(entry), true);
     const requestTime = this.#now();
     const stamp = this.#stamp(uri);
@@ -190,20 +226,23 @@ export class ProxyCache {
     if (reply.status === 304 && validatorsAgree(entry, reply)) {
       this.store.resize(entry, freshen(entry, reply, t));
       if (this.#unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
+      done(true);
       return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
     }
     if (reply.status >= 500 && use.staleIfError) {
       // RFC 5861 §4: an error within the allowed staleness: the stale response instead.
       discard(reply);
+      done(false);
       return this.#hit(request, entry, currentAge(entry, this.#now()), `fwd=stale; fwd-status=${reply.status}; detail=stale-if-error`);
     }
     request.errors.push(...sub.errors);
     if (reply.status === 304) {
       // Another representation's validator: the entry cannot be freshened with it; fetch it whole.
+      done(false);
       this.store.remove(entry);
       return this.#miss(request, uri, reqCC, 'stale', load);
     }
-    return this.#store(request, uri, reply, reqCC, t, 'stale', null);
+    return this.#store(request, uri, reply, reqCC, t, 'stale', done);
   }
 
   /** RFC 5861 §3: one background validation of a stale entry, nobody waiting for it. */

@@ -3,7 +3,9 @@
 // entry, the client's own preconditions answered from a fresh entry.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { caching, cleanup } from './fixtures.js';
+import { caching, cleanup, Clock, write } from './fixtures.js';
+import { fakeUpstream, proxyServer } from '../proxy/fakes.js';
+import { exchange } from '../helpers/wire.js';
 
 afterEach(cleanup);
 
@@ -93,6 +95,31 @@ describe('revalidating a stale entry', () => {
     const r = await s.get('/d', 'Cache-Control: max-stale=100\r\n');
     expect(r.status).toBe(503);
     expect(r.body.toString()).not.toBe('old');
+  });
+});
+
+describe('concurrent validations of one stale entry', () => {
+  it.each([
+    ['a 304', true],
+    ['a new 200', false],
+  ])('are collapsed into one conditional request (%s)', async (_n, notModified) => {
+    const clock = new Clock();
+    let n = 0;
+    const up = await fakeUpstream((req, socket) => {
+      const mine = ++n;
+      if (mine === 1) return write(socket, { fields: ['ETag: "v1"', 'Cache-Control: max-age=10'], body: 'v1' }, clock);
+      setTimeout(() => write(socket, notModified && req.headers['if-none-match'] === '"v1"'
+        ? { status: 304, fields: ['ETag: "v1"', 'Cache-Control: max-age=100'] }
+        : { fields: ['ETag: "v2"', 'Cache-Control: max-age=100'], body: `v2 ${mine}` }, clock), 150);
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*`, { proxyCache: { now: () => clock.now } });
+    const get = async () => (await exchange(port, 'GET /d HTTP/1.1\r\nHost: cache.test\r\n\r\n', { responses: 1 })).responses[0]!;
+    await get();
+    clock.advance(20);
+    const replies = await Promise.all(Array.from({ length: 5 }, get));
+    expect(n).toBe(2);
+    for (const r of replies) expect(r.body.toString()).toBe(notModified ? 'v1' : 'v2 2');
+    expect(replies.filter((r) => r.headers['cache-status']!.includes('collapsed')).length).toBe(4);
   });
 });
 
