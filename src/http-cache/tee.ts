@@ -20,7 +20,12 @@ export function teeBody(source: Readable, expected: number, max: number, done: (
     if (called) return;
     called = true;
     chunks.length = 0;
-    done(body);
+    // Storing must never break the stream it copies (this runs inside the stream's callbacks).
+    try {
+      done(body);
+    } catch {
+      // Not stored.
+    }
   };
   const tee = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -33,6 +33,12 @@ const CASES: [string, Answer, number, number][] = [
   ['a 404 with max-age is reused', (_r) => ({ status: 404, fields: ['Cache-Control: max-age=60'], body: 'gone' }), 10, 1],
   ['a 500 without freshness is not', (_r) => ({ status: 500, body: 'oops' }), 0, 2],
   ['a 500 with max-age is', (_r) => ({ status: 500, fields: ['Cache-Control: max-age=60'], body: 'oops' }), 10, 1],
+  // Hostile values: overflow is 2^31 (§1.2.2), a garbage Date is the time of receipt.
+  ['Age: 99999999999999 makes it stale at once', ok('Cache-Control: max-age=100', 'Age: 99999999999999'), 0, 2],
+  ['max-age past 2^31 is 2^31 seconds', ok('Cache-Control: max-age=99999999999999999999999'), 1_000_000_000, 1],
+  ['a garbage Date counts from receipt', (_r) => ({ fields: ['Cache-Control: max-age=100', 'Date: yesterday-ish'], body: 'x', noDate: true }), 50, 1],
+  ['Expires in year 9999 with a garbage Date', (_r) => ({ fields: ['Expires: Fri, 31 Dec 9999 23:59:59 GMT', 'Date: 0'], body: 'x', noDate: true }), 1_000_000, 1],
+  ['two max-age: the first counts', ok('Cache-Control: max-age=10, max-age=1000'), 20, 2],
 ];
 
 describe('freshness (RFC 9111 §4.2)', () => {
