@@ -94,15 +94,20 @@ export function freshen(entry: StoredResponse, notModified: Reply, t: Received):
 }
 
 /**
- * §4.3.4: a 304 may update the entry only when its strong validator (if it
- * has one) is the stored one's; a different ETag means another
- * representation, and the stored one must not be freshened with it.
+ * §4.3.4: a 304 may update the entry only when it selects it: a strong
+ * ETag in the 304 must be the stored one, strong too; a weak one must
+ * correspond to it (weak comparison). A 304 without an ETag selects the
+ * entry it validates. A different ETag means another representation, which
+ * must not freshen this one.
  */
 export function validatorsAgree(entry: StoredResponse, notModified: Reply): boolean {
-  const etag = getHeader(notModified.headers, 'ETag');
-  if (etag === undefined) return true;
-  const stored = getHeader(entry.headers, 'ETag');
-  return stored !== undefined && stored.replace(/^W\//, '') === etag.trim().replace(/^W\//, '');
+  const raw = getHeader(notModified.headers, 'ETag');
+  if (raw === undefined) return true;
+  const etag = raw.trim();
+  const stored = getHeader(entry.headers, 'ETag')?.trim();
+  if (stored === undefined) return false;
+  if (!etag.startsWith('W/')) return stored === etag;
+  return stored.replace(/^W\//, '') === etag.slice(2);
 }
 
 /** §4.3.1: the validators of a stored response, as request fields; empty when it has none. */

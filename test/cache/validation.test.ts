@@ -73,6 +73,21 @@ describe('revalidating a stale entry', () => {
     expect(r.body.toString()).toBe('body v3');
   });
 
+  it.each([
+    ['W/"v1"', '"v1"', true],
+    ['"v1"', 'W/"v1"', false],
+    ['"v2"', '"v1"', false],
+    ['W/"v1"', 'W/"v1"', true],
+  ])('a 304 with ETag %s for a stored %s freshens it: %s (§4.3.4)', async (sent, storedTag, freshened) => {
+    const s = await caching((req) => (req.headers['if-none-match'] !== undefined
+      ? { status: 304, fields: [`ETag: ${sent}`, 'Cache-Control: max-age=100'] }
+      : { fields: [`ETag: ${storedTag}`, 'Cache-Control: max-age=10'], body: `body ${req.index}` }));
+    await s.get('/d');
+    s.clock.advance(20);
+    await s.get('/d');
+    expect(s.count).toBe(freshened ? 2 : 3);
+  });
+
   it('the client\'s own preconditions are not sent with the validation', async () => {
     const s = await caching((req) => (req.headers['if-none-match'] === '"v1"'
       ? { status: 304, fields: ['ETag: "v1"', 'Cache-Control: max-age=10'] }
