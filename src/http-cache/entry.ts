@@ -7,6 +7,7 @@
 import type { Reply, ReplyHeaders } from '../reply.js';
 import type { Request, RequestHeaders } from '../request.js';
 import { getHeader } from '../stack-headers.js';
+import { makeFormat } from '../format.js';
 import { matchingTag } from '../../protocols/file-conditional.js';
 import { fieldNames, parseCacheControl } from './cache-control.js';
 import { ageValue, freshnessLifetime, httpDateMs } from './policy.js';
@@ -75,8 +76,9 @@ export function makeEntry(uri: string, request: Request, reply: Reply, body: Buf
 export function freshen(entry: StoredResponse, notModified: Reply, t: Received): number {
   const cc = parseCacheControl(notModified.headers['Cache-Control'] ?? entry.headers['Cache-Control']);
   const add = storedFields(notModified.headers, [...(fieldNames(cc, 'no-cache') ?? []), ...(fieldNames(cc, 'private') ?? [])]);
+  // §3.2: Content-Type is updated like any field; the codings are what the stored body is, and stay.
+  if (notModified.format !== null) entry.format = makeFormat(notModified.format.type, { ...notModified.format.params }, entry.format?.codings ?? []);
   for (const name in add) {
-    // Content-Type and Content-Encoding are the stored format's; a 304 does not change the representation.
     const lower = name.toLowerCase();
     if (lower === 'content-type' || lower === 'content-encoding') continue;
     for (const old in entry.headers) if (old.toLowerCase() === lower) delete entry.headers[old];

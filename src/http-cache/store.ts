@@ -20,7 +20,8 @@ export interface StoredResponse extends Timing {
   readonly status: number;
   /** The response's fields as the proxy passes them on, without Age and Date (computed when served). */
   headers: ReplyHeaders;
-  readonly format: Format | null;
+  /** Its Content-Type and Content-Encoding; a 304 may change the type (§3.2), never the codings. */
+  format: Format | null;
   readonly body: Buffer;
   /** The Date sent with it: the origin's, else the time it was received. */
   date: string;

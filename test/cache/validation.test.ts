@@ -35,6 +35,18 @@ describe('revalidating a stale entry', () => {
     expect(s.count).toBe(2);
   });
 
+  it('a 304\'s Content-Type updates the stored one (§3.2); the body\'s coding stays', async () => {
+    const s = await caching((req) => (req.headers['if-none-match'] === '"v1"'
+      ? { status: 304, fields: ['ETag: "v1"', 'Content-Type: text/plain; charset=utf-8', 'Content-Encoding: br', 'Cache-Control: max-age=50'] }
+      : { fields: ['Content-Type: application/octet-stream', 'ETag: "v1"', 'Cache-Control: max-age=10'], body: 'body v1' }));
+    await s.get('/d');
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(r.body.toString()).toBe('body v1');
+  });
+
   it('sends If-Modified-Since with only Last-Modified', async () => {
     const s = await caching((req, clock) => (req.headers['if-modified-since'] !== undefined
       ? { status: 304, fields: ['Cache-Control: max-age=10'] }
