@@ -138,7 +138,9 @@ export type Usability =
 /**
  * §4.2.4 and §5.2: how a stored response of `lifetime` seconds and current
  * age `age` answers a request with directives `reqCC`.
- * - `no-cache` in the request or the response (qualified or not): validate.
+ * - `no-cache` in the request or the response: validate. A response's
+ *   `no-cache="field, …"` only forbids those fields without validation
+ *   (§5.2.2.4), and they are never stored (entry.ts): it is served.
  * - the request's max-age (age over it), min-fresh (less than that left):
  *   not fresh enough, validate.
  * - stale: served only when the request's max-stale covers it and the
@@ -149,15 +151,16 @@ export function usability(lifetime: number, age: number, cc: CacheControl, reqCC
   const ttl = lifetime - age;
   const staleness = -ttl;
   const mustRevalidate = cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage');
+  const noCache = cc.has('no-cache') && fieldNames(cc, 'no-cache') === null;
   const swr = deltaSeconds(cc, 'stale-while-revalidate');
   const sie = deltaSeconds(cc, 'stale-if-error') ?? deltaSeconds(reqCC, 'stale-if-error');
   const validate = (): Usability => ({
     kind: 'validate',
     ttl,
-    staleIfError: !mustRevalidate && !cc.has('no-cache') && sie !== undefined && !Number.isNaN(sie) && staleness <= sie,
-    staleWhileRevalidate: !mustRevalidate && !cc.has('no-cache') && !reqCC.has('no-cache') && swr !== undefined && !Number.isNaN(swr) && ttl <= 0 && staleness <= swr,
+    staleIfError: !mustRevalidate && !noCache && sie !== undefined && !Number.isNaN(sie) && staleness <= sie,
+    staleWhileRevalidate: !mustRevalidate && !noCache && !reqCC.has('no-cache') && swr !== undefined && !Number.isNaN(swr) && ttl <= 0 && staleness <= swr,
   });
-  if (reqCC.has('no-cache') || cc.has('no-cache')) return validate();
+  if (reqCC.has('no-cache') || noCache) return validate();
   const maxAge = deltaSeconds(reqCC, 'max-age');
   if (maxAge !== undefined && (Number.isNaN(maxAge) || age > maxAge)) return validate();
   const minFresh = deltaSeconds(reqCC, 'min-fresh');
