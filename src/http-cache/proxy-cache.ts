@@ -50,6 +50,8 @@ export interface ProxyCacheOptions {
   now?: () => number;
   /** How long a collapsed miss waits for the one on its way before going upstream itself, ms. */
   collapseWait?: number;
+  /** The disk tier's directory could not be used (default: one line on stderr). */
+  onDiskError?: (dir: string, err: Error) => void;
 }
 
 export type Load = (request: Request) => Promise<Reply>;
@@ -66,6 +68,7 @@ export class ProxyCache {
   #ready: Promise<void> = Promise.resolve();
   readonly #now: () => number;
   readonly #collapseWait: number;
+  readonly #onDiskError: (dir: string, err: Error) => void;
   /** Misses on their way upstream, by URI: resolve true once the response is stored. */
   readonly #pending = new Map<string, Promise<boolean>>();
   /** Stale entries being revalidated in the background (stale-while-revalidate). */
@@ -87,6 +90,7 @@ export class ProxyCache {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
     this.#now = options.now ?? Date.now;
     this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
+    this.#onDiskError = options.onDiskError ?? ((dir, err) => void process.stderr.write(`streamstack: ProxyCacheDir ${dir}: ${err.message}; caching in memory only\n`));
     this.setDisk(options.dir ?? null, options.dirSize ?? PROXY_CACHE_DIR_SIZE);
   }
 
@@ -110,8 +114,9 @@ export class ProxyCache {
     }
     const disk = new DiskStore(dir, maxBytes);
     this.disk = disk;
-    this.#ready = disk.open().catch(() => {
+    this.#ready = disk.open().catch((err: unknown) => {
       if (this.disk === disk) this.disk = null;
+      this.#onDiskError(dir, err instanceof Error ? err : new Error(String(err)));
     });
   }
 

@@ -187,6 +187,25 @@ describe('invalidation and bounds reach the files', () => {
   });
 });
 
+describe('a directory that cannot be used', () => {
+  it('is reported once, and the cache works in memory', async () => {
+    const clock = new Clock();
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'x');
+    let n = 0;
+    const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `r${++n}` }, clock));
+    const reported: string[] = [];
+    const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*`, {
+      proxyCache: { now: () => clock.now, dir: join(file, 'cache'), onDiskError: (dir, err) => reported.push(`${dir}: ${(err as NodeJS.ErrnoException).code}`) },
+    });
+    await server.proxyCache.ready;
+    expect(reported).toEqual([`${join(file, 'cache')}: ENOTDIR`]);
+    expect(server.proxyCache.disk).toBeNull();
+    for (let i = 0; i < 2; i++) await exchange(port, 'GET /d HTTP/1.1\r\nHost: cache.test\r\n\r\n', { responses: 1 });
+    expect(n).toBe(1);
+  });
+});
+
 describe('the directive', () => {
   it('ProxyCacheDir is relative to ServerRoot, SIZE optional', () => {
     const r = parseRules('ServerRoot /srv/site\nProxyCacheDir cache 2G', '/etc/x.rules');
