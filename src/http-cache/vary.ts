@@ -21,16 +21,21 @@ export function varyNames(value: string | readonly string[] | undefined): string
 /** Fields whose values are case-insensitive tokens or lists of them (RFC 9110 §8.4, §12.5). */
 const CASELESS = new Set(['accept-encoding', 'accept-language', 'accept-charset', 'accept']);
 
+/** Fields whose members' order means nothing (q-values say the preference, RFC 9110 §12.5.3). */
+const UNORDERED = new Set(['accept-encoding']);
+
 /**
  * A request field's value as the key holds it, or null when absent: the
  * request's lines are already joined with ", " (RFC 9110 §5.3); whitespace
- * around list separators and at the ends is dropped (§5.6.1), and the
- * case of case-insensitive fields folded (RFC 9111 §4.1 allows both).
+ * around list separators and at the ends is dropped (§5.6.1), the case of
+ * case-insensitive fields folded, and the members of Accept-Encoding put in
+ * order (RFC 9111 §4.1 allows all three).
  */
 export function normaliseField(name: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   let v = value.trim().replace(/[ \t]*,[ \t]*/g, ',');
   if (CASELESS.has(name)) v = v.toLowerCase();
+  if (UNORDERED.has(name)) v = v.split(',').map((m) => m.replace(/[ \t]*;[ \t]*/g, ';')).filter((m) => m !== '').sort().join(',');
   return v;
 }
 

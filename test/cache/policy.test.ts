@@ -170,7 +170,9 @@ describe('Vary (RFC 9111 §4.1)', () => {
     expect(varyNames(undefined)).toEqual([]);
   });
   it('values are normalised: list whitespace, case of caseless fields', () => {
-    expect(normaliseField('accept-encoding', ' GZIP ,  br ')).toBe('gzip,br');
+    expect(normaliseField('accept-encoding', ' GZIP ,  br ')).toBe('br,gzip');
+    expect(normaliseField('accept-encoding', 'br;q=0.5, gzip ; q=1,,')).toBe(normaliseField('accept-encoding', 'gzip;q=1,br;q=0.5'));
+    expect(normaliseField('accept-language', 'fr, en')).not.toBe(normaliseField('accept-language', 'en, fr'));
     expect(normaliseField('x-custom', 'A ,B')).toBe('A,B');
     expect(normaliseField('x-custom', undefined)).toBeNull();
   });
