@@ -17,7 +17,7 @@
 // libwww counterpart: HTCache.c, which kept documents on their anchors too.
 
 import { Readable } from 'node:stream';
-import { Request } from '../request.js';
+import type { Request } from '../request.js';
 import type { Reply } from '../reply.js';
 import { errorReply } from '../reply.js';
 import { HttpError } from '../errors.js';
@@ -29,6 +29,7 @@ import { conditionalFields, entryReply, freshen, makeEntry, notModified, validat
 import { teeBody } from './tee.js';
 import { rangeReply } from './range.js';
 import { DiskStore } from './disk.js';
+import { CONDITIONAL, Invalidations, effectiveUri, upstreamRequest, within, type Stamp } from './upstream.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
@@ -58,8 +59,6 @@ export type Load = (request: Request) => Promise<Reply>;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Request fields that make a request conditional or partial: such a miss is forwarded as it is. */
-const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
 
 export class ProxyCache {
   readonly store: MemoryStore;
@@ -77,14 +76,8 @@ export class ProxyCache {
   readonly #validating = new Map<StoredResponse, Promise<boolean>>();
   hits = 0;
   misses = 0;
-  /**
-   * Invalidations (§4.4) by URI, so that a response requested before one
-   * is not stored after it: a counter per URI, and an epoch that moves when
-   * the map is cleared (then every response in flight is dropped).
-   */
-  readonly #invalidated = new Map<string, number>();
-  #invalidations = 0;
-  #epoch = 0;
+  /** Invalidations (§4.4) by URI, so that a response requested before one is not stored after it. */
+  readonly #invalidations = new Invalidations();
 
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
@@ -225,12 +218,12 @@ export class ProxyCache {
   ): Promise<Reply> {
     const sub = upstreamRequest(request, conditionalFields(entry), true);
     const requestTime = this.#now();
-    const stamp = this.#stamp(uri);
+    const stamp = this.#invalidations.stamp(uri);
     const reply = await load(sub);
     const t = { requestTime, responseTime: this.#now(), stamp };
     if (reply.status === 304 && validatorsAgree(entry, reply)) {
       this.store.resize(entry, freshen(entry, reply, t));
-      if (this.#unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
+      if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
       done(true);
       return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
     }
@@ -256,12 +249,12 @@ export class ProxyCache {
     this.#revalidating.add(entry);
     const sub = upstreamRequest(request, conditionalFields(entry), false);
     const requestTime = this.#now();
-    const stamp = this.#stamp(uri);
+    const stamp = this.#invalidations.stamp(uri);
     void load(sub).then((reply) => {
       const t = { requestTime, responseTime: this.#now(), stamp };
       if (reply.status === 304 && validatorsAgree(entry, reply)) {
         this.store.resize(entry, freshen(entry, reply, t));
-        if (this.#unchanged(uri, stamp)) this.disk?.write(entry, sub.headers);
+        if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, sub.headers);
       } else if (reply.status < 500 && reply.status !== 304) {
         const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
         // Nobody reads it: the body is drained into the store.
@@ -308,7 +301,7 @@ export class ProxyCache {
 
   async #forward(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load, done: ((stored: boolean) => void) | null): Promise<Reply> {
     const requestTime = this.#now();
-    const stamp = this.#stamp(uri);
+    const stamp = this.#invalidations.stamp(uri);
     const reply = await load(request);
     return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now(), stamp }, why, done);
   }
@@ -333,7 +326,7 @@ export class ProxyCache {
     const keep = (body: Buffer): boolean => {
       const entry = { ...draft, body, size: entrySize(draft.headers, body) };
       // Too large, or its URI was invalidated while it was on its way: not stored.
-      if (entry.size > this.store.maxEntry || !this.#unchanged(uri, t.stamp)) return false;
+      if (entry.size > this.store.maxEntry || !this.#invalidations.unchanged(uri, t.stamp)) return false;
       this.disk?.write(entry, request.headers);
       entry.anchor = entryAnchor(entry, this.store);
       this.store.put(entry, request.headers);
@@ -353,22 +346,8 @@ export class ProxyCache {
     return reply;
   }
 
-  /** What is known of `uri`'s invalidations when a request for it leaves. */
-  #stamp(uri: string): Stamp {
-    return { epoch: this.#epoch, at: this.#invalidated.get(uri) ?? 0 };
-  }
-
-  /** No invalidation of `uri` since `stamp`. */
-  #unchanged(uri: string, stamp: Stamp): boolean {
-    return stamp.epoch === this.#epoch && (this.#invalidated.get(uri) ?? 0) === stamp.at;
-  }
-
   #forget(uri: string): void {
-    if (this.#invalidated.size >= 10_000) {
-      this.#invalidated.clear();
-      this.#epoch++;
-    }
-    this.#invalidated.set(uri, ++this.#invalidations);
+    this.#invalidations.mark(uri);
     this.store.invalidate(uri);
     this.disk?.invalidate(uri);
   }
@@ -393,23 +372,6 @@ export class ProxyCache {
 
 const NO_CC: CacheControl = new Map();
 
-interface Stamp {
-  readonly epoch: number;
-  readonly at: number;
-}
-
-/** The effective request URI (RFC 9112 §3.3), normalised as a URL: the primary cache key. */
-export function effectiveUri(request: Request): string | null {
-  const authority = request.authority;
-  if (authority === null || authority === '') return null;
-  try {
-    const url = new URL(`${request.secure ? 'https' : 'http'}://${authority}${request.path}${request.query}`);
-    return url.href;
-  } catch {
-    return null;
-  }
-}
-
 function withStatus(reply: Reply, status: string): Reply {
   reply.headers['Cache-Status'] = `${NAME}; ${status}${status.startsWith('fwd=') && status !== 'fwd=bypass' ? `; fwd-status=${reply.status}` : ''}`;
   if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
@@ -422,54 +384,7 @@ function onlyIfCached(request: Request): Reply {
   return reply;
 }
 
-/** `promise`'s value, or false when it takes longer than `ms`. */
-function within(promise: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 /** A reply not passed on: its body is let go. */
 function discard(reply: Reply): void {
   if (reply.body instanceof Readable) reply.body.destroy();
-}
-
-/**
- * The request sent upstream to validate a stored response: the client's,
- * without its own preconditions and Range (the answer is for the cache),
- * with the stored validators. `linked`: the client's going away aborts it;
- * a background validation outlives the client.
- */
-function upstreamRequest(request: Request, fields: readonly [string, string][], linked: boolean): Request {
-  const raw: string[] = [];
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (CONDITIONAL.includes(lower) || lower === 'content-length' || lower === 'transfer-encoding') continue;
-    raw.push(name, request.rawHeaders[i + 1]!);
-  }
-  for (const key in request.headers) if (!CONDITIONAL.includes(key)) headers[key] = request.headers[key]!;
-  for (const [name, value] of fields) {
-    raw.push(name, value);
-    headers[name.toLowerCase()] = value;
-  }
-  const sub = new Request({
-    method: 'GET', target: request.target, versionMinor: request.versionMinor, headers, rawHeaders: raw, bodyLength: 0,
-    remoteAddress: request.remoteAddress, secure: request.secure,
-  });
-  sub.rules = request.rules;
-  sub.address = request.address;
-  sub.upstreams = request.upstreams;
-  sub.guarded = request.guarded;
-  sub.anchor = request.anchor;
-  sub.decodedPath = request.decodedPath;
-  if (linked) {
-    if (request.aborted) sub.abort();
-    else request.signal.addEventListener('abort', () => sub.abort(), { once: true });
-  }
-  return sub;
 }

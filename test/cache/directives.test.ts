@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { caching, cleanup } from './fixtures.js';
+import { exchange } from '../helpers/wire.js';
 
 afterEach(cleanup);
 
@@ -158,6 +159,33 @@ describe('Vary (RFC 9111 §4.1)', () => {
     const r = await s.get('/d');
     expect(s.count).toBe(2);
     expect(r.headers['cache-status']).toMatch(/fwd=vary-miss/);
+  });
+});
+
+describe('the primary key (an attacker\'s targets)', () => {
+  it.each([
+    ['/p\\q', '/p/q'],
+    ['/a/%2e%2e/b', '/b'],
+    ['/x%2Fy', '/x/y'],
+    ['/c?', '/c'],
+  ])('%s and %s never share a stored response', async (one, other) => {
+    const s = await caching((req) => ({ fields: ['Cache-Control: max-age=100'], body: `for ${req.target}` }));
+    const a = await s.get(one);
+    const b = await s.get(other);
+    const before = s.count;
+    if (a.status === 200) expect(a.body.toString()).toBe(`for ${s.up.requests[0]!.target}`);
+    expect(b.body.toString()).toBe(`for ${s.up.requests[before - 1]!.target}`);
+    expect(b.headers['cache-status']).toMatch(/fwd=uri-miss/);
+  });
+
+  it('the host is part of the key, its case and default port are not', async () => {
+    const s = await caching((req) => ({ fields: ['Cache-Control: max-age=100'], body: `for ${req.headers.host}` }));
+    await s.get('/h');
+    const other = await exchange(s.port, 'GET /h HTTP/1.1\r\nHost: other.test\r\n\r\n', { responses: 1 });
+    expect(other.responses[0]!.body.toString()).toBe('for other.test');
+    const same = await exchange(s.port, 'GET /h HTTP/1.1\r\nHost: CACHE.test:80\r\n\r\n', { responses: 1 });
+    expect(same.responses[0]!.headers['cache-status']).toMatch(/^streamstack; hit/);
+    expect(s.count).toBe(2);
   });
 });
 
