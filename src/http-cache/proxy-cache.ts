@@ -355,14 +355,14 @@ export class ProxyCache {
   /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
   #invalidate(uri: string, reply: Reply): void {
     this.#forget(uri);
-    const origin = new URL(uri).origin;
     for (const name of ['Location', 'Content-Location']) {
       const value = getHeader(reply.headers, name);
       if (value === undefined) continue;
       try {
-        const target = new URL(value.trim(), uri);
+        const base = new URL(uri);
+        const target = new URL(value.trim(), base);
         target.hash = '';
-        if (target.origin === origin) this.#forget(target.href);
+        if (target.origin === base.origin) this.#forget(target.href);
       } catch {
         // Not a URI reference: nothing to invalidate.
       }
