@@ -65,8 +65,11 @@ function parseHost(text: string): string | Expected {
   return new Expected(`expected an IP address or a host name, got ${quote(text)}`);
 }
 
-type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy' | 'proxyCacheDir'
+type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
   | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey'>;
+
+/** The settings a `limit` directive sets: numbers (ProxyCacheDir is a path). */
+type NumberSetting = Exclude<Limit, 'proxyCacheDir'>;
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
@@ -78,7 +81,7 @@ function parseAddressOrCidr(text: string): string | Expected {
   return new Expected(`expected an IP address or a CIDR block like 10.0.0.0/8, got ${quote(text)}`);
 }
 
-function limit(name: string, key: Limit, parse: (t: string) => number | Expected, usage: string): Directive {
+function limit(name: string, key: NumberSetting, parse: (t: string) => number | Expected, usage: string): Directive {
   return {
     name, usage, min: 1, max: 1,
     apply([w], d, ctx) {
