@@ -16,7 +16,7 @@ import { DiskStore } from '../../src/http-cache/disk.js';
 const DISK = pathToFileURL(join(CLI, '..', 'http-cache', 'disk.js')).href;
 const dirs: string[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
 const WRITER = `

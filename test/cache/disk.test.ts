@@ -13,9 +13,12 @@ import { parseRules } from '../../src/rules/index.js';
 import type { Server } from '../../src/server.js';
 
 const dirs: string[] = [];
+const started: Server[] = [];
 afterEach(async () => {
+  // Writes still in flight would put files back while the directory is removed.
+  await Promise.all(started.splice(0).map((s) => s.proxyCache.disk?.settled()));
   await cleanup();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
 });
 
 interface Node {
@@ -26,6 +29,7 @@ interface Node {
 async function start(up: Fake, clock: Clock, dir: string, extra = ''): Promise<Node> {
   const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*\nEnable POST /*\n${extra}`, { proxyCache: { now: () => clock.now, dir } });
   await server.proxyCache.ready;
+  started.push(server);
   return {
     server,
     async get(path, extra = '', method = 'GET') {
