@@ -42,14 +42,14 @@ export interface ServerOptions {
   events?: WireEvents;
   /** The FILE module's options: memory cache bounds, dotfiles, ranges, an injected fs. */
   file?: FileOptions;
+  /** The HTTP cache of proxied responses: its size (over ProxyCacheSize) and clock. */
+  proxyCache?: ProxyCacheOptions;
   /** `--cors`: an origin (or `*`) allowed everywhere, as a last `Cors /* ORIGIN`. */
   cors?: string;
   /** `--spa`: the fallback document's path, as a last `Fallback /* PATH`. */
   spa?: string;
   /** TLS: the certificate and key; every connection is then https. */
   tls?: SecureContextOptions;
-  /** The HTTP cache of proxied responses: its size (over ProxyCacheSize) and clock. */
-  proxyCache?: ProxyCacheOptions;
 }
 
 export class Server {

@@ -54,6 +54,11 @@ export interface ServerSettings {
   proxyMaxConnections?: number;
   /** A CA certificate file (PEM, absolute) trusted for https upstreams besides the system's. */
   proxyCA?: string;
+  /** `ProxyCacheSize`: bytes of memory for the HTTP cache of proxied responses. */
+  proxyCacheSize?: number;
+  /** `ProxyCacheDir DIR [SIZE]`: the HTTP cache's disk tier, absolute (relative to ServerRoot), and its bound. */
+  proxyCacheDir?: string;
+  proxyCacheDirSize?: number;
   /** The Host sent upstream: the client's (default) or the upstream's own authority. */
   proxyHost?: 'client' | 'upstream';
   /** Peers whose X-Forwarded-* and Forwarded fields are kept and appended to: addresses and CIDR blocks. */
@@ -71,11 +76,6 @@ export interface ServerSettings {
   tlsKey?: string;
   /** A plain port whose requests are redirected (308) to https. */
   redirectHttp?: number;
-  /** `ProxyCacheSize`: bytes of memory for the HTTP cache of proxied responses. */
-  proxyCacheSize?: number;
-  /** `ProxyCacheDir DIR [SIZE]`: the HTTP cache's disk tier, absolute (relative to ServerRoot), and its bound. */
-  proxyCacheDir?: string;
-  proxyCacheDirSize?: number;
 }
 
 /** Where a directive was written, for messages from the modules that use it. */
