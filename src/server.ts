@@ -78,14 +78,14 @@ export class Server {
     this.#explicitFile = options.file ?? {};
     this.#cors = options.cors === undefined ? [] : [options.cors.toLowerCase()];
     this.#spa = options.spa;
-    this.#explicitCache = options.proxyCache ?? {};
-    this.proxyCache = new ProxyCache({ ...this.#explicitCache, ...proxyCacheLimits(rules, this.#explicitCache) });
     this.file = new FileProtocol({ ...cacheLimits(rules, this.#explicitFile), ...options.file });
     this.net.register(this.file);
     for (const protocol of this.proxy.protocols) this.net.register(protocol);
     registerBuiltins(this.registry);
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
+    this.#explicitCache = options.proxyCache ?? {};
+    this.proxyCache = new ProxyCache({ ...this.#explicitCache, ...proxyCacheLimits(rules, this.#explicitCache) });
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
   }
 
