@@ -336,7 +336,9 @@ export class ProxyCache {
     reply.headers['Cache-Status'] = status;
     const body = reply.body;
     if (body === null || Buffer.isBuffer(body)) {
-      done?.(keep(body ?? EMPTY));
+      // (`done?.(keep(…))` would skip the keep when there is no `done`.)
+      const stored = keep(body ?? EMPTY);
+      done?.(stored);
       return reply;
     }
     reply.body = teeBody(body, reply.length, this.store.maxEntry, (whole) => {

@@ -47,10 +47,12 @@ export interface Setup {
   get(path: string, extra?: string, method?: string): Promise<RawResponse>;
 }
 
-/** A caching proxy (`ProxyCache /*`) in front of a fake answering with `answer`. */
+/** A caching proxy (`ProxyCache /*`) in front of a fake answering with `answer`; `req.index` is the n-th request it received. */
 export async function caching(answer: (req: UpstreamRequest, clock: Clock) => Reply, rules = '', maxSize?: number): Promise<Setup> {
   const clock = new Clock();
-  const up = await fakeUpstream((req, socket) => write(socket, answer(req, clock), clock, req.method === 'HEAD'));
+  // `index` counts every request the fake received, whatever connection it came on (the pool may open more).
+  let seq = 0;
+  const up = await fakeUpstream((req, socket) => write(socket, answer({ ...req, index: ++seq }, clock), clock, req.method === 'HEAD'));
   const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*\n${rules}`, { proxyCache: { now: () => clock.now, ...(maxSize !== undefined && { maxSize }) } });
   return {
     clock, up, server, port,

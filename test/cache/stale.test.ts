@@ -25,6 +25,21 @@ describe('stale-while-revalidate (RFC 5861 §3)', () => {
     expect(s.count).toBe(2);
   });
 
+  it('a background validation that brings a body-less response stores it too', async () => {
+    const s = await caching((req) => (req.index === 1
+      ? { status: 200, fields: ['Cache-Control: max-age=10, stale-while-revalidate=60', 'ETag: "full"'], body: 'full' }
+      : { status: 204, fields: ['Cache-Control: max-age=100', 'ETag: "empty"'] }));
+    await s.get('/d');
+    s.clock.advance(20);
+    expect((await s.get('/d')).body.toString()).toBe('full');
+    for (let i = 0; i < 50 && s.count < 2; i++) await sleep(10);
+    await sleep(20);
+    const after = await s.get('/d');
+    expect(after.status).toBe(204);
+    expect(after.headers.etag).toBe('"empty"');
+    expect(s.count).toBe(2);
+  });
+
   it('past the window: validated before answering', async () => {
     const s = await caching((req) => ({ fields: ['Cache-Control: max-age=10, stale-while-revalidate=5'], body: `v${req.index}` }));
     await s.get('/d');
