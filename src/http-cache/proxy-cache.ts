@@ -10,7 +10,10 @@
 //             stale-if-error allows (RFC 5861);
 //   miss      the request goes upstream and a storable response is stored
 //             as it streams to the client (tee.ts); concurrent misses of a
-//             URI wait for the first one instead of going upstream too.
+//             URI (and validations of one entry) wait for the first one
+//             instead of going upstream too.
+// Stored responses live in memory (store.ts) and, with ProxyCacheDir, on
+// disk too (disk.ts), where a restart finds them.
 // Unsafe methods pass through, and a non-error answer to one invalidates
 // the target URI and the same-origin Location and Content-Location (§4.4).
 // Every reply says what happened in Cache-Status (RFC 9211).
@@ -58,7 +61,6 @@ export interface ProxyCacheOptions {
 export type Load = (request: Request) => Promise<Reply>;
 
 const EMPTY = Buffer.alloc(0);
-
 
 export class ProxyCache {
   readonly store: MemoryStore;
