@@ -13,6 +13,7 @@ import { HttpClient } from '../protocols/http-client.js';
 import type { FileOptions } from '../protocols/file.js';
 import { CACHE_MAX_FILE, CACHE_MAX_TOTAL } from '../protocols/file-options.js';
 import { NetManager } from './net.js';
+import { ProxyCache, PROXY_CACHE_DIR_SIZE, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
 import type { Protocol } from './net.js';
 import { AnchorTable } from './anchor.js';
 import { ConverterRegistry } from './registry.js';
@@ -32,7 +33,6 @@ import { addCorsFields, allowOrigin, isPreflight, preflightReply } from './cors.
 import { fallbackPath, loadFallback } from './fallback.js';
 import { StatusCounters, statusPage } from './status.js';
 import { redirectToHttps } from './tls.js';
-import { ProxyCache, PROXY_CACHE_DIR_SIZE, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
 
 export interface ServerOptions {
   /** Wire limits and timeouts; rule-file settings fill what is not given. */
