@@ -99,6 +99,7 @@ export class HttpClient {
         this.groups.up(origin.key);
         const reply = replyHead(response.head, request.method, response.body);
         reply.anchor = request.anchor;
+        if (response.head.headers.date !== undefined) reply.originDate = response.head.headers.date;
         if (response.trailers !== undefined) reply.trailers = response.trailers;
         if (response.switched !== undefined) {
           // RFC 9110 §15.2.2: the 101 names the protocol switched to; the writer sends it with Connection: upgrade.

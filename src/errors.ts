@@ -83,6 +83,9 @@ export const ERRORS = table({
   WWW_ERR_PROXY_BODY_TIMEOUT: { status: 504, message: 'Upstream body timed out' },
   WWW_ERR_PROXY_NOT_ALLOWED: { status: 403, message: 'Destination not allowed by the rules' },
   WWW_ERR_PROXY_ADDRESS: { status: 403, message: 'Destination address not allowed' },
+  // The HTTP cache in front of the upstream (src/http-cache/).
+  WWW_ERR_PROXY_RANGE: { status: 416, message: 'Range not satisfiable' },
+  WWW_ERR_PROXY_ONLY_IF_CACHED: { status: 504, message: 'Not in the cache (only-if-cached)' },
 
   // Anything else.
   WWW_ERR_INTERNAL: { status: 500, message: 'Internal server error' },

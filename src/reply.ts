@@ -22,6 +22,12 @@ export interface Reply {
   body: Buffer | Readable | null;
   anchor?: Anchor | null;
   /**
+   * A proxied response's own Date field, as the upstream sent it: the
+   * writer sends the server's Date, the HTTP cache needs the origin's
+   * (RFC 9111 §4.2.3).
+   */
+  originDate?: string;
+  /**
    * Fields to send after a chunked body (a proxied upstream's trailers),
    * filled by the time the body ends; dropped when the body is converted or
    * not sent chunked.

@@ -13,6 +13,7 @@ import { HttpClient } from '../protocols/http-client.js';
 import type { FileOptions } from '../protocols/file.js';
 import { CACHE_MAX_FILE, CACHE_MAX_TOTAL } from '../protocols/file-options.js';
 import { NetManager } from './net.js';
+import { ProxyCache, PROXY_CACHE_DIR_SIZE, PROXY_CACHE_SIZE, type ProxyCacheOptions } from './http-cache/proxy-cache.js';
 import type { Protocol } from './net.js';
 import { AnchorTable } from './anchor.js';
 import { ConverterRegistry } from './registry.js';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   events?: WireEvents;
   /** The FILE module's options: memory cache bounds, dotfiles, ranges, an injected fs. */
   file?: FileOptions;
+  /** The HTTP cache of proxied responses: its size (over ProxyCacheSize) and clock. */
+  proxyCache?: ProxyCacheOptions;
   /** `--cors`: an origin (or `*`) allowed everywhere, as a last `Cors /* ORIGIN`. */
   cors?: string;
   /** `--spa`: the fallback document's path, as a last `Fallback /* PATH`. */
@@ -64,6 +67,8 @@ export class Server {
   readonly http: HttpServer;
   readonly file: FileProtocol;
   readonly proxy = new HttpClient();
+  /** The HTTP cache in front of the Proxy rules a ProxyCache rule names (src/http-cache/). */
+  readonly proxyCache: ProxyCache;
   /** What the status page counts: replies by status class, the start time. */
   readonly counters = new StatusCounters();
   /** Where the status page gets the numbers of the other workers, if there are any. */
@@ -79,6 +84,7 @@ export class Server {
   #explicitFile: FileOptions;
   #cors: readonly string[];
   #spa: string | undefined;
+  #explicitCache: ProxyCacheOptions;
 
   constructor(rules: RuleSet, options: ServerOptions = {}) {
     this.#rules = rules;
@@ -97,6 +103,8 @@ export class Server {
     }
     this.#stackOptions = { compressMinSize: options.compressMinSize ?? 1024, outputCharset: rules.outputCharset };
     this.#explicitWire = options.wire ?? {};
+    this.#explicitCache = options.proxyCache ?? {};
+    this.proxyCache = new ProxyCache({ ...this.#explicitCache, ...proxyCacheLimits(rules, this.#explicitCache) });
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
   }
 
@@ -120,6 +128,11 @@ export class Server {
     this.anchors.flush();
     this.file.flush();
     this.proxy.restart();
+    // The memory tier is flushed (the rules may send a path elsewhere); the disk tier is kept.
+    const limits = proxyCacheLimits(rules, this.#explicitCache);
+    this.proxyCache.flush();
+    this.proxyCache.setMaxSize(limits.maxSize);
+    this.proxyCache.setDisk(limits.dir, limits.dirSize);
   }
 
   registerProtocol(protocol: Protocol): void {
@@ -255,7 +268,13 @@ export class Server {
     request.anchor = this.anchors.get(request.address!);
     const now = this.net.loadNow(request);
     if (now !== null) return this.#loaded(now, request, route, rules);
-    return this.net.load(request).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+    return this.#load(request, route, rules).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+  }
+
+  /** The load; through the HTTP cache where a ProxyCache rule covers a proxied path. */
+  #load(request: Request, route: Route, rules: RuleSet): Promise<Reply> {
+    if (route.translation.kind !== 'proxy' || !rules.proxyCacheFor(request.decodedPath!)) return this.net.load(request);
+    return this.proxyCache.handle(request, (r) => this.net.load(r));
   }
 
   /** The load's reply, or the fallback document in place of a 404 (src/fallback.ts). */
@@ -332,6 +351,16 @@ function cacheLimits(rules: RuleSet, explicit: FileOptions): { cacheMaxFile: num
   return {
     cacheMaxFile: explicit.cacheMaxFile ?? s.cacheMaxFile ?? CACHE_MAX_FILE,
     cacheMaxTotal: explicit.cacheMaxTotal ?? s.cacheMaxTotal ?? CACHE_MAX_TOTAL,
+  };
+}
+
+/** The HTTP cache's bounds and disk tier: explicit options, then the rule file's, then defaults. */
+function proxyCacheLimits(rules: RuleSet, explicit: ProxyCacheOptions): { maxSize: number; dir: string | null; dirSize: number } {
+  const s = rules.settings;
+  return {
+    maxSize: explicit.maxSize ?? s.proxyCacheSize ?? PROXY_CACHE_SIZE,
+    dir: explicit.dir !== undefined ? explicit.dir : s.proxyCacheDir ?? null,
+    dirSize: explicit.dirSize ?? s.proxyCacheDirSize ?? PROXY_CACHE_DIR_SIZE,
   };
 }
 

@@ -92,11 +92,26 @@ export interface Status {
   inFlight: number;
   requests: Record<(typeof CLASSES)[number], number>;
   cache: { hits: number; misses: number; documents: number; bytes: number };
+  /** The HTTP cache of proxied responses (src/http-cache/). */
+  proxyCache?: ProxyCacheStatus;
   upstreams: Upstream[];
   /** Replies per second and latency percentiles (ms), in buckets over the last minutes. */
   series: Series;
   /** Under workers: each worker's own numbers; the fields above are their sums. */
   workers?: Status[];
+}
+
+export interface ProxyCacheStatus {
+  hits: number;
+  misses: number;
+  /** Stored responses and their bytes in memory, and those evicted since start. */
+  entries: number;
+  bytes: number;
+  evictions: number;
+  /** The disk tier's, when there is one. */
+  diskEntries: number;
+  diskBytes: number;
+  diskEvictions: number;
 }
 
 export function snapshot(server: Server, now: number = Date.now()): Status {
@@ -127,8 +142,18 @@ export function snapshot(server: Server, now: number = Date.now()): Status {
     inFlight,
     requests,
     cache: { hits: cache.hits, misses: cache.misses, documents: cache.count, bytes: cache.total },
+    proxyCache: proxyCacheStatus(server),
     upstreams: [...byOrigin.values()].sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)),
     series: counters.series.read(),
+  };
+}
+
+function proxyCacheStatus(server: Server): ProxyCacheStatus {
+  const c = server.proxyCache;
+  const disk = c.disk;
+  return {
+    hits: c.hits, misses: c.misses, entries: c.store.count, bytes: c.store.bytes, evictions: c.store.evictions,
+    diskEntries: disk?.count ?? 0, diskBytes: disk?.bytes ?? 0, diskEvictions: disk?.evictions ?? 0,
   };
 }
 
@@ -185,6 +210,14 @@ export function prometheus(s: Status): string {
   metric('streamstack_cache_misses_total', 'counter', 'GET and HEAD requests of files the memory cache could not answer.', [['', s.cache.misses]]);
   metric('streamstack_cache_documents', 'gauge', 'Documents in the memory cache.', [['', s.cache.documents]]);
   metric('streamstack_cache_bytes', 'gauge', 'Bytes held by the memory cache.', [['', s.cache.bytes]]);
+  const p = s.proxyCache;
+  if (p !== undefined) {
+    metric('streamstack_proxy_cache_hits_total', 'counter', 'Proxied GET and HEAD requests answered from the HTTP cache.', [['', p.hits]]);
+    metric('streamstack_proxy_cache_misses_total', 'counter', 'Proxied GET and HEAD requests the HTTP cache had nothing for.', [['', p.misses]]);
+    metric('streamstack_proxy_cache_entries', 'gauge', 'Responses stored by the HTTP cache, by tier.', [['{tier="memory"}', p.entries], ['{tier="disk"}', p.diskEntries]]);
+    metric('streamstack_proxy_cache_bytes', 'gauge', 'Bytes stored by the HTTP cache, by tier.', [['{tier="memory"}', p.bytes], ['{tier="disk"}', p.diskBytes]]);
+    metric('streamstack_proxy_cache_evictions_total', 'counter', 'Responses the HTTP cache evicted for room, by tier.', [['{tier="memory"}', p.evictions], ['{tier="disk"}', p.diskEvictions]]);
+  }
   metric('streamstack_upstream_connections', 'gauge', 'Connections to upstream origins, by state.',
     s.upstreams.flatMap((u): [string, number][] => [
       [`{origin="${label(u.origin)}",state="idle"}`, u.idle],
@@ -329,7 +362,13 @@ ${table(['State', 'Connections'], [...STATES.map((st) => [st, s.connections[st]]
 ${table(['Status', 'Replies'], CLASSES.map((c) => [c, s.requests[c]]))}
 <h2>Memory cache</h2>
 ${table(['', 'Count'], [['hits', s.cache.hits], ['misses', s.cache.misses], ['documents', s.cache.documents], ['bytes', s.cache.bytes]])}
-<h2>Upstreams</h2>
+${s.proxyCache === undefined ? '' : `<h2>HTTP cache</h2>
+${table(['', 'Memory', 'Disk'], [
+    ['hits', s.proxyCache.hits, ''], ['misses', s.proxyCache.misses, ''],
+    ['stored responses', s.proxyCache.entries, s.proxyCache.diskEntries], ['bytes stored', s.proxyCache.bytes, s.proxyCache.diskBytes],
+    ['evictions', s.proxyCache.evictions, s.proxyCache.diskEvictions],
+  ])}
+`}<h2>Upstreams</h2>
 ${s.upstreams.length === 0 ? '<p>No upstream connections.</p>' : table(['Origin', 'Idle', 'Busy', 'Waiting'], s.upstreams.map((u) => [u.origin, u.idle, u.busy, u.waiting]))}
 ${s.workers === undefined ? '' : `<h2>Workers</h2>
 ${table(['Process', 'Up (s)', 'Open connections', 'Replies', 'Cache hits'], s.workers.map((w) => [

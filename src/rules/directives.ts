@@ -72,6 +72,9 @@ function parseHost(text: string): string | Expected {
 type Limit = Exclude<keyof ServerSettings, 'serverRoot' | 'port' | 'host' | 'maxBodySize' | 'proxyCA' | 'proxyHost' | 'trustProxy'
   | 'accessLog' | 'logFormat' | 'statusPath' | 'tlsCertificate' | 'tlsKey' | 'errorPages' | 'workers'>;
 
+/** The settings a `limit` directive sets: numbers (ProxyCacheDir is a path). */
+type NumberSetting = Exclude<Limit, 'proxyCacheDir'>;
+
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: the peers a TrustProxy names. */
 function parseAddressOrCidr(text: string): string | Expected {
   const slash = text.indexOf('/');
@@ -82,7 +85,7 @@ function parseAddressOrCidr(text: string): string | Expected {
   return new Expected(`expected an IP address or a CIDR block like 10.0.0.0/8, got ${quote(text)}`);
 }
 
-function limit(name: string, key: Limit, parse: (t: string) => number | Expected, usage: string): Directive {
+function limit(name: string, key: NumberSetting, parse: (t: string) => number | Expected, usage: string): Directive {
   return {
     name, usage, min: 1, max: 1,
     apply([w], d, ctx) {
@@ -204,6 +207,24 @@ const LIST: Directive[] = [
   limit('ProxyBodyTimeout', 'proxyBodyTimeout', parseDuration, 'DURATION'),
   limit('ProxyIdleTimeout', 'proxyIdleTimeout', parseDuration, 'DURATION'),
   limit('ProxyMaxConnections', 'proxyMaxConnections', parseCount, 'NUMBER'),
+  // The HTTP cache of proxied responses (src/http-cache/).
+  {
+    name: 'ProxyCache', usage: 'TEMPLATE', min: 1, max: 1,
+    apply([t], d, ctx) {
+      d.proxyCache.push({ template: template(t!), value: true, line: ctx.line });
+    },
+  },
+  limit('ProxyCacheSize', 'proxyCacheSize', parseSize, 'SIZE'),
+  {
+    name: 'ProxyCacheDir', usage: 'DIRECTORY [SIZE]', min: 1, max: 2,
+    apply([w, s], d, ctx) {
+      // Resolved against ServerRoot once the whole file is read.
+      const size = s === undefined ? undefined : check(parseSize(s.text), ctx);
+      if (s !== undefined && size === undefined) return;
+      d.settings.proxyCacheDir = w!.text;
+      if (size !== undefined) d.settings.proxyCacheDirSize = size;
+    },
+  },
   {
     name: 'ProxyCA', usage: 'FILE', min: 1, max: 1,
     apply([w], d, ctx) {

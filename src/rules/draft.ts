@@ -42,6 +42,8 @@ export interface Draft {
   readonly fallback: TemplateRule<string>[];
   readonly tunnel: AuthorityRule[];
   readonly forward: AuthorityRule[];
+  /** `ProxyCache`: the paths whose proxied responses the HTTP cache keeps. */
+  readonly proxyCache: TemplateRule<true>[];
   serverRoot: { readonly dir: string; readonly line: number } | undefined;
   /** ProxyCA as written, resolved against ServerRoot at the end. */
   proxyCA: { readonly file: string; readonly line: number } | undefined;
@@ -69,6 +71,7 @@ export function newDraft(file: string): Draft {
     fallback: [],
     tunnel: [],
     forward: [],
+    proxyCache: [],
     serverRoot: undefined,
     proxyCA: undefined,
     settings: {},

@@ -133,6 +133,7 @@ function finish(draft: Draft, serverRoot: string, report: (line: number, directi
   if (draft.proxyCA !== undefined) draft.settings.proxyCA = resolve(serverRoot, draft.proxyCA.file);
   const log = draft.settings.accessLog;
   if (log !== undefined && log !== '-') draft.settings.accessLog = resolve(serverRoot, log);
+  if (draft.settings.proxyCacheDir !== undefined) draft.settings.proxyCacheDir = resolve(serverRoot, draft.settings.proxyCacheDir);
   draft.converters.forEach((c, i) => {
     try {
       draft.converters[i] = { ...c, module: resolveModule(c.module, serverRoot) };

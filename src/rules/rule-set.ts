@@ -68,6 +68,7 @@ export class RuleFile implements RuleSet {
   readonly #fallback: readonly TemplateRule<string>[];
   readonly #tunnel: readonly AuthorityRule[];
   readonly #forward: readonly AuthorityRule[];
+  readonly #proxyCache: readonly TemplateRule<true>[];
   /**
    * The memo of `route`: not state of the rules (they never change), only
    * of their cost, so an immutable rule set may keep it; it goes with them.
@@ -104,6 +105,7 @@ export class RuleFile implements RuleSet {
     this.#fallback = Object.freeze([...draft.fallback]);
     this.#tunnel = Object.freeze([...draft.tunnel]);
     this.#forward = Object.freeze([...draft.forward]);
+    this.#proxyCache = Object.freeze([...draft.proxyCache]);
     this.cacheControl = Object.freeze(draft.cacheControl.map((c) => Object.freeze({ template: c.template.text, value: c.value, file: source, line: c.line })));
     this.settings = Object.freeze({
       serverRoot,
@@ -181,5 +183,9 @@ export class RuleFile implements RuleSet {
 
   forwardFor(authority: string): AuthorityRule | undefined {
     return authorityRuleFor(this.#forward, authority);
+  }
+
+  proxyCacheFor(path: string): boolean {
+    return this.#proxyCache.length !== 0 && firstMatch(this.#proxyCache, path) !== undefined;
   }
 }

@@ -54,6 +54,11 @@ export interface ServerSettings {
   proxyMaxConnections?: number;
   /** A CA certificate file (PEM, absolute) trusted for https upstreams besides the system's. */
   proxyCA?: string;
+  /** `ProxyCacheSize`: bytes of memory for the HTTP cache of proxied responses. */
+  proxyCacheSize?: number;
+  /** `ProxyCacheDir DIR [SIZE]`: the HTTP cache's disk tier, absolute (relative to ServerRoot), and its bound. */
+  proxyCacheDir?: string;
+  proxyCacheDirSize?: number;
   /** The Host sent upstream: the client's (default) or the upstream's own authority. */
   proxyHost?: 'client' | 'upstream';
   /** Peers whose X-Forwarded-* and Forwarded fields are kept and appended to: addresses and CIDR blocks. */
@@ -193,6 +198,8 @@ export interface RuleSet {
   tunnelFor(authority: string): AuthorityRule | undefined;
   /** The Forward rule an absolute-form request to `host:port` may use; none: the path is served as ours. */
   forwardFor(authority: string): AuthorityRule | undefined;
+  /** Whether a ProxyCache template matches the decoded path: its proxied responses go through the HTTP cache. */
+  proxyCacheFor(path: string): boolean;
 }
 
 export interface RuleOptions {

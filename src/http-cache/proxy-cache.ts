@@ -1,0 +1,394 @@
+// The HTTP cache in front of Proxy rules (RFC 9111, a shared cache): the
+// server hands it a request that a `ProxyCache` rule covers, with the way
+// to load it upstream, and gets back the reply to stack, from the store or
+// from the upstream. It decides, by the policy (policy.ts):
+//   hit       a stored response fresh enough for the request (or stale
+//             within the request's max-stale) answers it, with Age;
+//   validate  a stale one (or one that no-cache marks) is validated with a
+//             conditional request (§4.3): a 304 freshens and serves it, a
+//             full response replaces it, an error serves it stale where
+//             stale-if-error allows (RFC 5861);
+//   miss      the request goes upstream and a storable response is stored
+//             as it streams to the client (tee.ts); concurrent misses of a
+//             URI (and validations of one entry) wait for the first one
+//             instead of going upstream too.
+// Stored responses live in memory (store.ts) and, with ProxyCacheDir, on
+// disk too (disk.ts), where a restart finds them.
+// Unsafe methods pass through, and a non-error answer to one invalidates
+// the target URI and the same-origin Location and Content-Location (§4.4).
+// Every reply says what happened in Cache-Status (RFC 9211).
+// libwww counterpart: HTCache.c, which kept documents on their anchors too.
+
+import { Readable } from 'node:stream';
+import type { Request } from '../request.js';
+import type { Reply } from '../reply.js';
+import { errorReply } from '../reply.js';
+import { HttpError } from '../errors.js';
+import { getHeader } from '../stack-headers.js';
+import { parseCacheControl, type CacheControl } from './cache-control.js';
+import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Usability } from './policy.js';
+import { MemoryStore, entryAnchor, entrySize, type StoredResponse } from './store.js';
+import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
+import { teeBody } from './tee.js';
+import { rangeReply } from './range.js';
+import { DiskStore } from './disk.js';
+import { CONDITIONAL, Invalidations, effectiveUri, upstreamRequest, within, type Stamp } from './upstream.js';
+
+/** `ProxyCacheSize`'s default: 64 MiB. */
+export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
+/** A collapsed miss waits this long at most (a slow first client must not hold the others). */
+export const COLLAPSE_WAIT = 10_000;
+/** `ProxyCacheDir`'s default bound: 1 GiB. */
+export const PROXY_CACHE_DIR_SIZE = 1024 * 1024 * 1024;
+
+/** The name in Cache-Status (RFC 9211 §2). */
+const NAME = 'streamstack';
+
+export interface ProxyCacheOptions {
+  /** Bytes of memory for stored responses. */
+  maxSize?: number;
+  /** The disk tier: a directory (absolute) and its bound in bytes. */
+  dir?: string | null;
+  dirSize?: number;
+  /** The clock, in ms since the epoch (tests move it). */
+  now?: () => number;
+  /** How long a collapsed miss waits for the one on its way before going upstream itself, ms. */
+  collapseWait?: number;
+  /** The disk tier's directory could not be used (default: one line on stderr). */
+  onDiskError?: (dir: string, err: Error) => void;
+}
+
+export type Load = (request: Request) => Promise<Reply>;
+
+const EMPTY = Buffer.alloc(0);
+
+export class ProxyCache {
+  readonly store: MemoryStore;
+  /** The disk tier, when ProxyCacheDir names one; `ready` once its index is read. */
+  disk: DiskStore | null = null;
+  #ready: Promise<void> = Promise.resolve();
+  readonly #now: () => number;
+  readonly #collapseWait: number;
+  readonly #onDiskError: (dir: string, err: Error) => void;
+  /** Misses on their way upstream, by URI: resolve true once the response is stored. */
+  readonly #pending = new Map<string, Promise<boolean>>();
+  /** Stale entries being revalidated in the background (stale-while-revalidate). */
+  readonly #revalidating = new Set<StoredResponse>();
+  /** Stale entries being validated for a client: resolve true once freshened or replaced. */
+  readonly #validating = new Map<StoredResponse, Promise<boolean>>();
+  hits = 0;
+  misses = 0;
+  /** Invalidations (§4.4) by URI, so that a response requested before one is not stored after it. */
+  readonly #invalidations = new Invalidations();
+
+  constructor(options: ProxyCacheOptions = {}) {
+    this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
+    this.#now = options.now ?? Date.now;
+    this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
+    this.#onDiskError = options.onDiskError ?? ((dir, err) => void process.stderr.write(`streamstack: ProxyCacheDir ${dir}: ${err.message}; caching in memory only\n`));
+    this.setDisk(options.dir ?? null, options.dirSize ?? PROXY_CACHE_DIR_SIZE);
+  }
+
+  /** Resolves once the disk tier's index is read (at once without one). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Uses `dir` as the disk tier (null: none). The same directory keeps its
+   * index and files; another one is opened and indexed in the background,
+   * and requests wait for that. A directory that cannot be used leaves the
+   * cache in memory only.
+   */
+  setDisk(dir: string | null, maxBytes: number): void {
+    if (dir === (this.disk?.dir ?? null)) return;
+    if (dir === null) {
+      this.disk = null;
+      this.#ready = Promise.resolve();
+      return;
+    }
+    const disk = new DiskStore(dir, maxBytes);
+    this.disk = disk;
+    this.#ready = disk.open().catch((err: unknown) => {
+      if (this.disk === disk) this.disk = null;
+      this.#onDiskError(dir, err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /** The reply to `request`, from the store or through `load`. Never rejects. */
+  async handle(request: Request, load: Load): Promise<Reply> {
+    const uri = effectiveUri(request);
+    const method = request.method;
+    if (uri === null) return withStatus(await load(request), 'fwd=bypass');
+    if (method !== 'GET' && method !== 'HEAD') {
+      const reply = await load(request);
+      if (isUnsafe(method) && reply.status >= 200 && reply.status < 400) this.#invalidate(uri, reply);
+      return withStatus(reply, 'fwd=method');
+    }
+    const reqCC = requestDirectives(request.headers);
+    await this.#ready;
+    const selected = this.store.select(uri, request.headers);
+    const entry = selected.entry ?? (await this.#fromDisk(uri, request));
+    const known = selected.known || entry !== null;
+    // If-Match and If-Unmodified-Since are the origin's to evaluate (RFC 9110 §13.2.1): forwarded as they are.
+    if (entry !== null && request.headers['if-match'] === undefined && request.headers['if-unmodified-since'] === undefined) {
+      return this.#fromEntry(request, uri, entry, reqCC, load);
+    }
+    // §5.2.1.7: nothing stored that may answer it.
+    if (reqCC.has('only-if-cached')) return onlyIfCached(request);
+    this.misses++;
+    return this.#miss(request, uri, reqCC, known ? 'vary-miss' : 'uri-miss', load);
+  }
+
+  /** Forgets everything (a restart). */
+  flush(): void {
+    this.store.flush();
+  }
+
+  setMaxSize(bytes: number): void {
+    this.store.setMax(bytes);
+  }
+
+  /** A response the disk tier holds for this request, read back and kept in memory too. */
+  async #fromDisk(uri: string, request: Request): Promise<StoredResponse | null> {
+    const disk = this.disk;
+    if (disk === null || !disk.has(uri, request.headers)) return null;
+    const entry = await disk.load(uri, request.headers);
+    if (entry === null) return null;
+    entry.size = entrySize(entry.headers, entry.body);
+    entry.anchor = entryAnchor(entry, this.store);
+    this.store.put(entry, request.headers);
+    return entry;
+  }
+
+  async #fromEntry(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, load: Load): Promise<Reply> {
+    const age = currentAge(entry, this.#now());
+    const use = usability(entry.lifetime, age, entry.cc, reqCC);
+    if (use.kind !== 'validate') return this.#hit(request, entry, age, `hit; ttl=${use.ttl}`);
+    if (reqCC.has('only-if-cached')) return onlyIfCached(request);
+    if (use.staleWhileRevalidate) {
+      // RFC 5861 §3: served stale while one background revalidation runs.
+      this.#background(request, uri, entry, load);
+      return this.#hit(request, entry, age, `hit; ttl=${use.ttl}; detail=stale-while-revalidate`);
+    }
+    return this.#validate(request, uri, entry, reqCC, use, load);
+  }
+
+  #hit(request: Request, entry: StoredResponse, age: number, status: string): Reply {
+    this.hits++;
+    this.store.touch(entry);
+    const unchanged = notModified(entry, request.headers);
+    const reply = entryReply(entry, request, age, `${NAME}; ${status}`, unchanged);
+    return unchanged ? reply : rangeReply(entry, request, reply);
+  }
+
+  /**
+   * §4.3: the stored response validated with the upstream, then served,
+   * replaced, or served stale. Concurrent validations of one entry are
+   * collapsed: the later ones wait for the first and use what it brought.
+   */
+  async #validate(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load): Promise<Reply> {
+    const inflight = this.#validating.get(entry);
+    if (inflight !== undefined) {
+      await within(inflight, this.#collapseWait);
+      const again = this.store.select(uri, request.headers).entry;
+      if (again !== null) {
+        const age = currentAge(again, this.#now());
+        const now = usability(again.lifetime, age, again.cc, reqCC);
+        if (now.kind !== 'validate') return this.#hit(request, again, age, `fwd=stale; fwd-status=${again.status}; collapsed`);
+        if (again !== entry) return this.#validate(request, uri, again, reqCC, now, load);
+      }
+    }
+    let settle!: (done: boolean) => void;
+    const promise = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#validating.set(entry, promise);
+    const done = (validated: boolean): void => {
+      if (this.#validating.get(entry) === promise) this.#validating.delete(entry);
+      settle(validated);
+    };
+    try {
+      return await this.#validateNow(request, uri, entry, reqCC, use, load, done);
+    } catch (err) {
+      done(false);
+      throw err;
+    }
+  }
+
+  async #validateNow(
+    request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load,
+    done: (validated: boolean) => void,
+  ): Promise<Reply> {
+    const sub = upstreamRequest(request, conditionalFields(entry), true);
+    const requestTime = this.#now();
+    const stamp = this.#invalidations.stamp(uri);
+    const reply = await load(sub);
+    const t = { requestTime, responseTime: this.#now(), stamp };
+    if (reply.status === 304 && validatorsAgree(entry, reply)) {
+      this.store.resize(entry, freshen(entry, reply, t));
+      if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
+      done(true);
+      return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
+    }
+    if (reply.status >= 500 && use.staleIfError) {
+      // RFC 5861 §4: an error within the allowed staleness: the stale response instead.
+      discard(reply);
+      done(false);
+      return this.#hit(request, entry, currentAge(entry, this.#now()), `fwd=stale; fwd-status=${reply.status}; detail=stale-if-error`);
+    }
+    request.errors.push(...sub.errors);
+    if (reply.status === 304) {
+      // Another representation's validator: the entry cannot be freshened with it; fetch it whole.
+      done(false);
+      this.store.remove(entry);
+      return this.#miss(request, uri, reqCC, 'stale', load);
+    }
+    return this.#store(request, uri, reply, reqCC, t, 'stale', done);
+  }
+
+  /** RFC 5861 §3: one background validation of a stale entry, nobody waiting for it. */
+  #background(request: Request, uri: string, entry: StoredResponse, load: Load): void {
+    if (this.#revalidating.has(entry)) return;
+    this.#revalidating.add(entry);
+    const sub = upstreamRequest(request, conditionalFields(entry), false);
+    const requestTime = this.#now();
+    const stamp = this.#invalidations.stamp(uri);
+    void load(sub).then((reply) => {
+      const t = { requestTime, responseTime: this.#now(), stamp };
+      if (reply.status === 304 && validatorsAgree(entry, reply)) {
+        this.store.resize(entry, freshen(entry, reply, t));
+        if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, sub.headers);
+      } else if (reply.status < 500 && reply.status !== 304) {
+        const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
+        // Nobody reads it: the body is drained into the store.
+        if (stored.body instanceof Readable) stored.body.resume();
+        return;
+      }
+      discard(reply);
+    }).catch(() => {
+      // Nobody waits for it: a failure leaves the entry stale, and the next request validates it.
+    }).finally(() => this.#revalidating.delete(entry));
+  }
+
+  /** A miss: upstream, or after the miss already on its way for this URI. */
+  async #miss(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load): Promise<Reply> {
+    const plain = request.method === 'GET' && !request.upgrade && !reqCC.has('no-store') && CONDITIONAL.every((f) => request.headers[f] === undefined);
+    const pending = plain ? this.#pending.get(uri) : undefined;
+    if (pending !== undefined) {
+      // Collapsed forwarding: wait for the one on its way; if it was stored, it may answer this one too.
+      if (await within(pending, this.#collapseWait)) {
+        const { entry } = this.store.select(uri, request.headers);
+        if (entry !== null) {
+          const age = currentAge(entry, this.#now());
+          const use = usability(entry.lifetime, age, entry.cc, reqCC);
+          if (use.kind !== 'validate') return this.#hit(request, entry, age, `fwd=${why}; fwd-status=${entry.status}; collapsed`);
+        }
+      }
+      return this.#forward(request, uri, reqCC, why, load, null);
+    }
+    if (!plain) return this.#forward(request, uri, reqCC, why, load, null);
+    let settle!: (stored: boolean) => void;
+    const promise = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#pending.set(uri, promise);
+    const done = (stored: boolean): void => {
+      if (this.#pending.get(uri) === promise) this.#pending.delete(uri);
+      settle(stored);
+    };
+    try {
+      return await this.#forward(request, uri, reqCC, why, load, done);
+    } catch (err) {
+      done(false);
+      throw err;
+    }
+  }
+
+  async #forward(request: Request, uri: string, reqCC: CacheControl, why: string, load: Load, done: ((stored: boolean) => void) | null): Promise<Reply> {
+    const requestTime = this.#now();
+    const stamp = this.#invalidations.stamp(uri);
+    const reply = await load(request);
+    return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now(), stamp }, why, done);
+  }
+
+  /**
+   * A response from upstream, passed on, and stored when it may be (§3)
+   * once its body has arrived whole. `done` learns whether it was.
+   */
+  #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received & { stamp: Stamp }, why: string, done: ((stored: boolean) => void) | null): Reply {
+    const cc = parseCacheControl(reply.headers['Cache-Control']);
+    if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
+    const storable = !reply.tunnel && reply.length <= this.store.maxEntry
+      && isStorable(request.method, request.headers, reqCC, reply.status, reply.headers, cc);
+    let status = `${NAME}; fwd=${why}; fwd-status=${reply.status}`;
+    if (!storable) {
+      done?.(false);
+      reply.headers['Cache-Status'] = status;
+      return reply;
+    }
+    // The fields as they came, before the stack adds to them.
+    const draft = makeEntry(uri, request, reply, EMPTY, t);
+    const keep = (body: Buffer): boolean => {
+      const entry = { ...draft, body, size: entrySize(draft.headers, body) };
+      // Too large, or its URI was invalidated while it was on its way: not stored.
+      if (entry.size > this.store.maxEntry || !this.#invalidations.unchanged(uri, t.stamp)) return false;
+      this.disk?.write(entry, request.headers);
+      entry.anchor = entryAnchor(entry, this.store);
+      this.store.put(entry, request.headers);
+      return true;
+    };
+    status += '; stored';
+    reply.headers['Cache-Status'] = status;
+    const body = reply.body;
+    if (body === null || Buffer.isBuffer(body)) {
+      // (`done?.(keep(…))` would skip the keep when there is no `done`.)
+      const stored = keep(body ?? EMPTY);
+      done?.(stored);
+      return reply;
+    }
+    reply.body = teeBody(body, reply.length, this.store.maxEntry, (whole) => {
+      const stored = whole !== null && keep(whole);
+      done?.(stored);
+    });
+    return reply;
+  }
+
+  #forget(uri: string): void {
+    this.#invalidations.mark(uri);
+    this.store.invalidate(uri);
+    this.disk?.invalidate(uri);
+  }
+
+  /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
+  #invalidate(uri: string, reply: Reply): void {
+    this.#forget(uri);
+    for (const name of ['Location', 'Content-Location']) {
+      const value = getHeader(reply.headers, name);
+      if (value === undefined) continue;
+      try {
+        const base = new URL(uri);
+        const target = new URL(value.trim(), base);
+        target.hash = '';
+        if (target.origin === base.origin) this.#forget(target.href);
+      } catch {
+        // Not a URI reference: nothing to invalidate.
+      }
+    }
+  }
+}
+
+const NO_CC: CacheControl = new Map();
+
+function withStatus(reply: Reply, status: string): Reply {
+  reply.headers['Cache-Status'] = `${NAME}; ${status}${status.startsWith('fwd=') && status !== 'fwd=bypass' ? `; fwd-status=${reply.status}` : ''}`;
+  if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
+  return reply;
+}
+
+function onlyIfCached(request: Request): Reply {
+  const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
+  reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
+  return reply;
+}
+
+/** A reply not passed on: its body is let go. */
+function discard(reply: Reply): void {
+  if (reply.body instanceof Readable) reply.body.destroy();
+}
