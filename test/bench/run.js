@@ -36,6 +36,8 @@ const USAGE = `Usage: node test/bench/run.js [options]
                     server's or wrk's CPU (default 10; the first measure stays in the JSON as discarded)
   --json FILE       where to write the results (default bench-results.json)
   --no-pin          do not pin with taskset
+  --against DIR     also run the streamstack of another checkout (DIR/dist/src/cli.js, built) in
+                    every scenario streamstack runs in, labelled 'against': an A/B of two builds
   -h, --help        this text
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
@@ -54,6 +56,7 @@ function options() {
       retries: { type: 'string', default: '10' },
       json: { type: 'string', default: 'bench-results.json' },
       'no-pin': { type: 'boolean', default: false },
+      against: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,9 +75,15 @@ function options() {
     : SCENARIOS;
   const unknown = wanted.filter((w) => !SCENARIOS.some((s) => (w.endsWith('*') ? s.name.startsWith(w.slice(0, -1)) : s.name === w)));
   if (unknown.length) throw new Error(`unknown scenario: ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  if (values.against !== undefined) {
+    const script = path.resolve(values.against, 'dist', 'src', 'cli.js');
+    if (!existsSync(script)) throw new Error(`--against ${values.against}: no ${script} (build that checkout first)`);
+    PEERS.against = { ...PEERS.streamstack, label: 'against', script };
+  }
   return {
     quick: values.quick,
-    scenarios,
+    scenarios: values.against === undefined ? scenarios
+      : scenarios.map((s) => (s.peers.includes('streamstack') ? { ...s, peers: [...s.peers, 'against'] } : s)),
     rounds: int('rounds', values.rounds, 1),
     duration: int('duration', values.duration ?? (values.quick ? '1' : '3'), 1),
     warmup: int('warmup', values.warmup ?? '1', 0),
