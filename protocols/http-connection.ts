@@ -380,12 +380,12 @@ export class Connection implements ParserHandler {
     if (this.#stopping) {
       // RFC 9110 §15.6.4: no new work while the server stops, but an answer
       // that says so; the client may retry elsewhere or later.
-      tx.reply = errorReply(request.fail(new HttpError('WWW_ERR_REQ_STOPPING', undefined, { headers: { 'Retry-After': STOPPING_RETRY_AFTER } })));
+      tx.reply = this.#errorFor(request, new HttpError('WWW_ERR_REQ_STOPPING', undefined, { headers: { 'Retry-After': STOPPING_RETRY_AFTER } }));
       tx.close = true;
       this.#state = ConnState.Closing;
     } else if (head.expect !== null && head.expect !== '100-continue' && head.versionMinor === 1) {
       // RFC 9110 §10.1.1: an expectation we do not know gets 417; a 1.0 client's is ignored.
-      tx.reply = errorReply(request.fail(new HttpError('WWW_ERR_PARSE_EXPECT', head.expect)));
+      tx.reply = this.#errorFor(request, new HttpError('WWW_ERR_PARSE_EXPECT', head.expect));
     }
     return tx;
   }
@@ -412,7 +412,7 @@ export class Connection implements ParserHandler {
       },
       (err) => this.#edge(() => {
         this.#server.events.onError?.(err);
-        this.#onReply(tx, errorReply(request.fail(toHttpError(err))));
+        this.#onReply(tx, this.#errorFor(request, toHttpError(err)));
       }),
     );
   }
@@ -522,6 +522,17 @@ export class Connection implements ParserHandler {
    * `err` at once (its handler's reply, when it comes, is dropped). Nothing
    * after it is read.
    */
+  /**
+   * The wire's own answer to a request it parsed (a stop, an expectation, a
+   * body cut short): an error reply, presented as the server presents its
+   * errors (HttpServer.present: HTML, problem details or text by Accept).
+   */
+  #errorFor(request: Request, err: HttpError): Reply {
+    const reply = errorReply(request.fail(err));
+    const present = this.#server.present;
+    return present === null ? reply : present(reply, request);
+  }
+
   #failBody(tx: Transaction, err: HttpError): void {
     tx.failed = err;
     tx.discarding = false;
@@ -531,8 +542,7 @@ export class Connection implements ParserHandler {
     tx.body = null;
     body?.destroy(err);
     if (tx.reply === null) {
-      tx.request?.fail(err);
-      tx.reply = errorReply(err);
+      tx.reply = tx.request === null ? errorReply(err) : this.#errorFor(tx.request, err);
       tx.request?.abort(err);
       if (this.#queue[0] === tx) this.#scheduleFlush();
     }
@@ -713,7 +723,7 @@ export class Connection implements ParserHandler {
       destroyBody(reply);
       const err = new HttpError('WWW_ERR_INTERNAL', 'a protocol switch without a tunnel');
       this.#server.events.onError?.(err);
-      tx.reply = errorReply(tx.request?.fail(err) ?? err);
+      tx.reply = tx.request === null ? errorReply(err) : this.#errorFor(tx.request, err);
       tx.request?.abort(err);
     }
     // Replying before the body was read: drop a small rest, else close (RFC 9112 §9.6).

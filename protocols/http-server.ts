@@ -85,6 +85,11 @@ export const boundary = { caught: 0 };
 export class HttpServer {
   readonly handler: Handler;
   readonly events: WireEvents;
+  /**
+   * How the wire's own error replies to parsed requests are presented (the
+   * server's error pages); null: as they are, plain text.
+   */
+  present: ((reply: Reply, request: Request) => Reply) | null = null;
   readonly options: WireOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();

@@ -106,6 +106,8 @@ export class Server {
     this.#explicitCache = options.proxyCache ?? {};
     this.proxyCache = new ProxyCache({ ...this.#explicitCache, ...proxyCacheLimits(rules, this.#explicitCache) });
     this.http = new HttpServer((request) => this.handle(request), wireFrom(rules, options.wire), this.counters.observe(options.events), options.tls);
+    // The wire's own errors (a stop's 503, a 417, a body cut short) get the built-in pages too.
+    this.http.present = (reply, request) => (reply.error === undefined ? reply : builtInPage(reply, reply.error, request));
   }
 
   get rules(): RuleSet {

@@ -357,3 +357,51 @@ describe('ErrorPage in a rule file', () => {
     expect(r.stdout).not.toContain('serving');
   });
 });
+
+describe('the wire\'s own errors, presented as the server\'s', () => {
+  it('a 417 for an unknown expectation: HTML for a browser, problem details for a JSON client, text otherwise', async () => {
+    const { port } = await startServer(fixture.root);
+    const ask = (accept?: string) => fetchRaw(port, req('GET', '/index.html', { Expect: 'teapot', ...(accept && { Accept: accept }) }));
+    const html = await ask(BROWSER);
+    expect([html.status, html.headers['content-type']]).toEqual([417, 'text/html; charset=utf-8']);
+    expect(body(html)).toContain('WWW_ERR_PARSE_EXPECT');
+    expect(varyOf(html)).toContain('accept');
+    const problem = await ask(JSON_CLIENT);
+    expect(problem.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(body(problem))).toMatchObject({ status: 417, code: 'WWW_ERR_PARSE_EXPECT' });
+    const text = await ask();
+    expect(text.headers['content-type']).toMatch(/^text\/plain/);
+  });
+
+  it('a body cut short by the client\'s FIN: 400 as problem details, with Connection: close', async () => {
+    const { port } = await startServer(fixture.root, 'Pass /*\nEnable PUT /*');
+    const head = `PUT /up.txt HTTP/1.1\r\nHost: a\r\nAccept: ${JSON_CLIENT}\r\nContent-Length: 100\r\n\r\n`;
+    const r = await exchange(port, [head, 'only ten b'], { responses: 1, end: true, timeout: 5000 });
+    const res = r.responses[0]!;
+    expect([res.status, res.headers['content-type'], res.headers.connection]).toEqual([400, 'application/problem+json', 'close']);
+    expect(JSON.parse(body(res))).toMatchObject({ status: 400, code: 'WWW_ERR_REQ_BODY_INCOMPLETE', instance: '/up.txt' });
+    expect(fs.existsSync(path.join(fixture.root, 'up.txt'))).toBe(false);
+  });
+
+  it('a request arriving while the server stops: the 503 page keeps Retry-After and close', async () => {
+    const { server, port } = await startServer(fixture.root);
+    const s = await connect(port);
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.write(`GET /index.html HTTP/1.1\r\nHost: a\r\nAccept: ${BROWSER}\r\n`);
+    await sleep(30);
+    const stopped = server.close(5000);
+    await sleep(30);
+    s.write('\r\n');
+    const end = Date.now() + 5000;
+    while (!Buffer.concat(chunks).toString('latin1').includes('</html>') && Date.now() < end) await sleep(5);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/\r\ncontent-type: text\/html; charset=utf-8\r\n/i);
+    expect(text).toContain('WWW_ERR_REQ_STOPPING');
+    s.destroy();
+    await stopped;
+  });
+});
