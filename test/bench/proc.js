@@ -284,7 +284,10 @@ function canConnect(port) {
  * response says `Cache-Status: nginx; HIT|MISS|...` ($upstream_cache_status), as
  * streamstack's Cache-Status, so the check before the runs sees nginx hit too.
  * A cacheable response always goes through a file, whatever
- * `proxy_max_temp_file_size` says: that is how nginx stores it.
+ * `proxy_max_temp_file_size` says: that is how nginx stores it. `noPush` turns
+ * `tcp_nopush` off in this server: measured with a 64 KiB hit (sendfile from the
+ * cache file), nginx with it on waited about 40 ms per response (1,300 req/s,
+ * 10% CPU) and without it served 21,000 req/s; with 4 KiB, on is 5% faster.
  */
 function proxyServer(port, upstreamPort, cache) {
   return [
@@ -292,6 +295,7 @@ function proxyServer(port, upstreamPort, cache) {
     ...(cache ? [`  proxy_cache_path ${cache.dir}/cache levels=1:2 keys_zone=bench_cache:${cache.zone} use_temp_path=off;`] : []),
     '  server {',
     `    listen 127.0.0.1:${port};`,
+    ...(cache?.noPush ? ['    tcp_nopush off;'] : []),
     '    location / {',
     '      proxy_pass http://bench_upstream;',
     '      proxy_http_version 1.1;',
@@ -316,7 +320,7 @@ export async function startNginx({ root, upstreamPort, cache, pinning, cpu = 0, 
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'streamstack-bench-nginx-'));
   const conf = path.join(dir, 'nginx.conf');
-  const server = upstreamPort ? proxyServer(port, upstreamPort, cache && { dir, zone: cache.zone ?? '1m' }) : [`  server { listen 127.0.0.1:${port}; root ${root}; }`];
+  const server = upstreamPort ? proxyServer(port, upstreamPort, cache && { dir, zone: cache.zone ?? '1m', noPush: Boolean(cache.noPush) }) : [`  server { listen 127.0.0.1:${port}; root ${root}; }`];
   writeFileSync(conf, [
     'daemon off;',
     'master_process off;',

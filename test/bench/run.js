@@ -147,7 +147,7 @@ function startPeer(ctx, scenario, peer) {
   const def = PEERS[peer];
   if (def.nginx) {
     if (!ctx.nginx) throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
-    const cache = def.caching && scenario.cache ? { zone: scenario.cache.nginxZone } : undefined;
+    const cache = def.caching && scenario.cache ? { zone: scenario.cache.nginxZone, noPush: scenario.cache.nginxNoPush } : undefined;
     return startNginx({ root, upstreamPort: scenario.proxy ? ctx.upstream.port : undefined, cache, pinning: ctx.pinning });
   }
   const args = scenario.proxy ? def.proxyArgs({ root, upstream: ctx.upstream.url, rules: ctx.upstream.rules }) : def.args ? def.args({ root }) : [root];
