@@ -16,6 +16,8 @@ export const PEERS = {
     label: 'streamstack',
     script: path.join(REPO, 'dist', 'src', 'cli.js'),
     proxyArgs: ({ root, rules }) => [root, '--rules', rules],
+    // In a cache scenario its rule file has `ProxyCache /*` (run.js, startUpstream).
+    caching: true,
   },
   // The same CLI with two worker processes (file-4k-workers), and with a Status rule (file-4k-status).
   'streamstack-2w': {
@@ -62,6 +64,12 @@ export const PEERS = {
     label: 'nginx (proxy)',
     // startNginx with the upstream's port: proxy_pass to a keep-alive upstream block.
     nginx: true,
+  },
+  'nginx-cache': {
+    label: 'nginx (cache)',
+    // The same with proxy_cache in front (proc.js, proxyServer): the cache scenarios' target.
+    nginx: true,
+    caching: true,
   },
 };
 

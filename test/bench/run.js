@@ -20,7 +20,7 @@ import { PEERS, REPO, UPSTREAM } from './peers.js';
 import { SCENARIOS } from './scenarios.js';
 import { startServer, startNginx, nginxInstalled, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
 import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
-import { verify } from './verify.js';
+import { verify, verifyHit } from './verify.js';
 import { summarize, table } from './report.js';
 
 const USAGE = `Usage: node test/bench/run.js [options]
@@ -127,12 +127,16 @@ function sharedContext(ctx) {
  * The upstream of a proxy scenario, on CPU 1 (with wrk) when pinned, and the
  * rule file that makes streamstack proxy every path to it.
  */
-async function startUpstream(ctx) {
+async function startUpstream(ctx, scenario) {
   const { root } = ctx.fixtures;
   const server = await startServer({ script: UPSTREAM, root, pinning: ctx.pinning, cpu: 1, cwd: REPO });
   const url = `http://127.0.0.1:${server.port}`;
   const rules = path.join(root, 'proxy.rules');
-  writeFileSync(rules, `# The bench's reverse proxy: every path to the upstream.\nProxy /* ${url}/*\n`);
+  // A cache scenario puts the HTTP cache in front of every path, bounded by its cacheSize where it gives one.
+  const cache = scenario.cache
+    ? `${scenario.cache.size ? `ProxyCacheSize ${scenario.cache.size}\n` : ''}ProxyCache /*\n`
+    : '';
+  writeFileSync(rules, `# The bench's reverse proxy: every path to the upstream.\n${cache}Proxy /* ${url}/*\n`);
   log(`  started upstream (pid ${server.pid}, port ${server.port}, ${ctx.pinning.pinned ? 'CPU 1 with wrk' : 'unpinned'})`);
   return { ...server, url, rules };
 }
@@ -143,7 +147,8 @@ function startPeer(ctx, scenario, peer) {
   const def = PEERS[peer];
   if (def.nginx) {
     if (!ctx.nginx) throw new Error('not installed, left out (Debian: apt-get install nginx-light)');
-    return startNginx({ root, upstreamPort: scenario.proxy ? ctx.upstream.port : undefined, pinning: ctx.pinning });
+    const cache = def.caching && scenario.cache ? { zone: scenario.cache.nginxZone, noPush: scenario.cache.nginxNoPush } : undefined;
+    return startNginx({ root, upstreamPort: scenario.proxy ? ctx.upstream.port : undefined, cache, pinning: ctx.pinning });
   }
   const args = scenario.proxy ? def.proxyArgs({ root, upstream: ctx.upstream.url, rules: ctx.upstream.rules }) : def.args ? def.args({ root }) : [root];
   return startServer({ script: def.script, args, pinning: ctx.pinning, cwd: REPO });
@@ -163,6 +168,7 @@ async function runScenario(outer, scenario) {
     base: scenario.base ?? 'streamstack',
     shared: Boolean(scenario.shared),
     proxy: Boolean(scenario.proxy),
+    cache: scenario.cache ?? null,
     warnings: [],
     results: scenario.peers.map((peer) => ({ peer, label: PEERS[peer].label, runs: [], discarded: [], error: null })),
   };
@@ -172,7 +178,7 @@ async function runScenario(outer, scenario) {
   };
   log(`\n${scenario.name}: ${scenario.what} (${scenario.connections} connections` +
     `${scenario.shared ? `, shared CPUs, wrk -t${opts.threads}` : ''})`);
-  const expected = ctx.fixtures.files[scenario.path.slice(1)];
+  const expected = ctx.fixtures.files[scenario.file ?? scenario.path.slice(1)];
   // --quick and an explicit --warmup keep their own; the default gives way to the scenario's.
   const warmup = opts.warmupGiven || opts.quick ? opts.warmup : Math.max(opts.warmup, scenario.warmup ?? 0);
 
@@ -182,7 +188,7 @@ async function runScenario(outer, scenario) {
   try {
     if (scenario.proxy) {
       try {
-        upstream = await startUpstream(ctx);
+        upstream = await startUpstream(ctx, scenario);
       } catch (err) {
         throw new Error(`${scenario.name}: the upstream did not start: ${err.message}`);
       }
@@ -198,6 +204,10 @@ async function runScenario(outer, scenario) {
         log(`  started ${p.label} (pid ${server.pid}, port ${server.port}, RSS ${p.idleRssMiB.toFixed(1)} MiB)`);
         const problems = await verify({ port: server.port, path: scenario.path, headers: scenario.headers, expected, gzip: scenario.gzip });
         for (const problem of problems) warn(`${p.label}: ${problem}`);
+        // A caching proxy must answer the same request again from its cache, or it would be measured as a plain one.
+        if (scenario.cache && PEERS[p.peer].caching) {
+          for (const problem of await verifyHit({ port: server.port, path: scenario.path, expected })) warn(`${p.label}: ${problem}`);
+        }
         if (warmup > 0) {
           const w = await measure(ctx, scenario, server, 'warmup', warmup);
           for (const f of flags(w, true)) warn(`${p.label} warm-up: ${f}`);

@@ -50,3 +50,27 @@ export async function verify({ port, path, headers = [], expected, gzip = false,
   }
   return problems;
 }
+
+/**
+ * For a caching proxy, after verify() made the first request: a second GET of
+ * the same path must be answered from the cache (`Cache-Status` saying `hit`,
+ * RFC 9211: streamstack's `streamstack; hit; ttl=N`, nginx's `nginx; HIT` from
+ * the bench's config) with the same bytes. Returns a list of problems.
+ */
+export async function verifyHit({ port, path, expected, timeoutMs = 10000 }) {
+  let res;
+  try {
+    res = await get(port, path, {}, timeoutMs);
+  } catch (err) {
+    return [`second GET ${path} failed: ${err.message}`];
+  }
+  const problems = [];
+  const status = res.headers['cache-status'];
+  if (status === undefined || !/(^|[;,\s])hit([;,\s]|$)/i.test(status)) {
+    problems.push(`second GET ${path} was not a cache hit (Cache-Status: ${status ?? 'none'})`);
+  }
+  if (res.status !== 200 || !res.body.equals(expected)) {
+    problems.push(`second GET ${path} answered ${res.status} with ${res.body.length} bytes, not the upstream's ${expected.length}`);
+  }
+  return problems;
+}
