@@ -199,13 +199,7 @@ export class ProxyCache {
         if (again !== entry) return this.#validate(request, uri, again, reqCC, now, load);
       }
     }
-    let settle!: (done: boolean) => void;
-    const promise = new Promise<boolean>((resolve) => (settle = resolve));
-    this.#validating.set(entry, promise);
-    const done = (validated: boolean): void => {
-      if (this.#validating.get(entry) === promise) this.#validating.delete(entry);
-      settle(validated);
-    };
+    const done = lead(this.#validating, entry);
     try {
       return await this.#validateNow(request, uri, entry, reqCC, use, load, done);
     } catch (err) {
@@ -286,13 +280,7 @@ export class ProxyCache {
       return this.#forward(request, uri, reqCC, why, load, null);
     }
     if (!plain) return this.#forward(request, uri, reqCC, why, load, null);
-    let settle!: (stored: boolean) => void;
-    const promise = new Promise<boolean>((resolve) => (settle = resolve));
-    this.#pending.set(uri, promise);
-    const done = (stored: boolean): void => {
-      if (this.#pending.get(uri) === promise) this.#pending.delete(uri);
-      settle(stored);
-    };
+    const done = lead(this.#pending, uri);
     try {
       return await this.#forward(request, uri, reqCC, why, load, done);
     } catch (err) {
@@ -391,4 +379,19 @@ function onlyIfCached(request: Request): Reply {
 /** A reply not passed on: its body is let go. */
 function discard(reply: Reply): void {
   if (reply.body instanceof Readable) reply.body.destroy();
+}
+
+/**
+ * Collapsed forwarding's bookkeeping: `key` has a request on its way, which
+ * the others wait for in `inflight`; the function returned settles it (true:
+ * the outcome is stored and usable) and forgets it, once.
+ */
+function lead<K>(inflight: Map<K, Promise<boolean>>, key: K): (usable: boolean) => void {
+  let settle!: (usable: boolean) => void;
+  const promise = new Promise<boolean>((resolve) => (settle = resolve));
+  inflight.set(key, promise);
+  return (usable) => {
+    if (inflight.get(key) === promise) inflight.delete(key);
+    settle(usable);
+  };
 }

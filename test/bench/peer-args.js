@@ -1,5 +1,6 @@
-// The command line every peer script shares with streamstack's CLI:
-// `node PEER.js ROOT --port N [--host ADDR]`; the peer prints its URL once listening.
+// The command lines of the benchmark's scripts: every peer's, which it shares
+// with streamstack's CLI (`node PEER.js ROOT --port N [--host ADDR]`; the peer
+// prints its URL once listening), and the options of run.js and soak.js.
 
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
@@ -27,4 +28,20 @@ export function listen(name, server, { port, host }) {
     process.exit(1);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => process.exit(0));
+}
+
+/** The options `spec` names (plus -h/--help, which prints `usage` and exits). */
+export function scriptOptions(spec, usage) {
+  const { values } = parseArgs({ options: { ...spec, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  return values;
+}
+
+/** The whole number an option gives, at least `min`; a clear error otherwise. */
+export function wholeNumber(name, v, min) {
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} expects a whole number >= ${min}, got '${v}'`);
+  return Number(v);
 }

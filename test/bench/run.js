@@ -9,7 +9,6 @@
 //   node test/bench/run.js [--quick] [--only NAME[,NAME]] [--rounds N]
 //     [--duration S] [--warmup S] [--threads N] [--json FILE] [--no-pin]
 
-import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +16,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFixtures } from './fixtures.js';
 import { PEERS, REPO, UPSTREAM } from './peers.js';
+import { scriptOptions, wholeNumber } from './peer-args.js';
 import { SCENARIOS } from './scenarios.js';
 import { startServer, startNginx, nginxInstalled, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
 import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
@@ -45,30 +45,18 @@ Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
 
 
 function options() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string', multiple: true },
-      rounds: { type: 'string', default: '3' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      threads: { type: 'string', default: '1' },
-      retries: { type: 'string', default: '10' },
-      json: { type: 'string', default: 'bench-results.json' },
-      'no-pin': { type: 'boolean', default: false },
-      against: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  // wrk takes whole seconds.
-  const int = (name, v, min) => {
-    if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} expects a whole number >= ${min}, got '${v}'`);
-    return Number(v);
-  };
+  const values = scriptOptions({
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    threads: { type: 'string', default: '1' },
+    retries: { type: 'string', default: '10' },
+    json: { type: 'string', default: 'bench-results.json' },
+    'no-pin': { type: 'boolean', default: false },
+    against: { type: 'string' },
+  }, USAGE);
   const wanted = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
   const scenarios = wanted.length
     ? SCENARIOS.filter((s) => wanted.some((w) => (w.endsWith('*') ? s.name.startsWith(w.slice(0, -1)) : s.name === w)))
@@ -84,12 +72,12 @@ function options() {
     quick: values.quick,
     scenarios: values.against === undefined ? scenarios
       : scenarios.map((s) => (s.peers.includes('streamstack') ? { ...s, peers: [...s.peers, 'against'] } : s)),
-    rounds: int('rounds', values.rounds, 1),
-    duration: int('duration', values.duration ?? (values.quick ? '1' : '3'), 1),
-    warmup: int('warmup', values.warmup ?? '1', 0),
+    rounds: wholeNumber('rounds', values.rounds, 1),
+    duration: wholeNumber('duration', values.duration ?? (values.quick ? '1' : '3'), 1),
+    warmup: wholeNumber('warmup', values.warmup ?? '1', 0),
     warmupGiven: values.warmup !== undefined,
-    threads: int('threads', values.threads, 1),
-    retries: int('retries', values.retries, 0),
+    threads: wholeNumber('threads', values.threads, 1),
+    retries: wholeNumber('retries', values.retries, 0),
     json: values.json,
     pin: !values['no-pin'],
   };

@@ -9,7 +9,6 @@
 //
 //   node test/bench/soak.js [--requests N] [--seconds S] [--clients N] [--json FILE]
 
-import { parseArgs } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
@@ -18,6 +17,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, stop, killAll, rssKiB, gist } from './proc.js';
 import { REPO } from './peers.js';
+import { scriptOptions, wholeNumber } from './peer-args.js';
 
 const USAGE = `Usage: node test/bench/soak.js [options]
 
@@ -29,27 +29,16 @@ const USAGE = `Usage: node test/bench/soak.js [options]
 `;
 
 function options() {
-  const { values } = parseArgs({
-    options: {
-      requests: { type: 'string', default: '100000' },
-      seconds: { type: 'string', default: '60' },
-      clients: { type: 'string', default: '32' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const int = (name, v, min) => {
-    if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} expects a whole number >= ${min}, got '${v}'`);
-    return Number(v);
-  };
+  const values = scriptOptions({
+    requests: { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '60' },
+    clients: { type: 'string', default: '32' },
+    json: { type: 'string' },
+  }, USAGE);
   return {
-    requests: int('requests', values.requests, 1),
-    seconds: int('seconds', values.seconds, 1),
-    clients: int('clients', values.clients, 1),
+    requests: wholeNumber('requests', values.requests, 1),
+    seconds: wholeNumber('seconds', values.seconds, 1),
+    clients: wholeNumber('clients', values.clients, 1),
     json: values.json,
   };
 }
