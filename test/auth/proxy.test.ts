@@ -75,3 +75,29 @@ describe('Protect on proxied paths', () => {
     expect(up.requests.map((u) => u.headers.authorization)).toEqual([undefined, 'Bearer app-token', auth('alice').Authorization]);
   });
 });
+
+describe('the masks of methods beyond the four', () => {
+  it('PATCH and the WebDAV methods follow PutMask; with only a PutMask, reading stays open', async () => {
+    const up = await fakeUpstream((_r, socket) => respond(socket, 200, 'from upstream'));
+    const { port } = await startProtected(site, `
+Enable PATCH /*
+Enable PROPFIND /*
+Enable MKCOL /*
+Protection writers {
+  AuthType Basic
+  ServerId Writers
+  PasswordFile ${site.passwd}
+  PutMask alice
+}
+Protect /dav/* writers
+Proxy /dav/* ${up.origin}/*
+`);
+    for (const method of ['PATCH', 'PROPFIND', 'MKCOL']) {
+      expect([method, (await fetchRaw(port, req(method, '/dav/x'))).status]).toEqual([method, 401]);
+      expect([method, (await fetchRaw(port, req(method, '/dav/x', auth('bob')))).status]).toEqual([method, 403]);
+      expect([method, (await fetchRaw(port, req(method, '/dav/x', auth('alice')))).status]).toEqual([method, 200]);
+    }
+    expect((await fetchRaw(port, req('GET', '/dav/x'))).status).toBe(200);
+    expect(up.requests.map((u) => u.method)).toEqual(['PATCH', 'PROPFIND', 'MKCOL', 'GET']);
+  });
+});
