@@ -108,9 +108,12 @@ describe('over the wire', () => {
     expect(total).toBe(1 + 30 + 1);
     expect(total).toBe(Object.values(s.requests).reduce((n, v) => n + v, 0));
     const p99 = Math.max(...points.map((p) => p.p99 ?? 0));
-    const p50 = Math.max(...points.map((p) => p.p50 ?? 0));
     expect(p99).toBeGreaterThanOrEqual(400);
-    expect(p50).toBeLessThan(100);
+    // The slow reply may land alone in the next 10 s bucket (its p50 is then its own time), so the
+    // median is read in the busiest bucket: it holds at least 16 of the 32 replies, at most one slow.
+    const busiest = points.reduce((a, b) => (b.requests > a.requests ? b : a));
+    expect(busiest.requests).toBeGreaterThanOrEqual(16);
+    expect(busiest.p50).toBeLessThan(100);
     const current = points.at(-1)!;
     expect(current.rps).toBeGreaterThan(0);
   });
