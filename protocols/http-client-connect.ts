@@ -9,6 +9,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
+import { reusedReads } from './http-client-reads.js';
 import { HttpError, type ErrorCode } from '../src/errors.js';
 import { guardedLookup, isPrivateAddress, refused, type Resolver } from './http-client-guard.js';
 
@@ -116,8 +117,10 @@ export function connect(origin: Origin, options: ConnectOptions, signal: AbortSi
     if (guard !== null && literal && isPrivateAddress(origin.host)) return reject(refused(origin.host, origin.host));
     let phase: 'dns' | 'tcp' | 'tls' = literal ? 'tcp' : 'dns';
     // Half-open: a tunnel carries each direction's end on its own.
-    const tcp = net.connect({
+    const tcp: net.Socket = net.connect({
       host: origin.host, port: origin.port, noDelay: true, allowHalfOpen: true,
+      // TLS reads the socket itself; a plain one reads into reused buffers.
+      ...(origin.scheme === 'http' && { onread: reusedReads(() => tcp) }),
       ...(guard !== null && !literal && { lookup: guardedLookup(guard) }),
     });
     let socket: net.Socket = tcp;

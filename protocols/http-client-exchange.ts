@@ -16,6 +16,10 @@
 // upstream may be HTTP/1.0 or ignore expectations. A final response before
 // either is the answer: the body is never read.
 //
+// A read may land in a reused buffer (http-client-reads.ts): what is kept
+// past onData's return is copied (bytes waiting for a slow reader, a body
+// pushed into a stream), or lent (a chunk written to the client's socket).
+//
 // A response whose Content-Length is at most GATHERED_BODY is gathered whole
 // before the exchange answers, and its body handed back as a Buffer: the
 // server writes head and body at once, with no stream between them; a
@@ -43,6 +47,7 @@ import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, ty
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
+import { lend } from './http-client-reads.js';
 import { addTrailers, replyHead } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
 import type { DirectBody, ReplyHeaders } from '../src/reply.js';
@@ -114,8 +119,9 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #body: Readable | null = null;
   /** Where the body writes itself (DirectBody), once the server asked. */
   #sink: { readonly socket: Writable; readonly progress: () => void; readonly done: (err: Error | null) => void } | null = null;
-  /** A small body being gathered (GATHERED_BODY): its chunks so far. */
-  #gathered: Buffer[] | null = null;
+  /** A small body being gathered (GATHERED_BODY), and how much of it came. */
+  #gathered: Buffer | null = null;
+  #gatheredLength = 0;
   #trailers: ReplyHeaders | null = null;
   /** The body's reader is slow: the socket is paused until it reads again. */
   #waiting = false;
@@ -262,7 +268,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     this.#lastProgress = Date.now();
     if (this.#waiting) {
       // Paused, but a read was already under way.
-      this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
+      this.#pending = this.#pending === null ? Buffer.from(chunk) : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
       this.#pendingOffset = 0;
       return;
     }
@@ -296,7 +302,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     }
   }
 
-  #parse(buf: Buffer, offset: number): void {
+  /** `owned`: buf is ours to keep (not a read's, which may be a reused buffer). */
+  #parse(buf: Buffer, offset: number, owned = false): void {
     this.#parsing = true;
     const n = this.#parser.execute(buf, offset);
     this.#parsing = false;
@@ -308,8 +315,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (this.#switched) return this.#switch(Buffer.from(buf.subarray(n)));
     if (this.#responseDone) return this.#finish(n === buf.length && this.#pending === null);
     if (n < buf.length) {
-      this.#pending = buf;
-      this.#pendingOffset = n;
+      this.#pending = owned ? buf : Buffer.from(buf.subarray(n));
+      this.#pendingOffset = owned ? n : 0;
     }
     // The parser stops at a full reader, but a read that was all body is consumed whole: pause either way.
     if (n < buf.length || this.#readerFull) {
@@ -327,7 +334,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
-      this.#parse(pending, this.#pendingOffset);
+      this.#parse(pending, this.#pendingOffset, true);
       if (this.#ended || this.#waiting) return;
     }
     this.#conn.socket.resume();
@@ -367,7 +374,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     this.#head = head;
     if (head.bodyLength > 0 && head.bodyLength <= GATHERED_BODY) {
       // Answered at its end (onComplete); the body timeout runs meanwhile.
-      this.#gathered = [];
+      this.#gathered = Buffer.allocUnsafe(head.bodyLength);
+      this.#gatheredLength = 0;
       this.#updateTimer();
       return true;
     }
@@ -395,14 +403,18 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
 
   onBody(chunk: Buffer): boolean {
     if (this.#ended) return false;
-    // A read buffer is the socket's own, never reused: kept as it is (the length bounds them all).
-    if (this.#gathered !== null) return this.#gathered.push(chunk) > 0;
+    if (this.#gathered !== null) {
+      // The parser stops at Content-Length: the chunks fit.
+      this.#gatheredLength += chunk.copy(this.#gathered, this.#gatheredLength);
+      return true;
+    }
     const sink = this.#sink;
     if (sink !== null) {
-      const ok = sink.socket.write(chunk);
+      // The read's buffer stays ours until the kernel has the bytes.
+      const ok = sink.socket.write(chunk, lend());
       sink.progress();
       if (ok) return true;
-    } else if (this.#body!.push(chunk)) return true;
+    } else if (this.#body!.push(Buffer.from(chunk))) return true;
     this.#readerFull = true;
     return false;
   }
@@ -417,7 +429,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     const gathered = this.#gathered;
     if (gathered !== null) {
       this.#resolved = true;
-      this.#resolve({ head: this.#head!, body: gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered) });
+      this.#resolve({ head: this.#head!, body: gathered });
       return false;
     }
     const trailers = this.#parser.trailers;

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { HttpError } from '../src/errors.js';
 import type { AbortHook } from '../src/request.js';
 import { connect, type ConnectOptions, type Origin } from './http-client-connect.js';
+import { setReader } from './http-client-reads.js';
 
 /** What an exchange hears from the connection it holds. */
 export interface ConnectionUser {
@@ -45,8 +46,10 @@ export class UpstreamConnection {
   constructor(socket: Socket, pool: Pool) {
     this.socket = socket;
     this.#pool = pool;
+    // A plain socket hands its reads here directly (http-client-reads.ts); a TLS one emits 'data'.
+    setReader(socket, this.#onData);
     this.#listeners = [
-      ['data', (chunk: Buffer) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onData(chunk)))],
+      ['data', this.#onData],
       ['end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd()))],
       ['error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err)))],
       ['close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose()))],
@@ -57,6 +60,15 @@ export class UpstreamConnection {
 
   readonly #listeners: [string, (...args: any[]) => void][];
 
+  #onData = (chunk: Buffer): void => {
+    try {
+      if (this.user === null) this.#broken();
+      else this.user.onData(chunk);
+    } catch (err) {
+      this.#thrown(err);
+    }
+  };
+
   /**
    * The socket leaves HTTP (a 101 to an Upgrade): paused, so no byte is
    * lost, and without this connection's listeners. An error before its new
@@ -65,6 +77,7 @@ export class UpstreamConnection {
   release(): Socket {
     const socket = this.socket;
     socket.pause();
+    setReader(socket, null);
     for (const [event, listener] of this.#listeners) socket.off(event, listener);
     socket.on('error', () => {});
     this.user = null;
@@ -80,8 +93,12 @@ export class UpstreamConnection {
     try {
       handle();
     } catch (err) {
-      this.socket.destroy(err instanceof Error ? err : new Error(String(err)));
+      this.#thrown(err);
     }
+  }
+
+  #thrown(err: unknown): void {
+    this.socket.destroy(err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Idle: it no longer keeps the process alive, and goes after `ms`. */
