@@ -29,15 +29,19 @@ const free: Buffer[] = [];
 let reading: Buffer | null = null;
 let holds: Holds | null = null;
 
-/** Buffers taken and not yet back: for tests. */
-export const readBuffers = { out: 0 };
+/** Read buffers lent out now (written to a client and not yet taken by its kernel): for tests. */
+export const readBuffers = { lent: 0 };
 
 /** A lent read buffer: back to the list when its reader returned and every lender released it. */
 class Holds {
   count = 1;
-  constructor(readonly buf: Buffer) {}
+  constructor(readonly buf: Buffer) {
+    readBuffers.lent++;
+  }
   release = (): void => {
-    if (--this.count === 0) giveBack(this.buf);
+    if (--this.count > 0) return;
+    readBuffers.lent--;
+    giveBack(this.buf);
   };
 }
 
@@ -46,12 +50,10 @@ export type Reader = (chunk: Buffer) => void;
 const readers = new WeakMap<Socket, Reader>();
 
 function take(): Buffer {
-  readBuffers.out++;
   return free.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
 }
 
 function giveBack(buf: Buffer): void {
-  readBuffers.out--;
   if (free.length < KEPT) free.push(buf);
 }
 
