@@ -17,8 +17,8 @@
 // either is the answer: the body is never read.
 //
 // A read may land in a reused buffer (http-client-reads.ts): what is kept
-// past onData's return is copied (bytes waiting for a slow reader, a body
-// pushed into a stream), or lent (a chunk written to the client's socket).
+// past onData's return retains it (a chunk written to the client's socket,
+// bytes waiting for a slow reader) or is copied (a body pushed into a stream).
 //
 // A response whose Content-Length is at most GATHERED_BODY is gathered whole
 // before the exchange answers, and its body handed back as a Buffer: the
@@ -47,7 +47,7 @@ import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, ty
 import type { Socket } from 'node:net';
 import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
-import { lend } from './http-client-reads.js';
+import type { ReadBuffer } from './http-client-reads.js';
 import { addTrailers, replyHead } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
 import type { DirectBody, ReplyHeaders } from '../src/reply.js';
@@ -127,9 +127,14 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #waiting = false;
   /** The last push() went over the body's high-water mark. */
   #readerFull = false;
-  /** Unparsed bytes kept while waiting. */
+  /** Unparsed bytes kept while waiting, and the read buffer they are in (retained), if reused. */
   #pending: Buffer | null = null;
   #pendingOffset = 0;
+  #pendingOwner: ReadBuffer | null = null;
+  /** The reused read buffer being parsed now, if any. */
+  #owner: ReadBuffer | null = null;
+  /** The body writes itself from now on (#writeTo): the stream no longer asks for more. */
+  #direct = false;
   #eof = false;
   #parsing = false;
   #ended = false;
@@ -262,17 +267,31 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
 
   // --- the connection --------------------------------------------------------
 
-  onData(chunk: Buffer): void {
+  onData(chunk: Buffer, owner: ReadBuffer | null): void {
     if (this.#ended) return;
     this.#received += chunk.length;
     this.#lastProgress = Date.now();
     if (this.#waiting) {
-      // Paused, but a read was already under way.
-      this.#pending = this.#pending === null ? Buffer.from(chunk) : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
-      this.#pendingOffset = 0;
+      // Paused, but a read was already under way (a TLS socket's): kept as one copy.
+      const pending = this.#pending;
+      this.#keep(pending === null ? Buffer.from(chunk) : Buffer.concat([pending.subarray(this.#pendingOffset), chunk]), 0, null);
       return;
     }
-    this.#parse(chunk, 0);
+    this.#parse(chunk, 0, owner);
+  }
+
+  /** Keeps `buf` from `offset` for later, retaining its read buffer (if reused) instead of copying. */
+  #keep(buf: Buffer, offset: number, owner: ReadBuffer | null): void {
+    this.#pendingOwner?.release();
+    this.#pending = buf;
+    this.#pendingOffset = offset;
+    this.#pendingOwner = owner === null ? null : owner.retain();
+  }
+
+  #dropPending(): void {
+    this.#pendingOwner?.release();
+    this.#pendingOwner = null;
+    this.#pending = null;
   }
 
   onEnd(): void {
@@ -302,10 +321,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     }
   }
 
-  /** `owned`: buf is ours to keep (not a read's, which may be a reused buffer). */
-  #parse(buf: Buffer, offset: number, owned = false): void {
+  /** `owner`: the reused read buffer `buf` is in (null: buf is ours to keep). */
+  #parse(buf: Buffer, offset: number, owner: ReadBuffer | null): void {
     this.#parsing = true;
+    this.#owner = owner;
     const n = this.#parser.execute(buf, offset);
+    this.#owner = null;
     this.#parsing = false;
     if (this.#ended) return;
     const parser = this.#parser;
@@ -314,10 +335,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     }
     if (this.#switched) return this.#switch(Buffer.from(buf.subarray(n)));
     if (this.#responseDone) return this.#finish(n === buf.length && this.#pending === null);
-    if (n < buf.length) {
-      this.#pending = owned ? buf : Buffer.from(buf.subarray(n));
-      this.#pendingOffset = owned ? n : 0;
-    }
+    if (n < buf.length) this.#keep(buf, n, owner);
     // The parser stops at a full reader, but a read that was all body is consumed whole: pause either way.
     if (n < buf.length || this.#readerFull) {
       this.#waiting = true;
@@ -333,8 +351,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     this.#waiting = false;
     const pending = this.#pending;
     if (pending !== null) {
+      const owner = this.#pendingOwner;
       this.#pending = null;
-      this.#parse(pending, this.#pendingOffset, true);
+      this.#pendingOwner = null;
+      // Parsing may keep a part of it again (retained anew) before this hold goes.
+      this.#parse(pending, this.#pendingOffset, owner);
+      owner?.release();
       if (this.#ended || this.#waiting) return;
     }
     this.#conn.socket.resume();
@@ -382,14 +404,21 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (head.bodyLength !== 0) {
       const body = new Readable({
         highWaterMark: 64 * 1024,
-        read: () => this.#resume(),
+        read: () => {
+          if (!this.#direct) this.#resume();
+        },
         destroy: (err, callback) => {
           // The reader gave up (client gone, conversion failed): the rest is not wanted.
           if (!this.#ended) this.#fail(err instanceof HttpError ? err : new HttpError('WWW_ERR_REQ_ABORTED'), true);
           callback(err);
         },
       }) as Readable & DirectBody;
-      if (head.bodyLength > 0) body.writeTo = (socket, progress, done) => this.#writeTo(socket, progress, done);
+      if (head.bodyLength > 0) {
+        body.writeTo = (socket, progress, done) => this.#writeTo(socket, progress, done);
+        // Nothing more is parsed until the server either writes the body itself
+        // or reads the stream: the bytes of this read wait in their buffer, not copied.
+        this.#readerFull = true;
+      }
       // An error is for the body's reader to see (#failBody), never the process's.
       body.on('error', ignore);
       this.#body = body;
@@ -398,7 +427,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (head.bodyLength < 0) this.#trailers = {};
     this.#resolve({ head, body: this.#body, trailers: this.#trailers ?? undefined });
     this.#updateTimer();
-    return true;
+    return !this.#readerFull;
   }
 
   onBody(chunk: Buffer): boolean {
@@ -410,8 +439,9 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     }
     const sink = this.#sink;
     if (sink !== null) {
-      // The read's buffer stays ours until the kernel has the bytes.
-      const ok = sink.socket.write(chunk, lend());
+      // A reused read buffer stays held until the kernel has the bytes.
+      const owner = this.#owner;
+      const ok = sink.socket.write(chunk, owner === null ? undefined : owner.retain().release);
       sink.progress();
       if (ok) return true;
     } else if (this.#body!.push(Buffer.from(chunk))) return true;
@@ -446,7 +476,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
    */
   #writeTo(socket: Writable, progress: () => void, done: (err: Error | null) => void): void {
     const body = this.#body!;
-    // read() may parse more (its _read resumes us): it lands in the stream, read in turn.
+    // What the stream holds goes first; it asks for no more (#direct), so nothing is copied into it meanwhile.
+    this.#direct = true;
     for (let chunk: Buffer | null = body.read(); chunk !== null; chunk = body.read()) {
       socket.write(chunk);
       progress();
@@ -481,6 +512,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
    */
   #switch(rest: Buffer): void {
     this.#ended = true;
+    this.#dropPending();
     this.#stopTimer();
     this.#unlisten();
     const socket = this.#pool.detach(this.#conn);
@@ -492,6 +524,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #finish(clean: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#dropPending();
     this.#stopTimer();
     this.#unlisten();
     const head = this.#head!;
@@ -515,6 +548,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #fail(err: HttpError, fromBody = false): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#dropPending();
     this.#stopTimer();
     this.#unlisten();
     this.#detachBody();

@@ -11,11 +11,12 @@ import type { Socket } from 'node:net';
 import { HttpError } from '../src/errors.js';
 import type { AbortHook } from '../src/request.js';
 import { connect, type ConnectOptions, type Origin } from './http-client-connect.js';
-import { setReader } from './http-client-reads.js';
+import { setReader, type ReadBuffer } from './http-client-reads.js';
 
 /** What an exchange hears from the connection it holds. */
 export interface ConnectionUser {
-  onData(chunk: Buffer): void;
+  /** `owner`: the reused buffer `chunk` is in (http-client-reads.ts), to retain what is kept past the call; null: the chunk is the socket's own. */
+  onData(chunk: Buffer, owner: ReadBuffer | null): void;
   onEnd(): void;
   onError(err: Error): void;
   onClose(): void;
@@ -60,10 +61,10 @@ export class UpstreamConnection {
 
   readonly #listeners: [string, (...args: any[]) => void][];
 
-  #onData = (chunk: Buffer): void => {
+  #onData = (chunk: Buffer, owner: ReadBuffer | null = null): void => {
     try {
       if (this.user === null) this.#broken();
-      else this.user.onData(chunk);
+      else this.user.onData(chunk, owner);
     } catch (err) {
       this.#thrown(err);
     }

@@ -7,12 +7,12 @@
 // is new pages, faulted in one by one. Measured on the proxy-1m benchmark:
 // two thirds of the proxy's CPU went there.
 //
-// Here a read lands in a buffer from a small free list, and the buffer goes
-// back to the list as soon as the read has been handled, unless its reader
-// lent it out: the exchange writes a body chunk straight to the client's
-// socket with the callback `lend()` returns, and that write's callback
-// returns the buffer once the kernel has taken the bytes. Whoever keeps a
-// chunk past the reader's return without lending copies it.
+// Here a read lands in a buffer from a small free list (a ReadBuffer), and
+// the buffer goes back to the list once the read has been handled and every
+// holder has released it: the exchange writes a body chunk straight to the
+// client's socket with `retain().release` as the write's callback, which runs
+// once the kernel has the bytes, and keeps bytes that wait for a slow reader
+// the same way. Whoever keeps a chunk otherwise copies it.
 //
 // A socket with no reader set (one released from HTTP to a tunnel) gets a
 // copy of each read as a 'data' event, so a stream consumer such as pipe()
@@ -24,65 +24,62 @@ export const READ_SIZE = 64 * 1024;
 /** Free buffers kept for the next reads (4 MiB); more are left to the garbage collector. */
 const KEPT = 64;
 
-const free: Buffer[] = [];
-/** The read being handed to its reader now, if any, and its holds once lent. */
-let reading: Buffer | null = null;
-let holds: Holds | null = null;
+/** Read buffers held now: outside a read, those kept past it (written to a client and not yet taken by its kernel). For tests. */
+export const readBuffers = { held: 0 };
 
-/** Read buffers lent out now (written to a client and not yet taken by its kernel): for tests. */
-export const readBuffers = { lent: 0 };
+/** One reusable read buffer and its holders: the reader while it runs, and every retain() since. */
+export class ReadBuffer {
+  readonly buf = Buffer.allocUnsafeSlow(READ_SIZE);
+  #holders = 0;
 
-/** A lent read buffer: back to the list when its reader returned and every lender released it. */
-class Holds {
-  count = 1;
-  constructor(readonly buf: Buffer) {
-    readBuffers.lent++;
+  /** One more holder, who calls `release` (once) when done with the bytes. */
+  retain(): this {
+    if (this.#holders++ === 0) readBuffers.held++;
+    return this;
   }
+
+  /** Back to the free list when the last holder lets go. */
   release = (): void => {
-    if (--this.count > 0) return;
-    readBuffers.lent--;
-    giveBack(this.buf);
+    if (--this.#holders > 0) return;
+    if (this.#holders < 0) throw new Error('a read buffer released more often than retained');
+    readBuffers.held--;
+    if (free.length < KEPT) free.push(this);
   };
 }
 
-export type Reader = (chunk: Buffer) => void;
+const free: ReadBuffer[] = [];
+
+/**
+ * Handles one read. `owner` is the read's buffer (null: the chunk is the
+ * socket's own, a TLS socket's 'data'); what is kept past the return is
+ * retained from it or copied.
+ */
+export type Reader = (chunk: Buffer, owner: ReadBuffer | null) => void;
 
 const readers = new WeakMap<Socket, Reader>();
-
-function take(): Buffer {
-  return free.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
-}
-
-function giveBack(buf: Buffer): void {
-  if (free.length < KEPT) free.push(buf);
-}
 
 /**
  * The `onread` option for a plain socket about to connect. `socket()`
  * returns that socket (it does not exist yet when the option is made).
  */
 export function reusedReads(socket: () => Socket): { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean } {
+  /** The buffer net reads into next: it asks for one at the start and after every read. */
+  let given: ReadBuffer | null = null;
   return {
-    buffer: take,
-    callback: (n, buf) => {
+    buffer: () => {
+      given = free.pop() ?? new ReadBuffer();
+      return given.buf;
+    },
+    callback: (n) => {
       const s = socket();
-      const reader = readers.get(s);
-      const chunk = (buf as Buffer).subarray(0, n);
-      if (reader === undefined) {
-        s.emit('data', Buffer.from(chunk));
-        giveBack(buf as Buffer);
-        return true;
-      }
-      reading = buf as Buffer;
+      const owner = given!.retain();
+      const chunk = owner.buf.subarray(0, n);
       try {
-        reader(chunk);
+        const reader = readers.get(s);
+        if (reader === undefined) s.emit('data', Buffer.from(chunk));
+        else reader(chunk, owner);
       } finally {
-        const held = holds;
-        reading = null;
-        holds = null;
-        // The next read gets a buffer from the list (net asks after every read): this one unless lent.
-        if (held === null) giveBack(buf as Buffer);
-        else held.release();
+        owner.release();
       }
       return true;
     },
@@ -98,17 +95,3 @@ export function setReader(socket: Socket, reader: Reader | null): void {
   if (reader === null) readers.delete(socket);
   else readers.set(socket, reader);
 }
-
-/**
- * Keeps the buffer of the read being handled until the returned callback
- * runs (exactly once; a read may be lent several times, one chunk of a
- * chunked body each). Outside a reused read (a TLS socket's 'data'), a no-op.
- */
-export function lend(): () => void {
-  if (reading === null) return noop;
-  holds ??= new Holds(reading);
-  holds.count++;
-  return holds.release;
-}
-
-function noop(): void {}

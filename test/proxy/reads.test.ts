@@ -95,7 +95,7 @@ function dechunk(raw: Buffer): Buffer | null {
 }
 
 describe('reused read buffers', () => {
-  it('two slow clients get their own random 16 MiB bodies exactly, and every lent buffer comes back', async () => {
+  it('two slow clients get their own random 16 MiB bodies exactly, and every held buffer comes back', async () => {
     const bodies: Record<string, Buffer> = { '/a': randomBytes(16 * MiB), '/b': randomBytes(16 * MiB) };
     const up = await fakeUpstream((req, socket) => {
       const body = bodies[req.target]!;
@@ -113,8 +113,50 @@ describe('reused read buffers', () => {
     expect(sha(b.subarray(headEnd(b)))).toBe(sha(bodies['/b']!));
     // Every write callback gave its buffer back (a leak would keep them lent for good).
     const start = Date.now();
-    while (readBuffers.lent > 0 && Date.now() - start < 2000) await sleep(10);
-    expect(readBuffers.lent).toBe(0);
+    while (readBuffers.held > 0 && Date.now() - start < 2000) await sleep(10);
+    expect(readBuffers.held).toBe(0);
+  });
+
+  it('sixteen clients at once, each head sent with its body in one write: the bytes after each head wait in their read buffer, exactly', async () => {
+    const bodies = new Map<string, Buffer>();
+    for (let k = 0; k < 16; k++) bodies.set(`/${k}`, randomBytes(512 * 1024));
+    const up = await fakeUpstream((req, socket) => {
+      const body = bodies.get(req.target)!;
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    const complete = (b: Buffer) => headEnd(b) > 3 && b.length >= headEnd(b) + lengthOf(b);
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all([...bodies.keys()].map((path, k) => slowRead(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, k % 4, complete)));
+      replies.forEach((raw, k) => expect(sha(raw.subarray(headEnd(raw))), `body ${k}`).toBe(sha(bodies.get(`/${k}`)!)));
+    }
+    expect(readBuffers.held).toBe(0);
+  });
+
+  it('a reply waiting for its turn in a pipeline holds the bytes after its head in their read buffer while other downloads reuse the rest', async () => {
+    const big = randomBytes(1 * MiB);
+    const other = randomBytes(8 * MiB);
+    const up = await fakeUpstream((req, socket) => {
+      const send = (body: Buffer) =>
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+      if (req.target === '/slow') setTimeout(() => send(Buffer.from('slow')), 600);
+      else if (req.target === '/big') send(big);
+      else trickle(socket, Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${other.length}\r\n\r\n`), other]));
+    });
+    const { port } = await proxyServer(`Proxy /* ${up.origin}/*`);
+    // /big is answered at once but waits behind /slow; its first read stays parked meanwhile.
+    const pipelined = slowRead(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n', 0, (all) => {
+      const second = all.indexOf('HTTP/1.1 200', 10);
+      return second !== -1 && headEnd(all.subarray(second)) > 3 && all.length - second >= headEnd(all.subarray(second)) + big.length;
+    });
+    await sleep(150);
+    expect(readBuffers.held).toBeGreaterThanOrEqual(1);
+    // Meanwhile a slow download holds buffer after buffer, taking free ones from the list.
+    const raw = await slowRead(port, 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n', 100, (all) => headEnd(all) > 3 && all.length >= headEnd(all) + other.length);
+    expect(sha(raw.subarray(headEnd(raw)))).toBe(sha(other));
+    const all = await pipelined;
+    const second = all.subarray(all.indexOf('HTTP/1.1 200', 10));
+    expect(sha(second.subarray(headEnd(second)))).toBe(sha(big));
   });
 
   it('a chunked body of thousands of small chunks (a stream of copies, not written directly) arrives exactly to a slow client', async () => {
