@@ -29,7 +29,7 @@ async function slowRead(port: number, request: string, stall: number, until: (al
   });
   socket.write(request);
   await sleep(stall);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 50_000;
   while (Date.now() < deadline) {
     socket.resume();
     await sleep(5);
@@ -42,7 +42,7 @@ async function slowRead(port: number, request: string, stall: number, until: (al
     await sleep(15);
   }
   socket.destroy();
-  throw new Error(`incomplete after 20 s: ${length} bytes`);
+  throw new Error(`incomplete after 50 s: ${length} bytes`);
 }
 
 /**
@@ -94,7 +94,7 @@ function dechunk(raw: Buffer): Buffer | null {
   }
 }
 
-describe('reused read buffers', () => {
+describe('reused read buffers', { timeout: 60_000 }, () => {
   it('two slow clients get their own random 16 MiB bodies exactly, and every held buffer comes back', async () => {
     const bodies: Record<string, Buffer> = { '/a': randomBytes(16 * MiB), '/b': randomBytes(16 * MiB) };
     const up = await fakeUpstream((req, socket) => {
