@@ -123,6 +123,8 @@ export function hasToken(list: string | undefined, token: string): boolean {
   if (list === undefined) return false;
   const lower = list.toLowerCase();
   if (lower === token) return true;
+  // Most lists never name it: no split then.
+  if (!lower.includes(token)) return false;
   for (const part of lower.split(',')) if (part.trim() === token) return true;
   return false;
 }

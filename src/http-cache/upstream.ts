@@ -20,13 +20,27 @@ export const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'i
 export function effectiveUri(request: Request): string | null {
   const authority = request.authority;
   if (authority === null || authority === '' || request.path[0] !== '/') return null;
+  const origin = originOf(request.secure ? 'https' : 'http', authority);
+  return origin === null ? null : origin + request.path + request.query;
+}
+
+/** Normalised origins by scheme and authority: a request's are few and repeat. */
+const origins = new Map<string, string | null>();
+const ORIGINS_KEPT = 1024;
+
+function originOf(scheme: string, authority: string): string | null {
+  const key = `${scheme}://${authority}`;
+  let origin = origins.get(key);
+  if (origin !== undefined) return origin;
   try {
-    const origin = new URL(`${request.secure ? 'https' : 'http'}://${authority}`);
-    if (origin.pathname !== '/' || origin.search !== '' || origin.username !== '' || origin.password !== '') return null;
-    return origin.origin + request.path + request.query;
+    const u = new URL(key);
+    origin = u.pathname !== '/' || u.search !== '' || u.username !== '' || u.password !== '' ? null : u.origin;
   } catch {
-    return null;
+    origin = null;
   }
+  if (origins.size >= ORIGINS_KEPT) origins.clear();
+  origins.set(key, origin);
+  return origin;
 }
 
 /**

@@ -119,15 +119,19 @@ export class RuleFile implements RuleSet {
   }
 
   route(path: string, query = ''): Route {
-    let route = this.#routes.get(path);
-    if (route !== undefined) return route;
-    const translation = this.translate(path, query);
-    route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path), protect: this.protectFor(path) };
-    // Pass and Fail do not depend on the query; Redirect and Proxy carry it.
-    if (translation.kind === 'pass' || translation.kind === 'fail') {
-      if (this.#routes.size >= ROUTE_MEMO) this.#routes.clear();
-      this.#routes.set(path, route);
+    // Which rule a path meets does not depend on the query, but Redirect and
+    // Proxy carry it into their result: theirs are kept by path and query.
+    const byPath = this.#routes.get(path);
+    if (byPath !== undefined && (query === '' || !carriesQuery(byPath))) return byPath;
+    const key = query === '' ? path : `${path}\0${query}`;
+    if (query !== '') {
+      const byKey = this.#routes.get(key);
+      if (byKey !== undefined) return byKey;
     }
+    const translation = this.translate(path, query);
+    const route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path), protect: this.protectFor(path) };
+    if (this.#routes.size >= ROUTE_MEMO) this.#routes.clear();
+    this.#routes.set(carriesQuery(route) ? key : path, route);
     return route;
   }
 
@@ -188,4 +192,10 @@ export class RuleFile implements RuleSet {
   proxyCacheFor(path: string): boolean {
     return this.#proxyCache.length !== 0 && firstMatch(this.#proxyCache, path) !== undefined;
   }
+}
+
+/** A Redirect's location and a Proxy's upstream address include the request's query. */
+function carriesQuery(route: Route): boolean {
+  const kind = route.translation.kind;
+  return kind !== 'pass' && kind !== 'fail';
 }

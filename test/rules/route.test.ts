@@ -1,7 +1,7 @@
 // RuleSet.route: translate, MaxBodySize and CacheControl of a path at once,
-// kept by the rule set itself for the paths it passes or fails (bounded),
-// never for a Redirect or Proxy (they carry the query). A new rule set (a
-// restart) starts with nothing kept.
+// kept by the rule set itself (bounded): by path for the paths it passes or
+// fails, by path and query for a Redirect or Proxy (they carry the query). A
+// new rule set (a restart) starts with nothing kept.
 
 import { describe, expect, it } from 'vitest';
 import { parseRules } from '../../src/rules/index.js';
@@ -12,6 +12,7 @@ const TEXT = [
   'CacheControl /static/* max-age=60',
   'Fail /private/*',
   'Redirect /old/* /new/*',
+  'Proxy /api/* http://127.0.0.1:9/v1/*',
   'Pass /*',
 ].join('\n');
 const rules = () => parseRules(TEXT, '/virtual/route.rules', { serverRoot: '/srv' });
@@ -24,7 +25,24 @@ describe('RuleSet.route', () => {
     }
   });
 
-  it('keeps Pass and Fail routes, not Redirects, whose location carries the query', () => {
+  it('keeps Redirect and Proxy routes by path and query: the same query meets the same route, another its own', () => {
+    const r = rules();
+    const one = r.route('/api/x', '?n=1');
+    expect(r.route('/api/x', '?n=1')).toBe(one);
+    const bare = r.route('/api/x');
+    const two = r.route('/api/x', '?n=2');
+    expect([one.translation, two.translation, bare.translation]).toEqual([
+      { kind: 'proxy', address: 'http://127.0.0.1:9/v1/x?n=1' },
+      { kind: 'proxy', address: 'http://127.0.0.1:9/v1/x?n=2' },
+      { kind: 'proxy', address: 'http://127.0.0.1:9/v1/x' },
+    ]);
+    // Kept without a query, a route is not what a query asks for.
+    expect(r.route('/api/x', '?n=3').translation).toEqual({ kind: 'proxy', address: 'http://127.0.0.1:9/v1/x?n=3' });
+    expect(r.route('/api/x')).toBe(bare);
+    expect(r.route('/old/p', '?a=1')).toBe(r.route('/old/p', '?a=1'));
+  });
+
+  it('keeps Pass and Fail routes by path alone; Redirects get the query they were asked with', () => {
     const r = rules();
     expect(r.route('/static/x.css')).toBe(r.route('/static/x.css', '?v=2'));
     expect(r.route('/private/k')).toBe(r.route('/private/k'));
