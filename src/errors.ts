@@ -86,6 +86,7 @@ export const ERRORS = table({
   // The HTTP cache in front of the upstream (src/http-cache/).
   WWW_ERR_PROXY_RANGE: { status: 416, message: 'Range not satisfiable' },
   WWW_ERR_PROXY_ONLY_IF_CACHED: { status: 504, message: 'Not in the cache (only-if-cached)' },
+  WWW_ERR_PROXY_MUST_REVALIDATE: { status: 504, message: 'Stale in the cache, and the upstream unreachable to revalidate it' },
 
   // Anything else.
   WWW_ERR_INTERNAL: { status: 500, message: 'Internal server error' },

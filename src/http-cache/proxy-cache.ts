@@ -230,6 +230,11 @@ export class ProxyCache {
       return this.#hit(request, entry, currentAge(entry, this.#now()), `fwd=stale; fwd-status=${reply.status}; detail=stale-if-error`);
     }
     request.errors.push(...sub.errors);
+    if (reply.error !== undefined && reply.status === 502 && mayNotServeStale(entry.cc)) {
+      // §5.2.2.2, §5.2.2.8: disconnected, the cache must answer with an error of its own, 504 rather than 502.
+      done(false);
+      return mustRevalidate(request, reply.error);
+    }
     if (reply.status === 304) {
       // Another representation's validator: the entry cannot be freshened with it; fetch it whole.
       done(false);
@@ -373,6 +378,17 @@ function withStatus(reply: Reply, status: string): Reply {
 function onlyIfCached(request: Request): Reply {
   const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
   reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
+  return reply;
+}
+
+/** must-revalidate, proxy-revalidate, or s-maxage (which implies proxy-revalidate for a shared cache, §5.2.2.10). */
+function mayNotServeStale(cc: CacheControl): boolean {
+  return cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage');
+}
+
+function mustRevalidate(request: Request, cause: HttpError): Reply {
+  const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_MUST_REVALIDATE', cause.message, { cause })));
+  reply.headers['Cache-Status'] = `${NAME}; fwd=stale; detail=must-revalidate`;
   return reply;
 }
 

@@ -123,6 +123,31 @@ describe('revalidating a stale entry', () => {
     expect(r.status).toBe(503);
     expect(r.body.toString()).not.toBe('old');
   });
+
+  it.each([
+    ['must-revalidate', 'max-age=10, must-revalidate'],
+    ['proxy-revalidate', 'max-age=10, proxy-revalidate'],
+    ['s-maxage', 's-maxage=10'],
+  ])('an upstream gone (refused) during validation of a %s entry: 504 of the cache\'s own, never the stale body (§5.2.2.2)', async (_n, cc) => {
+    const s = await caching(() => ({ fields: [`Cache-Control: ${cc}`], body: 'old' }));
+    await s.get('/d');
+    await s.up.close();
+    s.clock.advance(20);
+    const r = await s.get('/d', 'Cache-Control: max-stale=100\r\n');
+    expect(r.status).toBe(504);
+    expect(r.body.toString()).not.toContain('old');
+    expect(r.headers['cache-status']).toBe('streamstack; fwd=stale; detail=must-revalidate');
+  });
+
+  it('an upstream gone during validation of an entry without those directives: the upstream error (502), not the stale body', async () => {
+    const s = await caching(() => ({ fields: ['Cache-Control: max-age=10'], body: 'old' }));
+    await s.get('/d');
+    await s.up.close();
+    s.clock.advance(20);
+    const r = await s.get('/d');
+    expect(r.status).toBe(502);
+    expect(r.body.toString()).not.toContain('old');
+  });
 });
 
 describe('concurrent validations of one stale entry', () => {
