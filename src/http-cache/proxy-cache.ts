@@ -308,6 +308,7 @@ export class ProxyCache {
   #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received & { stamp: Stamp }, why: string, done: ((stored: boolean) => void) | null): Reply {
     const cc = parseCacheControl(reply.headers['Cache-Control']);
     if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
+    if (request.method === 'HEAD' && reply.status === 200 && this.#invalidations.unchanged(uri, t.stamp)) this.#headUpdate(uri, request, reply, t);
     const storable = !reply.tunnel && reply.length <= this.store.maxEntry
       && isStorable(request.method, request.headers, reqCC, reply.status, reply.headers, cc);
     let status = `${NAME}; fwd=${why}; fwd-status=${reply.status}`;
@@ -341,6 +342,24 @@ export class ProxyCache {
       done?.(stored);
     });
     return reply;
+  }
+
+  /**
+   * §4.3.5: a 200 to a HEAD updates the stored GET response that request
+   * could have chosen when their validators agree (and the length, when the
+   * HEAD gives one): its fields merged as a 304's are (§3.2). Otherwise the
+   * stored response is considered stale: the next request validates it.
+   */
+  #headUpdate(uri: string, request: Request, reply: Reply, t: Received): void {
+    const { entry } = this.store.select(uri, request.headers);
+    if (entry === null) return;
+    if (headAgrees(entry, reply)) {
+      this.store.resize(entry, freshen(entry, reply, t));
+      this.disk?.write(entry, request.headers);
+    } else {
+      entry.lifetime = 0;
+      this.disk?.invalidate(uri);
+    }
   }
 
   #forget(uri: string): void {
@@ -379,6 +398,21 @@ function onlyIfCached(request: Request): Reply {
   const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
   reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
   return reply;
+}
+
+/**
+ * §4.3.5: the HEAD's validators (at least one) each match the stored
+ * response's, and its Content-Length, if any, is the stored body's length.
+ */
+function headAgrees(entry: StoredResponse, head: Reply): boolean {
+  let matched = false;
+  for (const name of ['ETag', 'Last-Modified']) {
+    const received = getHeader(head.headers, name)?.trim();
+    if (received === undefined) continue;
+    if (getHeader(entry.headers, name)?.trim() !== received) return false;
+    matched = true;
+  }
+  return matched && (head.length < 0 || head.length === entry.body.length);
 }
 
 /** must-revalidate, proxy-revalidate, or s-maxage (which implies proxy-revalidate for a shared cache, §5.2.2.10). */

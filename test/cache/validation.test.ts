@@ -216,3 +216,43 @@ describe('the client\'s conditional request on a fresh entry (§4.3.2)', () => {
     }
   });
 });
+
+describe('a 200 to a HEAD that went upstream (§4.3.5)', () => {
+  /**
+   * GET: ETag "v1", fresh for 10 s, X-Version a. A HEAD with If-Match goes
+   * upstream (the origin evaluates If-Match: RFC 9110 §13.2.1) and gets `head`'s fields.
+   */
+  const setup = (head: string[], headBody = 'body v1') => caching((req) => (req.method === 'HEAD'
+    ? { fields: head, body: headBody }
+    : { fields: ['ETag: "v1"', 'Cache-Control: max-age=10', 'X-Version: a'], body: 'body v1' }));
+
+  it('with the same validator and length: updates the stored GET, which is then a hit with the new fields and freshness', async () => {
+    const s = await setup(['ETag: "v1"', 'Cache-Control: max-age=100', 'X-Version: b']);
+    await s.get('/d');
+    const head = await s.get('/d', 'If-Match: "v1"\r\n', 'HEAD');
+    expect(head.status).toBe(200);
+    expect(s.up.requests.map((r) => r.method)).toEqual(['GET', 'HEAD']);
+    // Beyond the GET's own 10 s, within the HEAD's 100.
+    s.clock.advance(50);
+    const r = await s.get('/d');
+    expect(s.count).toBe(2);
+    expect(r.headers['cache-status']).toMatch(/^streamstack; hit/);
+    expect(r.headers['x-version']).toBe('b');
+    expect(r.body.toString()).toBe('body v1');
+  });
+
+  it.each([
+    ['another ETag', ['ETag: "v2"', 'Cache-Control: max-age=100'], 'body v1'],
+    ['another length', ['ETag: "v1"', 'Cache-Control: max-age=100'], 'a longer body v1'],
+    ['no validator', ['Cache-Control: max-age=100'], 'body v1'],
+  ])('with %s: the stored GET is stale, and the next GET goes upstream', async (_n, fields, headBody) => {
+    const s = await setup(fields, headBody);
+    await s.get('/d');
+    await s.get('/d', 'If-Match: "v1"\r\n', 'HEAD');
+    // Still within the GET's 10 s: without the HEAD it would be a hit.
+    s.clock.advance(1);
+    const r = await s.get('/d');
+    expect(s.up.requests.map((q) => q.method)).toEqual(['GET', 'HEAD', 'GET']);
+    expect(r.headers['x-version']).toBe('a');
+  });
+});
