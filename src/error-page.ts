@@ -257,8 +257,8 @@ export function errorDocument(reply: Reply, err: HttpError, request: Request, pa
     const kept = errorHeaders(reply);
     const own = withoutHeaders(stacked.headers, DOCUMENT_ONLY);
     const vary = mergeVary(getHeader(kept, 'Vary'), (getHeader(own, 'Vary') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
-    const out = { ...withoutHeaders(own, ['vary']), ...kept, Vary: vary };
-    return { ...stacked, status: reply.status, headers: out, error: err };
+    const out = Object.assign(withoutHeaders(own, ['vary']), kept, { Vary: vary });
+    return Object.assign({}, stacked, { status: reply.status, headers: out, error: err });
   };
   let loaded: Reply | Promise<Reply>;
   try {

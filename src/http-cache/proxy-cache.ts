@@ -320,7 +320,7 @@ export class ProxyCache {
     // The fields as they came, before the stack adds to them.
     const draft = makeEntry(uri, request, reply, EMPTY, t);
     const keep = (body: Buffer): boolean => {
-      const entry = { ...draft, body, size: entrySize(draft.headers, body) };
+      const entry: StoredResponse = Object.assign({}, draft, { body, size: entrySize(draft.headers, body) });
       // Too large, or its URI was invalidated while it was on its way: not stored.
       if (entry.size > this.store.maxEntry || !this.#invalidations.unchanged(uri, t.stamp)) return false;
       this.disk?.write(entry, request.headers);

@@ -45,9 +45,9 @@ export function rangeReply(entry: StoredResponse, request: Request, whole: Reply
   if (result.ranges.length === 1) {
     const { start, end } = result.ranges[0]!;
     headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-    return { ...whole, status: 206, headers, length: end - start + 1, body: body.subarray(start, end + 1) };
+    return Object.assign({}, whole, { status: 206, headers, length: end - start + 1, body: body.subarray(start, end + 1) });
   }
   const multi = byterangesBody(result.ranges, size, contentType(entry.format), (start, end) => body.subarray(start, end + 1));
   const boundary = multi.contentType.slice(multi.contentType.indexOf('boundary=') + 9);
-  return { ...whole, status: 206, headers, format: makeFormat('multipart/byteranges', { boundary }), length: multi.length, body: multi.body };
+  return Object.assign({}, whole, { status: 206, headers, format: makeFormat('multipart/byteranges', { boundary }), length: multi.length, body: multi.body });
 }
