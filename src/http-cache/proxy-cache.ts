@@ -67,6 +67,8 @@ export class ProxyCache {
   /** The disk tier, when ProxyCacheDir names one; `ready` once its index is read. */
   disk: DiskStore | null = null;
   #ready: Promise<void> = Promise.resolve();
+  /** The disk tier's index is being read: requests wait for it (`#ready`). */
+  #opening = false;
   readonly #now: () => number;
   readonly #collapseWait: number;
   readonly #onDiskError: (dir: string, err: Error) => void;
@@ -109,10 +111,34 @@ export class ProxyCache {
     }
     const disk = new DiskStore(dir, maxBytes);
     this.disk = disk;
-    this.#ready = disk.open().catch((err: unknown) => {
+    this.#opening = true;
+    const ready: Promise<void> = disk.open().catch((err: unknown) => {
       if (this.disk === disk) this.disk = null;
       this.#onDiskError(dir, err instanceof Error ? err : new Error(String(err)));
+    }).finally(() => {
+      if (this.#ready === ready) this.#opening = false;
     });
+    this.#ready = ready;
+  }
+
+  /**
+   * The reply to `request` when a fresh response stored in memory gives it
+   * at once, with no promise between (as the FILE module's loadNow), else
+   * null: then `handle`, which would give the same reply.
+   */
+  handleNow(request: Request): Reply | null {
+    const method = request.method;
+    if (this.#opening || (method !== 'GET' && method !== 'HEAD')) return null;
+    const h = request.headers;
+    // If-Match and If-Unmodified-Since go upstream (handle).
+    if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) return null;
+    const uri = effectiveUri(request);
+    if (uri === null) return null;
+    const entry = this.store.select(uri, h).entry;
+    if (entry === null) return null;
+    const age = currentAge(entry, this.#now());
+    const use = usability(entry.lifetime, age, entry.cc, requestDirectives(h));
+    return use.kind === 'validate' ? null : this.#hit(request, entry, age, `hit; ttl=${use.ttl}`);
   }
 
   /** The reply to `request`, from the store or through `load`. Never rejects. */
