@@ -10,11 +10,10 @@
 // URIs) to entries serves invalidation. An entry that leaves, for whatever
 // reason, leaves its anchor too: nothing stays reachable from an anchor that
 // the cache no longer counts. Freshness is the module's: it supplies a
-// Revalidator; concurrent revalidations of one entry share one (loads.ts).
+// Revalidator. Concurrent loads of one key share one through loads.ts.
 
 import type { Anchor } from '../anchor.js';
 import { CacheEntry, type Holder } from './entry.js';
-import { Loads } from './loads.js';
 import { Ring } from './ring.js';
 
 /** How a module decides that an entry may still answer (its freshness). */
@@ -52,7 +51,6 @@ export class MemoryCache<E extends CacheEntry, C = void> implements Holder {
   /** Dependency key → the entries depending on it. */
   readonly #byKey = new Map<string, Set<E>>();
   readonly #revalidator: Revalidator<E, C>;
-  readonly #revalidations = new Loads<E>();
 
   constructor(options: MemoryCacheOptions<E, C>) {
     this.maxTotal = options.maxTotal;
@@ -148,19 +146,15 @@ export class MemoryCache<E extends CacheEntry, C = void> implements Holder {
   }
 
   /**
-   * Checked by the module's revalidator; concurrent checks of one entry share
-   * one. True when it holds and is still in the cache (touched); one found
-   * changed is removed.
+   * Checked by the module's revalidator, for this request (not shared with
+   * another in flight: that one began before this request arrived, and may
+   * have missed a change made since). True when it holds and is still in the
+   * cache (touched); one found changed is removed.
    */
   async revalidate(entry: E, context: C): Promise<boolean> {
-    let pending = this.#revalidations.get(entry);
-    if (pending === undefined) {
-      const settle = this.#revalidations.lead(entry);
-      pending = this.#revalidator.revalidate(entry, context).catch(() => false);
-      void pending.then(settle);
-    }
+    const holds = await this.#revalidator.revalidate(entry, context).catch(() => false);
     // Another request may have evicted or invalidated it meanwhile (STYLE.md §15).
-    if (await pending) return this.touch(entry);
+    if (holds) return this.touch(entry);
     this.remove(entry);
     return false;
   }
