@@ -1,0 +1,131 @@
+// The FILE module and the HTTP cache share one memory cache (src/cache/),
+// seen over the wire: an encoded variant the stack makes is counted as soon
+// as it is made (the status page says so before any further request), and
+// an entry evicted by the bound leaves its anchor empty, so the next request
+// misses and reads the file again / goes upstream again.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { caching, cleanup } from './fixtures.js';
+import { CountingFs, GET, fileRoot, startServer, stopServers } from '../protocols/file-helpers.js';
+import type { FileDocument } from '../../protocols/file-cache.js';
+
+let fx: ReturnType<typeof fileRoot>;
+const TEXT = 'the same words, again and again. '.repeat(300);
+
+beforeAll(() => {
+  fx = fileRoot();
+  fs.writeFileSync(path.join(fx.root, 'words.txt'), TEXT);
+  fs.mkdirSync(path.join(fx.root, 'lru'));
+  for (const n of ['a', 'b', 'c']) fs.writeFileSync(path.join(fx.root, 'lru', `${n}.bin`), Buffer.alloc(1000, n));
+});
+afterAll(() => fx.cleanup());
+afterEach(async () => {
+  await stopServers();
+  await cleanup();
+});
+
+/** The status page's JSON, over the wire. */
+async function status(port: number): Promise<{ cache: { bytes: number; documents: number }; proxyCache: { bytes: number; entries: number } }> {
+  const r = await GET(port, '/server-status', { Accept: 'application/json' });
+  expect(r.status).toBe(200);
+  return JSON.parse(r.body.toString());
+}
+
+describe('an encoded variant is counted when it is made', () => {
+  it('a cached file: the first gzip request adds the gzip bytes to the count at once', async () => {
+    const { port, server } = await startServer(fx.root, 'Status /server-status\nPass /*');
+    expect((await GET(port, '/words.txt')).body.toString()).toBe(TEXT);
+    expect((await status(port)).cache.bytes).toBe(TEXT.length);
+    const gz = await GET(port, '/words.txt', { 'Accept-Encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(TEXT);
+    // No request for the file since: the count already holds the variant.
+    const now = await status(port);
+    expect(now.cache).toMatchObject({ documents: 1, bytes: TEXT.length + gz.body.length });
+    expect(server.file.cache.total).toBe(TEXT.length + gz.body.length);
+    server.file.cache.check();
+  });
+
+  it('a cached proxied response: the first gzip hit adds the gzip bytes to the count at once', async () => {
+    const s = await caching(() => ({ fields: ['Cache-Control: max-age=100', 'Content-Type: text/plain'], body: TEXT }), 'Status /server-status');
+    expect((await s.get('/p')).body.toString()).toBe(TEXT);
+    const stored = (await status(s.port)).proxyCache;
+    expect(stored.entries).toBe(1);
+    const gz = await s.get('/p', 'Accept-Encoding: gzip\r\n');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers['cache-status']).toContain('hit');
+    expect(gunzipSync(gz.body).toString()).toBe(TEXT);
+    const now = (await status(s.port)).proxyCache;
+    expect(now).toMatchObject({ entries: 1, bytes: stored.bytes + gz.body.length });
+    expect(s.count).toBe(1);
+    s.server.proxyCache.store.cache.check();
+  });
+
+  it('a variant that would pass the bound evicts at once: the count never exceeds ProxyCacheSize', async () => {
+    // 64 KiB: eight responses of 6000 hardly compressible bytes (about 7 KiB
+    // each, with their fields) fit; their gzip variants (about 4.5 KiB each)
+    // do not, and each one made on a hit must push out the oldest at once.
+    const bodies = Array.from({ length: 8 }, () => randomBytes(4500).toString('base64'));
+    const s = await caching((req) => ({ fields: ['Cache-Control: max-age=100', 'Content-Type: text/plain'], body: bodies[Number(req.target.slice(1))] }), 'Status /server-status', 64 * 1024);
+    for (let i = 0; i < 8; i++) await s.get(`/${i}`);
+    const store = s.server.proxyCache.store;
+    expect([store.count, store.evictions]).toEqual([8, 0]);
+    for (let i = 4; i < 8; i++) {
+      const gz = await s.get(`/${i}`, 'Accept-Encoding: gzip\r\n');
+      expect(gz.headers['cache-status']).toContain('hit');
+      expect(gunzipSync(gz.body).toString()).toBe(bodies[i]);
+      // Before any further request for a stored response: counted, and within the bound.
+      expect((await status(s.port)).proxyCache.bytes).toBeLessThanOrEqual(64 * 1024);
+      store.cache.check();
+    }
+    expect(store.evictions).toBeGreaterThan(0);
+    expect(store.select('http://cache.test/0', {}).entry).toBeNull();
+  });
+});
+
+describe('an evicted entry leaves its anchor empty, and the next request misses', () => {
+  it('files: CacheSize 2500, three files of 1000 bytes: the first is evicted, its anchor holds nothing, and it is read again', async () => {
+    const counting = new CountingFs();
+    const { port, server } = await startServer(fx.root, 'CacheSize 2500\nPass /*', { file: { fs: counting.fs } });
+    await GET(port, '/lru/a.bin');
+    const [a] = server.file.cache.check() as FileDocument[];
+    expect(a!.anchor.document).toBe(a);
+    await GET(port, '/lru/b.bin');
+    await GET(port, '/lru/c.bin');
+    expect(a!.inCache).toBe(false);
+    expect(a!.anchor.document).toBeUndefined();
+    expect(server.file.cache.check(server.file.cache.check().map((d) => d.anchor).concat(a!.anchor)).length).toBe(2);
+    counting.calls.clear();
+    const again = await GET(port, '/lru/a.bin');
+    expect(again.body.equals(Buffer.alloc(1000, 'a'))).toBe(true);
+    expect(counting.calls.get('open')).toBeGreaterThan(0);
+    expect(a!.anchor.document).not.toBe(a);
+    expect(server.file.cache.total).toBeLessThanOrEqual(2500);
+  });
+
+  it('proxied responses: ProxyCacheSize 64K, traffic that evicts: the evicted anchors hold no document, and the next request goes upstream', async () => {
+    const s = await caching((req) => ({ fields: ['Cache-Control: max-age=1000'], body: `${req.target} `.padEnd(6000, '.') }), '', 64 * 1024);
+    const store = s.server.proxyCache.store;
+    await s.get('/0');
+    const first = store.select('http://cache.test/0', {}).entry!;
+    const anchor = first.anchor!;
+    expect(anchor.document).toBe(first.memory);
+    for (let i = 1; i < 15; i++) await s.get(`/${i}`);
+    expect(store.evictions).toBeGreaterThan(0);
+    expect(store.select('http://cache.test/0', {}).entry).toBeNull();
+    // Nothing left on the anchor that the cache no longer counts.
+    expect(anchor.document).toBeUndefined();
+    expect(first.memory!.inCache).toBe(false);
+    store.cache.check([anchor]);
+    const before = s.count;
+    const again = await s.get('/0');
+    expect(again.body.toString()).toBe('/0 '.padEnd(6000, '.'));
+    expect(again.headers['cache-status']).toContain('fwd=uri-miss');
+    expect(s.count).toBe(before + 1);
+    expect(store.bytes).toBeLessThanOrEqual(64 * 1024);
+  });
+});
