@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { caching, cleanup } from './fixtures.js';
+import { exchange } from '../helpers/wire.js';
 import { CountingFs, GET, fileRoot, startServer, stopServers } from '../protocols/file-helpers.js';
 import type { FileDocument } from '../../protocols/file-cache.js';
 
@@ -84,6 +85,45 @@ describe('an encoded variant is counted when it is made', () => {
     }
     expect(store.evictions).toBeGreaterThan(0);
     expect(store.select('http://cache.test/0', {}).entry).toBeNull();
+  });
+});
+
+describe('Vary: several entries on one anchor', () => {
+  const answer = (req: { headers: Record<string, string | undefined> }) => ({
+    fields: ['Cache-Control: max-age=100', 'Content-Type: text/plain', 'Vary: X-Id'],
+    body: `id ${req.headers['x-id']}: ${TEXT}`,
+  });
+
+  it('each keeps its own encoded variants, counted at once, and a hit on one never gets the other\'s bytes', async () => {
+    const s = await caching(answer, 'Status /server-status');
+    for (const id of ['1', '2']) await s.get('/v', `X-Id: ${id}\r\n`);
+    const store = s.server.proxyCache.store;
+    const [one, two] = ['1', '2'].map((id) => store.select('http://cache.test/v', { 'x-id': id }).entry!);
+    expect(one!.anchor).toBe(two!.anchor);
+    const before = (await status(s.port)).proxyCache.bytes;
+    for (const id of ['1', '2', '1', '2', '2', '1']) {
+      const gz = await s.get('/v', `X-Id: ${id}\r\nAccept-Encoding: gzip\r\n`);
+      expect(gz.headers['cache-status']).toContain('hit');
+      expect(gunzipSync(gz.body).toString()).toBe(`id ${id}: ${TEXT}`);
+    }
+    expect(one!.memory!.bodies.has('gzip')).toBe(true);
+    expect(two!.memory!.bodies.has('gzip')).toBe(true);
+    const variants = one!.memory!.bodies.get('gzip')!.length + two!.memory!.bodies.get('gzip')!.length;
+    expect((await status(s.port)).proxyCache.bytes).toBe(before + variants);
+    expect(s.count).toBe(2);
+    store.cache.check([one!.anchor!]);
+  });
+
+  it('pipelined hits on two entries of one anchor, each encoded afresh: every reply has its own bytes', async () => {
+    const s = await caching(answer);
+    for (const id of ['1', '2']) await s.get('/v', `X-Id: ${id}\r\n`);
+    const ids = ['1', '2', '2', '1', '1', '2'];
+    const raw = ids.map((id) => `GET /v HTTP/1.1\r\nHost: cache.test\r\nX-Id: ${id}\r\nAccept-Encoding: gzip\r\n\r\n`).join('');
+    const r = await exchange(s.port, raw, { responses: ids.length });
+    expect(r.responses.map((x) => gunzipSync(x.body).toString())).toEqual(ids.map((id) => `id ${id}: ${TEXT}`));
+    expect(s.count).toBe(2);
+    const store = s.server.proxyCache.store;
+    store.cache.check([store.select('http://cache.test/v', { 'x-id': '1' }).entry!.anchor!]);
   });
 });
 
