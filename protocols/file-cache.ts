@@ -115,11 +115,6 @@ export class FileDocument extends CacheEntry {
     return this.identity.real;
   }
 
-  /** The paths it depends on (its keys). */
-  get paths(): readonly string[] {
-    return this.keys;
-  }
-
   get hasSidecars(): boolean {
     return this.br !== null || this.gzip !== null;
   }
