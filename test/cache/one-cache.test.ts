@@ -147,6 +147,26 @@ describe('an evicted entry leaves its anchor empty, and the next request misses'
     expect(server.file.cache.total).toBeLessThanOrEqual(2500);
   });
 
+  it('proxied responses invalidated by a POST (§4.4): every Vary entry leaves the anchor, with its encoded variants, and the next GET goes upstream', async () => {
+    const s = await caching((req) => (req.method === 'GET'
+      ? { fields: ['Cache-Control: max-age=100', 'Content-Type: text/plain', 'Vary: X-Id'], body: `${req.index} ${TEXT}` }
+      : { status: 204 }), 'Enable POST /*\nStatus /server-status');
+    for (const id of ['1', '2']) {
+      await s.get('/p', `X-Id: ${id}\r\n`);
+      expect((await s.get('/p', `X-Id: ${id}\r\nAccept-Encoding: gzip\r\n`)).headers['content-encoding']).toBe('gzip');
+    }
+    const store = s.server.proxyCache.store;
+    const anchor = store.select('http://cache.test/p', { 'x-id': '1' }).entry!.anchor!;
+    expect([...store.cache.on(anchor)].length).toBe(2);
+    await s.get('/p', 'Content-Length: 0\r\n', 'POST');
+    expect(anchor.document).toBeUndefined();
+    expect((await status(s.port)).proxyCache).toMatchObject({ entries: 0, bytes: 0 });
+    store.cache.check([anchor]);
+    const before = s.count;
+    expect((await s.get('/p', 'X-Id: 1\r\n')).headers['cache-status']).toContain('fwd=uri-miss');
+    expect(s.count).toBe(before + 1);
+  });
+
   it('proxied responses: ProxyCacheSize 64K, traffic that evicts: the evicted anchors hold no document, and the next request goes upstream', async () => {
     const s = await caching((req) => ({ fields: ['Cache-Control: max-age=1000'], body: `${req.target} `.padEnd(6000, '.') }), '', 64 * 1024);
     const store = s.server.proxyCache.store;
