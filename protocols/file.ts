@@ -18,7 +18,8 @@ import { HttpError, fromOsError } from '../src/errors.js';
 import { allowedMethods, type NetManager, type Protocol } from '../src/net.js';
 import type { Reply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
-import { CachedVariant, FileDocument, MemoryCache, revalidate, type Representation } from './file-cache.js';
+import { Loads } from '../src/cache/loads.js';
+import { CachedVariant, FileCache, FileDocument, fileRevalidator, type Representation } from './file-cache.js';
 import { directory, type DirContext } from './file-dir.js';
 import { diskRep, handleSource, openForRead, readAll, sidecarStat } from './file-disk.js';
 import { FILE_METHODS, fileConfig, type FileConfig, type FileOptions } from './file-options.js';
@@ -50,13 +51,13 @@ export class FileProtocol implements Protocol {
   readonly scheme = 'file';
   readonly methods = FILE_METHODS;
   readonly config: FileConfig;
-  readonly cache: MemoryCache;
+  readonly cache: FileCache;
   readonly #roots: RealRoots;
   /** The directories cached documents depend on, watched. */
   readonly watches: DirWatches;
   readonly #pending = new Set<PendingLoad>();
-  /** The gate of a miss in progress, so concurrent misses share one read. */
-  #loading = new WeakMap<Anchor, Promise<void>>();
+  /** Misses in progress by anchor, so concurrent misses share one read. */
+  readonly #loading = new Loads<Anchor>();
   /** Anchors whose file was last seen too big for the memory cache. */
   #big = new WeakSet<Anchor>();
   readonly #dir: DirContext;
@@ -65,7 +66,7 @@ export class FileProtocol implements Protocol {
   constructor(options: FileOptions = {}) {
     const config = fileConfig(options);
     this.config = config;
-    this.cache = new MemoryCache(config.cacheMaxFile, config.cacheMaxTotal);
+    this.cache = new FileCache(config.cacheMaxFile, config.cacheMaxTotal, fileRevalidator(config.fs, config.now));
     const roots = new RealRoots(config.fs);
     this.#roots = roots;
     this.watches = new DirWatches(config.watch, config.maxWatches, (dir, name) => this.#changed(dir, name), config.log);
@@ -97,7 +98,7 @@ export class FileProtocol implements Protocol {
     if (method !== 'GET' && method !== 'HEAD') return null;
     const doc = request.anchor?.document;
     if (!(doc instanceof FileDocument) || doc.root !== request.root || doc.rules !== request.rules) return null;
-    if (doc.lease === null || !this.cache.touch(doc)) return null;
+    if (!this.cache.fresh(doc)) return null;
     this.cache.hits++;
     return this.#sendDocument(request, doc);
   }
@@ -110,16 +111,14 @@ export class FileProtocol implements Protocol {
       // A cached document no watch covers: one stat per request.
       const doc = request.anchor?.document;
       if (doc instanceof FileDocument && doc.lease === null && doc.root === request.root && doc.rules === request.rules) {
-        const fresh = await revalidate(this.config.fs, doc, this.config.now());
         // While the stat ran, other requests may have evicted the document
         // or a write invalidated it (STYLE.md §15): only one still in the
         // cache is served; one that left it is read again below, never
-        // linked back.
-        if (fresh && this.cache.touch(doc)) {
+        // linked back (and one found changed is dropped).
+        if (await this.cache.revalidate(doc)) {
           this.cache.hits++;
           return this.#sendDocument(request, doc);
         }
-        if (!fresh) this.cache.remove(doc);
       }
       // loadNow, called twice on this path, counts only hits: the miss is counted once, here.
       this.cache.misses++;
@@ -217,7 +216,7 @@ export class FileProtocol implements Protocol {
     // find the document in memory, instead of each reading the file (and
     // holding a copy of it). Files known to be too big for memory skip this.
     const anchor = request.anchor;
-    let open: (() => void) | undefined;
+    let settle: ((usable: boolean) => void) | undefined;
     if (anchor !== null && !this.#big.has(anchor)) {
       const gate = this.#loading.get(anchor);
       if (gate !== undefined) {
@@ -227,16 +226,13 @@ export class FileProtocol implements Protocol {
           return this.#sendDocument(request, doc);
         }
       } else {
-        this.#loading.set(anchor, new Promise<void>((resolve) => (open = resolve)));
+        settle = this.#loading.lead(anchor);
       }
     }
     try {
       return await this.#miss(request, name);
     } finally {
-      if (open !== undefined) {
-        this.#loading.delete(anchor!);
-        open();
-      }
+      settle?.(anchor?.document instanceof FileDocument);
     }
   }
 

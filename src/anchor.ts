@@ -1,6 +1,8 @@
 // Anchor (libwww HTAnchor): one per normalized absolute address. Holds what
 // is known about the resource (type, codings, validators, variants) and,
-// optionally, the document itself (the memory cache, libwww's HyperDoc).
+// optionally, the document itself (the memory cache, libwww's HyperDoc,
+// src/cache/): the first of the entries hung on it, most recently used
+// first, so the converter stack finds the entry a reply was made from.
 
 export interface CachedDocument {
   /** The bytes, or an encoded variant's bytes, keyed by coding ('' = identity). */
@@ -10,6 +12,8 @@ export interface CachedDocument {
   readonly etag: string;
   /** When the file was last stat'ed to revalidate, in ms since the epoch. */
   checkedAt: number;
+  /** Out of the cache that counts it, and off its anchor (the anchor is dropped). */
+  release?(): void;
 }
 
 export class Anchor {
@@ -27,6 +31,14 @@ export class Anchor {
   constructor(address: string) {
     this.address = address;
   }
+
+  /** Lets go of its documents: each leaves the cache that counts it, so none stays counted and unreachable. */
+  release(): void {
+    for (let doc = this.document; doc?.release !== undefined; doc = this.document) {
+      doc.release();
+      if (this.document === doc) this.document = undefined;
+    }
+  }
 }
 
 /** The anchors of one server, by address; flushed on restart. */
@@ -42,9 +54,11 @@ export class AnchorTable {
     let anchor = this.#anchors.get(address);
     if (anchor === undefined) {
       // Bounded: the oldest anchors go first (Map keeps insertion order).
+      // An anchor dropped takes its cached documents with it.
       if (this.#anchors.size >= this.#limit) {
-        const oldest = this.#anchors.keys().next().value as string;
+        const [oldest, dropped] = this.#anchors.entries().next().value as [string, Anchor];
         this.#anchors.delete(oldest);
+        dropped.release();
       }
       anchor = new Anchor(address);
       this.#anchors.set(address, anchor);
@@ -52,12 +66,12 @@ export class AnchorTable {
     return anchor;
   }
 
-
   get size(): number {
     return this.#anchors.size;
   }
 
   flush(): void {
+    for (const anchor of this.#anchors.values()) anchor.release();
     this.#anchors.clear();
   }
 }

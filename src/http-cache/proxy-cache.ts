@@ -27,7 +27,8 @@ import { HttpError } from '../errors.js';
 import { getHeader } from '../stack-headers.js';
 import { parseCacheControl, type CacheControl } from './cache-control.js';
 import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Usability } from './policy.js';
-import { MemoryStore, entryAnchor, entrySize, type StoredResponse } from './store.js';
+import { Loads } from '../cache/loads.js';
+import { MemoryStore, entrySize, type StoredResponse } from './store.js';
 import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
 import { teeBody } from './tee.js';
 import { rangeReply } from './range.js';
@@ -73,11 +74,11 @@ export class ProxyCache {
   readonly #collapseWait: number;
   readonly #onDiskError: (dir: string, err: Error) => void;
   /** Misses on their way upstream, by URI: resolve true once the response is stored. */
-  readonly #pending = new Map<string, Promise<boolean>>();
+  readonly #pending = new Loads<string>();
   /** Stale entries being revalidated in the background (stale-while-revalidate). */
   readonly #revalidating = new Set<StoredResponse>();
   /** Stale entries being validated for a client: resolve true once freshened or replaced. */
-  readonly #validating = new Map<StoredResponse, Promise<boolean>>();
+  readonly #validating = new Loads<StoredResponse>();
   hits = 0;
   misses = 0;
   /** Invalidations (§4.4) by URI, so that a response requested before one is not stored after it. */
@@ -182,7 +183,6 @@ export class ProxyCache {
     const entry = await disk.load(uri, request.headers);
     if (entry === null) return null;
     entry.size = entrySize(entry.headers, entry.body);
-    entry.anchor = entryAnchor(entry, this.store);
     this.store.put(entry, request.headers);
     return entry;
   }
@@ -225,7 +225,7 @@ export class ProxyCache {
         if (again !== entry) return this.#validate(request, uri, again, reqCC, now, load);
       }
     }
-    const done = lead(this.#validating, entry);
+    const done = this.#validating.lead(entry);
     try {
       return await this.#validateNow(request, uri, entry, reqCC, use, load, done);
     } catch (err) {
@@ -311,7 +311,7 @@ export class ProxyCache {
       return this.#forward(request, uri, reqCC, why, load, null);
     }
     if (!plain) return this.#forward(request, uri, reqCC, why, load, null);
-    const done = lead(this.#pending, uri);
+    const done = this.#pending.lead(uri);
     try {
       return await this.#forward(request, uri, reqCC, why, load, done);
     } catch (err) {
@@ -350,7 +350,6 @@ export class ProxyCache {
       // Too large, or its URI was invalidated while it was on its way: not stored.
       if (entry.size > this.store.maxEntry || !this.#invalidations.unchanged(uri, t.stamp)) return false;
       this.disk?.write(entry, request.headers);
-      entry.anchor = entryAnchor(entry, this.store);
       this.store.put(entry, request.headers);
       return true;
     };
@@ -455,19 +454,4 @@ function mustRevalidate(request: Request, cause: HttpError): Reply {
 /** A reply not passed on: its body is let go. */
 function discard(reply: Reply): void {
   if (reply.body instanceof Readable) reply.body.destroy();
-}
-
-/**
- * Collapsed forwarding's bookkeeping: `key` has a request on its way, which
- * the others wait for in `inflight`; the function returned settles it (true:
- * the outcome is stored and usable) and forgets it, once.
- */
-function lead<K>(inflight: Map<K, Promise<boolean>>, key: K): (usable: boolean) => void {
-  let settle!: (usable: boolean) => void;
-  const promise = new Promise<boolean>((resolve) => (settle = resolve));
-  inflight.set(key, promise);
-  return (usable) => {
-    if (inflight.get(key) === promise) inflight.delete(key);
-    settle(usable);
-  };
 }

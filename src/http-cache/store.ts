@@ -1,11 +1,15 @@
 // The memory tier of the HTTP cache: stored responses by effective request
 // URI (the primary key, RFC 9111 §4), several per URI when Vary selects
-// among them (§4.1), bounded in bytes with the least recently used going
-// first. One source of truth for the accounting: an entry is counted while
-// it is in the recency list, and only there.
+// among them (§4.1). They live in the memory cache the FILE module uses too
+// (src/cache/): hung on the URI's anchor, bounded in bytes with the least
+// recently used going first, encoded variants charged when the stack makes
+// them. One source of truth for the accounting: an entry is counted while
+// it is in the cache's ring, and only there.
 
 import type { Format } from '../format.js';
 import { Anchor } from '../anchor.js';
+import { CacheEntry } from '../cache/entry.js';
+import { MemoryCache } from '../cache/memory-cache.js';
 import type { ReplyHeaders } from '../reply.js';
 import type { RequestHeaders } from '../request.js';
 import type { CacheControl } from './cache-control.js';
@@ -28,14 +32,17 @@ export interface StoredResponse extends Timing {
   /** Its Cache-Control, parsed; its freshness lifetime in seconds. */
   cc: CacheControl;
   lifetime: number;
-  /** Bytes charged: the body, its encoded variants and an estimate of the fields. */
+  /** Its body and an estimate of its fields (entrySize); its encoded variants are charged besides. */
   size: number;
   /**
-   * The anchor its replies carry: its document holds the body and the
-   * encoded variants the converter stack makes of it (src/stack.ts keeps a
+   * The anchor of its URI, which its replies carry: the memory cache hangs
+   * it there (first while it is the most recently used), its bodies holding
+   * the encoded variants the converter stack makes (src/stack.ts keeps a
    * gzip or br variant there), so a hit is compressed once, not per request.
    */
   anchor?: Anchor;
+  /** Its entry in the memory cache, once put there (counted while `inCache`). */
+  memory?: StoredEntry;
   requestTime: number;
   responseTime: number;
   dateValue: number;
@@ -62,62 +69,77 @@ export function entrySize(headers: ReplyHeaders, body: Buffer): number {
 }
 
 /**
- * Variants of a stored body by coding ('' is the body itself); each one
- * added is charged to the store at once.
+ * A stored response in the memory cache (src/cache/): its body and the
+ * encoded variants the stack makes of it are the entry's bodies, charged
+ * when added; its fields and overhead are charged besides. Hung on the
+ * anchor of its URI with the URI's other Vary variants.
  */
-class Variants extends Map<string, Buffer> {
-  onAdd: ((bytes: number) => void) | null = null;
+export class StoredEntry extends CacheEntry {
+  readonly keys: readonly string[];
+  readonly mtimeMs = 0;
+  checkedAt = 0;
 
-  override set(coding: string, bytes: Buffer): this {
-    const had = this.get(coding);
-    super.set(coding, bytes);
-    if (had === undefined && coding !== '') this.onAdd?.(bytes.length);
-    return this;
+  constructor(anchor: Anchor, readonly response: StoredResponse) {
+    super(anchor);
+    this.keys = [response.uri];
+    this.bodies.set('', response.body);
+  }
+
+  get size(): number {
+    return this.response.body.length;
+  }
+
+  /** The validator the stack compares a reply's ETag with (src/stack.ts). */
+  get etag(): string {
+    const etag = this.response.headers.ETag;
+    return typeof etag === 'string' ? etag : '';
+  }
+
+  /** Its fields and the overhead of its objects (ENTRY_OVERHEAD). */
+  extra(): number {
+    return this.response.size - this.response.body.length;
   }
 }
 
-/** The anchor of a stored response, its body and variants its document. */
-export function entryAnchor(entry: StoredResponse, store: MemoryStore): Anchor {
-  const anchor = new Anchor(entry.uri);
-  const bodies = new Variants([['', entry.body]]);
-  bodies.onAdd = (bytes) => store.resize(entry, entry.size + bytes);
-  const etag = entry.headers.ETag;
-  anchor.document = { bodies, size: entry.body.length, mtimeMs: 0, etag: typeof etag === 'string' ? etag : '', checkedAt: 0 };
-  return anchor;
-}
-
+/**
+ * The stored responses in memory: the shared memory cache, by URI (its
+ * index key and its anchor), selecting among a URI's responses by Vary.
+ */
 export class MemoryStore {
-  readonly #byUri = new Map<string, StoredResponse[]>();
-  /** Recency, oldest first (a Set keeps insertion order; a touch re-inserts). */
-  readonly #lru = new Set<StoredResponse>();
-  #bytes = 0;
-  #max: number;
-  evictions = 0;
+  readonly #cache: MemoryCache<StoredEntry>;
 
   constructor(maxBytes: number) {
-    this.#max = maxBytes;
+    this.#cache = new MemoryCache<StoredEntry>({ maxTotal: maxBytes, maxPerAnchor: MAX_VARIANTS });
+  }
+
+  /** The memory cache itself (its invariants: `check()`). */
+  get cache(): MemoryCache<StoredEntry> {
+    return this.#cache;
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#cache.total;
   }
 
   get count(): number {
-    return this.#lru.size;
+    return this.#cache.count;
+  }
+
+  get evictions(): number {
+    return this.#cache.evictions;
   }
 
   get maxBytes(): number {
-    return this.#max;
+    return this.#cache.maxTotal;
   }
 
   /** The largest single entry kept: an eighth of the whole, so one response never flushes the rest. */
   get maxEntry(): number {
-    return Math.floor(this.#max / 8);
+    return Math.floor(this.#cache.maxTotal / 8);
   }
 
   setMax(maxBytes: number): void {
-    this.#max = maxBytes;
-    this.#evict();
+    this.#cache.setMaxTotal(maxBytes);
   }
 
   /**
@@ -125,86 +147,58 @@ export class MemoryStore {
    * whose Vary values match, §4.1), and whether the URI has any at all.
    */
   select(uri: string, headers: RequestHeaders): { entry: StoredResponse | null; known: boolean } {
-    const list = this.#byUri.get(uri);
-    if (list === undefined) return { entry: null, known: false };
+    const set = this.#cache.under(uri);
+    if (set === undefined) return { entry: null, known: false };
     let best: StoredResponse | null = null;
-    for (const e of list) {
+    for (const { response: e } of set) {
       if (varyMatches(e.vary, e.varyValues, headers) && (best === null || e.dateValue > best.dateValue || (e.dateValue === best.dateValue && e.responseTime >= best.responseTime))) best = e;
     }
     return { entry: best, known: true };
   }
 
-  /** Marks an entry as just used. */
+  /** Marks an entry as just used, first on its anchor (the stack finds its bodies there). */
   touch(entry: StoredResponse): void {
-    if (!this.#lru.delete(entry)) return;
-    this.#lru.add(entry);
+    if (entry.memory !== undefined) this.#cache.touch(entry.memory);
   }
 
   /**
-   * Stores `entry`, replacing what the request that brought it would have
-   * selected (the older response of the same secondary key). False when
-   * it is larger than one entry may be.
+   * Stores `entry` on the anchor of its URI, replacing what the request that
+   * brought it would have selected (the older response of the same
+   * secondary key). False when it is larger than one entry may be.
    */
   put(entry: StoredResponse, requestHeaders: RequestHeaders): boolean {
     if (entry.size > this.maxEntry) return false;
-    const list = this.#byUri.get(entry.uri);
-    if (list !== undefined) {
-      for (const e of [...list]) if (varyMatches(e.vary, e.varyValues, requestHeaders)) this.remove(e);
-    }
-    const now = this.#byUri.get(entry.uri);
-    if (now === undefined) this.#byUri.set(entry.uri, [entry]);
-    else {
-      // A URI with too many variants (a Vary on a field clients fill at will) loses its oldest.
-      while (now.length >= MAX_VARIANTS) {
-        this.remove(now[0]!);
-        this.evictions++;
-      }
-      now.push(entry);
-    }
-    this.#lru.add(entry);
-    this.#bytes += entry.size;
-    this.#evict();
-    return this.#lru.has(entry);
+    if (entry.memory !== undefined) this.#cache.remove(entry.memory);
+    const sibling = this.#cache.under(entry.uri)?.values().next().value;
+    const anchor = sibling?.anchor ?? new Anchor(entry.uri);
+    const stored = new StoredEntry(anchor, entry);
+    entry.anchor = anchor;
+    entry.memory = stored;
+    return this.#cache.put(stored, (old) => varyMatches(old.response.vary, old.response.varyValues, requestHeaders));
   }
 
-  /** An entry's fields changed (a 304 merged in): its size is charged again. */
+  /** An entry's fields changed (a 304 merged in): `size` is its fields and body, charged again with its variants. */
   resize(entry: StoredResponse, size: number): void {
-    if (!this.#lru.has(entry)) return;
-    this.#bytes += size - entry.size;
+    const stored = entry.memory;
+    if (stored === undefined || !stored.inCache) {
+      entry.size = size;
+      return;
+    }
+    const delta = size - entry.size;
     entry.size = size;
-    this.#evict();
+    this.#cache.charge(stored, delta);
   }
 
   remove(entry: StoredResponse): void {
-    if (!this.#lru.delete(entry)) return;
-    this.#bytes -= entry.size;
-    const list = this.#byUri.get(entry.uri)!;
-    const i = list.indexOf(entry);
-    if (i !== -1) list.splice(i, 1);
-    if (list.length === 0) this.#byUri.delete(entry.uri);
+    if (entry.memory !== undefined) this.#cache.remove(entry.memory);
   }
 
   /** Every stored response of `uri` (§4.4: invalidation); the number removed. */
   invalidate(uri: string): number {
-    const list = this.#byUri.get(uri);
-    if (list === undefined) return 0;
-    const n = list.length;
-    for (const e of [...list]) this.remove(e);
-    return n;
+    return this.#cache.invalidate(uri);
   }
 
   flush(): void {
-    this.#byUri.clear();
-    this.#lru.clear();
-    this.#bytes = 0;
-  }
-
-  #evict(): void {
-    while (this.#bytes > this.#max) {
-      const oldest = this.#lru.values().next().value as StoredResponse | undefined;
-      if (oldest === undefined) break;
-      this.remove(oldest);
-      this.evictions++;
-    }
+    this.#cache.flush();
   }
 }

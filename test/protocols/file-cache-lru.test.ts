@@ -1,6 +1,6 @@
 // The memory cache's list on its own (protocols/file-cache.ts): put, touch,
 // remove, invalidate, setLimits and flush in any order keep one list whose
-// links, count and byte total agree (MemoryCache.check), and every call
+// links, count and byte total agree (FileCache.check), and every call
 // returns. A document that left the cache while a request held it (its stat
 // in flight) is never linked back by a touch. Random sequences are compared
 // with a plain model: an array, oldest first.
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Anchor } from '../../src/anchor.js';
 import { makeFormat } from '../../src/format.js';
-import { CachedVariant, FileDocument, MemoryCache } from '../../protocols/file-cache.js';
+import { CachedVariant, FileCache, FileDocument } from '../../protocols/file-cache.js';
 import type { Binding } from '../../protocols/file-variants.js';
 
 const BINDING: Binding = { format: makeFormat('text/plain'), contentType: 'text/plain' };
@@ -22,7 +22,7 @@ function doc(anchor: Anchor, real: string, size: number, gzip = 0): FileDocument
 
 describe('a document that left the cache', () => {
   it('is not linked back by touch: put A, B, C (A evicted), touch A, touch B, put D returns', () => {
-    const cache = new MemoryCache(1000, 2500);
+    const cache = new FileCache(1000, 2500);
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => doc(new Anchor(`file:/r/${n}`), `/r/${n}`, 1000));
     cache.put(a!);
     cache.put(b!);
@@ -38,7 +38,7 @@ describe('a document that left the cache', () => {
   });
 
   it('touch says whether it was in the cache', () => {
-    const cache = new MemoryCache(1000, 2500);
+    const cache = new FileCache(1000, 2500);
     const [a, b, c] = ['a', 'b', 'c'].map((n) => doc(new Anchor(`file:/r/${n}`), `/r/${n}`, 1000));
     for (const d of [a!, b!, c!]) cache.put(d);
     expect([cache.touch(a!), cache.touch(b!), cache.touch(c!)]).toEqual([false, true, true]);
@@ -46,7 +46,7 @@ describe('a document that left the cache', () => {
   });
 
   it('stays out after remove, invalidate and flush', () => {
-    const cache = new MemoryCache(1000, 10_000);
+    const cache = new FileCache(1000, 10_000);
     const anchor = new Anchor('file:/r/a');
     const a = doc(anchor, '/r/a', 100);
     for (const drop of [() => cache.remove(a), () => cache.invalidate('/r/a.gz'), () => cache.flush()]) {
@@ -60,7 +60,7 @@ describe('a document that left the cache', () => {
   });
 
   it('a single document is in the cache, though it has no neighbour', () => {
-    const cache = new MemoryCache(1000, 10_000);
+    const cache = new FileCache(1000, 10_000);
     const a = doc(new Anchor('file:/r/a'), '/r/a', 100);
     cache.put(a);
     expect(a.inCache).toBe(true);
@@ -76,7 +76,6 @@ describe('a document that left the cache', () => {
 class Model {
   order: FileDocument[] = [];
   cost = new Map<FileDocument, number>();
-  counted = new Map<FileDocument, number>();
   byAnchor = new Map<Anchor, FileDocument>();
 
   constructor(public maxFile: number, public maxTotal: number) {}
@@ -98,7 +97,6 @@ class Model {
     if (cost > this.maxTotal) return false;
     this.order.push(d);
     this.cost.set(d, cost);
-    this.counted.set(d, d.bodies.size);
     this.byAnchor.set(d.anchor, d);
     this.evict();
     return true;
@@ -106,14 +104,16 @@ class Model {
 
   touch(d: FileDocument): boolean {
     if (!this.has(d)) return false;
-    if (this.counted.get(d) !== d.bodies.size) {
-      this.cost.set(d, d.measure());
-      this.counted.set(d, d.bodies.size);
-    }
     this.order.splice(this.order.indexOf(d), 1);
     this.order.push(d);
-    this.evict();
     return true;
+  }
+
+  /** The stack added a body: charged at once, evicting to stay in bounds. */
+  body(d: FileDocument, bytes: number): void {
+    if (!this.has(d)) return;
+    this.cost.set(d, this.cost.get(d)! + bytes);
+    this.evict();
   }
 
   remove(d: FileDocument): void {
@@ -168,7 +168,7 @@ describe('random sequences', () => {
       // Six addresses; documents 6 and 7 are later reads of the first two (same anchor, same file).
       const anchors = Array.from({ length: 6 }, (_, k) => new Anchor(`file:/r/${k}`));
       const docs = docSizes.map((size, i) => doc(anchors[i % 6]!, `/r/${i % 6}`, size, i % 3 === 0 ? Math.ceil(size / 3) : 0));
-      const cache = new MemoryCache(1000, 3000);
+      const cache = new FileCache(1000, 3000);
       const model = new Model(1000, 3000);
       for (const o of ops) {
         switch (o.op) {
@@ -186,8 +186,11 @@ describe('random sequences', () => {
             cache.invalidate(`/r/${o.i % 6}${o.suffix}`);
             model.invalidate(`/r/${o.i % 6}${o.suffix}`);
             break;
-          case 'body': // the stack adds an on-the-fly encoding, charged at the next touch
-            if (!docs[o.i]!.bodies.has(o.coding)) docs[o.i]!.bodies.set(o.coding, Buffer.alloc(o.size));
+          case 'body': // the stack adds an on-the-fly encoding, charged at once
+            if (!docs[o.i]!.bodies.has(o.coding)) {
+              docs[o.i]!.bodies.set(o.coding, Buffer.alloc(o.size));
+              model.body(docs[o.i]!, o.size);
+            }
             break;
           case 'setLimits':
             cache.setLimits(o.maxFile, o.maxTotal);

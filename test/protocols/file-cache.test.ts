@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Request } from '../../src/request.js';
-import type { FileDocument, MemoryCache } from '../../protocols/file-cache.js';
+import type { FileCache, FileDocument } from '../../protocols/file-cache.js';
 import { parseRules } from '../../src/rules/index.js';
 import { APP_JS, CountingFs, GET, fetchRaw, fileRoot, req, startServer, stopServers } from './file-helpers.js';
 
@@ -118,13 +118,14 @@ describe('a hit', () => {
     const first = await GET(port, '/text.txt', { 'Accept-Encoding': 'gzip' });
     expect(first.headers['content-encoding']).toBe('gzip');
     const size = fs.statSync(path.join(fx.root, 'text.txt')).size;
-    const total = server.file.cache.total;
+    // Charged when the stack added it, before any further request.
+    expect(server.file.cache.total).toBe(size + first.body.length);
     counting.reset();
     const again = await GET(port, '/text.txt', { 'Accept-Encoding': 'gzip' });
     expect(again.body.equals(first.body)).toBe(true);
     expect(gunzipSync(again.body).length).toBe(size);
     expect(counting.total).toBe(0);
-    expect(server.file.cache.total).toBe(total + first.body.length);
+    expect(server.file.cache.total).toBe(size + first.body.length);
     const br = await GET(port, '/app.js', { 'Accept-Encoding': 'br' });
     counting.reset();
     expect((await GET(port, '/app.js', { 'Accept-Encoding': 'br' })).body.equals(br.body)).toBe(true);
@@ -194,7 +195,7 @@ describe('the rule file sets the bounds', () => {
  * the next eviction spin for ever, in this very process: at the first broken
  * invariant the error is kept and the cache stops linking anything.
  */
-function tripwire(cache: MemoryCache): { broken: Error | null } {
+function tripwire(cache: FileCache): { broken: Error | null } {
   const state: { broken: Error | null } = { broken: null };
   for (const name of ['put', 'touch'] as const) {
     const original = cache[name].bind(cache) as (doc: FileDocument) => boolean;
