@@ -84,7 +84,8 @@ function proxyNotes(results) {
     }
     // Pinned, wrk and the upstream share CPU 1: full (with whatever else ran there),
     // it, not the proxy, set the pace.
-    const paced = results.header.pinned
+    // Shared scenarios run unpinned: no CPU is wrk's alone.
+    const paced = results.header.pinned && !s.shared
       ? loaded.filter((p) => p.median.loadCpuBusyPercent >= 90 && p.median.cpuPercent < 90)
       : [];
     if (paced.length) {
