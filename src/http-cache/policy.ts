@@ -149,6 +149,8 @@ export type Usability =
  */
 export function usability(lifetime: number, age: number, cc: CacheControl, reqCC: CacheControl): Usability {
   const ttl = lifetime - age;
+  // The common hit: the request asks nothing, the response forbids nothing, and it is fresh.
+  if (reqCC.size === 0 && ttl > 0 && !cc.has('no-cache')) return { kind: 'fresh', ttl };
   const staleness = -ttl;
   const mustRevalidate = cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage');
   const noCache = cc.has('no-cache') && fieldNames(cc, 'no-cache') === null;

@@ -135,7 +135,7 @@ export class ProxyCache {
     if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) return null;
     const uri = effectiveUri(request);
     if (uri === null) return null;
-    const entry = this.store.select(uri, h).entry;
+    const entry = this.store.find(uri, h);
     if (entry === null) return null;
     const age = currentAge(entry, this.#now());
     const use = usability(entry.lifetime, age, entry.cc, requestDirectives(h));

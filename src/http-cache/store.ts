@@ -68,6 +68,17 @@ export function entrySize(headers: ReplyHeaders, body: Buffer): number {
   return n + body.length;
 }
 
+const NOTHING = Object.freeze({ entry: null, known: false });
+
+/** §4.1: of the responses whose Vary values match, the most recent. */
+function selectIn(set: ReadonlySet<StoredEntry>, headers: RequestHeaders): StoredResponse | null {
+  let best: StoredResponse | null = null;
+  for (const { response: e } of set) {
+    if (varyMatches(e.vary, e.varyValues, headers) && (best === null || e.dateValue > best.dateValue || (e.dateValue === best.dateValue && e.responseTime >= best.responseTime))) best = e;
+  }
+  return best;
+}
+
 /**
  * A stored response in the memory cache (src/cache/): its body and the
  * encoded variants the stack makes of it are the entry's bodies, charged
@@ -148,12 +159,13 @@ export class MemoryStore {
    */
   select(uri: string, headers: RequestHeaders): { entry: StoredResponse | null; known: boolean } {
     const set = this.#cache.under(uri);
-    if (set === undefined) return { entry: null, known: false };
-    let best: StoredResponse | null = null;
-    for (const { response: e } of set) {
-      if (varyMatches(e.vary, e.varyValues, headers) && (best === null || e.dateValue > best.dateValue || (e.dateValue === best.dateValue && e.responseTime >= best.responseTime))) best = e;
-    }
-    return { entry: best, known: true };
+    return set === undefined ? NOTHING : { entry: selectIn(set, headers), known: true };
+  }
+
+  /** What select() finds, without saying whether the URI has any (the hit path: nothing allocated). */
+  find(uri: string, headers: RequestHeaders): StoredResponse | null {
+    const set = this.#cache.under(uri);
+    return set === undefined ? null : selectIn(set, headers);
   }
 
   /** Marks an entry as just used, first on its anchor (the stack finds its bodies there). */

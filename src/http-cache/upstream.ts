@@ -24,22 +24,22 @@ export function effectiveUri(request: Request): string | null {
   return origin === null ? null : origin + request.path + request.query;
 }
 
-/** Normalised origins by scheme and authority: a request's are few and repeat. */
-const origins = new Map<string, string | null>();
+/** Normalised origins by authority, one map per scheme: a server's requests name few, and repeat them. */
+const origins = { http: new Map<string, string | null>(), https: new Map<string, string | null>() };
 const ORIGINS_KEPT = 1024;
 
-function originOf(scheme: string, authority: string): string | null {
-  const key = `${scheme}://${authority}`;
-  let origin = origins.get(key);
+function originOf(scheme: 'http' | 'https', authority: string): string | null {
+  const known = origins[scheme];
+  let origin = known.get(authority);
   if (origin !== undefined) return origin;
   try {
-    const u = new URL(key);
+    const u = new URL(`${scheme}://${authority}`);
     origin = u.pathname !== '/' || u.search !== '' || u.username !== '' || u.password !== '' ? null : u.origin;
   } catch {
     origin = null;
   }
-  if (origins.size >= ORIGINS_KEPT) origins.clear();
-  origins.set(key, origin);
+  if (known.size >= ORIGINS_KEPT) known.clear();
+  known.set(authority, origin);
   return origin;
 }
 
