@@ -26,14 +26,15 @@ import { errorReply } from '../reply.js';
 import { HttpError } from '../errors.js';
 import { getHeader } from '../stack-headers.js';
 import { parseCacheControl, type CacheControl } from './cache-control.js';
-import { currentAge, isStorable, isUnsafe, requestDirectives, usability, type Usability } from './policy.js';
+import { currentAge, isStorable, isUnsafe, requestDirectives, type Usability } from './policy.js';
 import { Loads } from '../cache/loads.js';
 import { MemoryStore, entrySize, type StoredResponse } from './store.js';
-import { conditionalFields, entryReply, freshen, makeEntry, notModified, validatorsAgree, type Received } from './entry.js';
+import { entryReply, freshen, makeEntry, notModified, type Received } from './entry.js';
+import { Check, checkFreshness, httpRevalidator, validate, type Load, type RevalidatorDeps } from './revalidator.js';
 import { teeBody } from './tee.js';
 import { rangeReply } from './range.js';
 import { DiskStore } from './disk.js';
-import { CONDITIONAL, Invalidations, effectiveUri, upstreamRequest, within, type Stamp } from './upstream.js';
+import { CONDITIONAL, Invalidations, effectiveUri, within, type Stamp } from './upstream.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ export interface ProxyCacheOptions {
   onDiskError?: (dir: string, err: Error) => void;
 }
 
-export type Load = (request: Request) => Promise<Reply>;
+export type { Load };
 
 const EMPTY = Buffer.alloc(0);
 
@@ -84,8 +85,18 @@ export class ProxyCache {
   /** Invalidations (§4.4) by URI, so that a response requested before one is not stored after it. */
   readonly #invalidations = new Invalidations();
 
+  /** What the revalidator (revalidator.ts) needs of this cache. */
+  readonly #deps: RevalidatorDeps = {
+    now: () => this.#now(),
+    stamp: (uri) => this.#invalidations.stamp(uri),
+    saved: (entry, request, stamp) => {
+      if (this.#invalidations.unchanged(entry.uri, stamp)) this.disk?.write(entry, request.headers);
+    },
+    resize: (entry, size) => this.store.resize(entry, size),
+  };
+
   constructor(options: ProxyCacheOptions = {}) {
-    this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE);
+    this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE, httpRevalidator(this.#deps));
     this.#now = options.now ?? Date.now;
     this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
     this.#onDiskError = options.onDiskError ?? ((dir, err) => void process.stderr.write(`streamstack: ProxyCacheDir ${dir}: ${err.message}; caching in memory only\n`));
@@ -137,9 +148,8 @@ export class ProxyCache {
     if (uri === null) return null;
     const entry = this.store.find(uri, h);
     if (entry === null) return null;
-    const age = currentAge(entry, this.#now());
-    const use = usability(entry.lifetime, age, entry.cc, requestDirectives(h));
-    return use.kind === 'validate' ? null : this.#hit(request, entry, age, `hit; ttl=${use.ttl}`);
+    const c = new Check(request, requestDirectives(h));
+    return this.#fresh(entry, c) ? this.#hit(request, entry, c.age, `hit; ttl=${c.use.ttl}`) : null;
   }
 
   /** The reply to `request`, from the store or through `load`. Never rejects. */
@@ -187,10 +197,23 @@ export class ProxyCache {
     return entry;
   }
 
+  /** Whether `entry` may answer as it is: the memory cache asks the revalidator (and touches it), or, not kept, it is asked here. */
+  #fresh(entry: StoredResponse, c: Check): boolean {
+    const m = entry.memory;
+    return m !== undefined && m.inCache ? this.store.cache.fresh(m, c) : checkFreshness(entry, c, this.#now());
+  }
+
+  /** §4.3 through the memory cache (which drops a response found changed), or directly when it is not kept. */
+  #revalidate(entry: StoredResponse, c: Check): Promise<boolean> {
+    const m = entry.memory;
+    return m !== undefined && m.inCache ? this.store.cache.revalidate(m, c) : validate(entry, c, this.#deps);
+  }
+
   async #fromEntry(request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, load: Load): Promise<Reply> {
-    const age = currentAge(entry, this.#now());
-    const use = usability(entry.lifetime, age, entry.cc, reqCC);
-    if (use.kind !== 'validate') return this.#hit(request, entry, age, `hit; ttl=${use.ttl}`);
+    const c = new Check(request, reqCC);
+    if (this.#fresh(entry, c)) return this.#hit(request, entry, c.age, `hit; ttl=${c.use.ttl}`);
+    const use = c.use as Extract<Usability, { kind: 'validate' }>;
+    const age = c.age;
     if (reqCC.has('only-if-cached')) return onlyIfCached(request);
     if (use.staleWhileRevalidate) {
       // RFC 5861 §3: served stale while one background revalidation runs.
@@ -217,12 +240,11 @@ export class ProxyCache {
     const inflight = this.#validating.get(entry);
     if (inflight !== undefined) {
       await within(inflight, this.#collapseWait);
-      const again = this.store.select(uri, request.headers).entry;
+      const again = this.store.find(uri, request.headers);
       if (again !== null) {
-        const age = currentAge(again, this.#now());
-        const now = usability(again.lifetime, age, again.cc, reqCC);
-        if (now.kind !== 'validate') return this.#hit(request, again, age, `fwd=stale; fwd-status=${again.status}; collapsed`);
-        if (again !== entry) return this.#validate(request, uri, again, reqCC, now, load);
+        const c = new Check(request, reqCC);
+        if (this.#fresh(again, c)) return this.#hit(request, again, c.age, `fwd=stale; fwd-status=${again.status}; collapsed`);
+        if (again !== entry) return this.#validate(request, uri, again, reqCC, c.use as Extract<Usability, { kind: 'validate' }>, load);
       }
     }
     const done = this.#validating.lead(entry);
@@ -238,17 +260,16 @@ export class ProxyCache {
     request: Request, uri: string, entry: StoredResponse, reqCC: CacheControl, use: Extract<Usability, { kind: 'validate' }>, load: Load,
     done: (validated: boolean) => void,
   ): Promise<Reply> {
-    const sub = upstreamRequest(request, conditionalFields(entry), true);
-    const requestTime = this.#now();
-    const stamp = this.#invalidations.stamp(uri);
-    const reply = await load(sub);
-    const t = { requestTime, responseTime: this.#now(), stamp };
-    if (reply.status === 304 && validatorsAgree(entry, reply)) {
-      this.store.resize(entry, freshen(entry, reply, t));
-      if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, request.headers);
+    const c = new Check(request, reqCC, uri, load, true);
+    await this.#revalidate(entry, c);
+    if (c.failed !== null) throw c.failed;
+    const reply = c.reply;
+    if (reply === null) {
       done(true);
       return this.#hit(request, entry, currentAge(entry, this.#now()), 'fwd=stale; fwd-status=304');
     }
+    const sub = c.sub!;
+    const t = c.received!;
     if (reply.status >= 500 && use.staleIfError) {
       // RFC 5861 §4: an error within the allowed staleness: the stale response instead.
       discard(reply);
@@ -262,7 +283,7 @@ export class ProxyCache {
       return mustRevalidate(request, reply.error);
     }
     if (reply.status === 304) {
-      // Another representation's validator: the entry cannot be freshened with it; fetch it whole.
+      // Another representation's validator: the entry (dropped by the memory cache) cannot be freshened with it; fetch it whole.
       done(false);
       this.store.remove(entry);
       return this.#miss(request, uri, reqCC, 'stale', load);
@@ -274,16 +295,13 @@ export class ProxyCache {
   #background(request: Request, uri: string, entry: StoredResponse, load: Load): void {
     if (this.#revalidating.has(entry)) return;
     this.#revalidating.add(entry);
-    const sub = upstreamRequest(request, conditionalFields(entry), false);
-    const requestTime = this.#now();
-    const stamp = this.#invalidations.stamp(uri);
-    void load(sub).then((reply) => {
-      const t = { requestTime, responseTime: this.#now(), stamp };
-      if (reply.status === 304 && validatorsAgree(entry, reply)) {
-        this.store.resize(entry, freshen(entry, reply, t));
-        if (this.#invalidations.unchanged(uri, stamp)) this.disk?.write(entry, sub.headers);
-      } else if (reply.status < 500 && reply.status !== 304) {
-        const stored = this.#store(sub, uri, reply, NO_CC, t, 'stale', null);
+    const c = new Check(request, NO_CC, uri, load, false);
+    void this.#revalidate(entry, c).then(() => {
+      const reply = c.reply;
+      // Freshened by a 304, or the load failed: nothing more to do.
+      if (reply === null || c.failed !== null) return;
+      if (reply.status < 500 && reply.status !== 304) {
+        const stored = this.#store(c.sub!, uri, reply, NO_CC, c.received!, 'stale', null);
         // Nobody reads it: the body is drained into the store.
         if (stored.body instanceof Readable) stored.body.resume();
         return;
@@ -301,12 +319,9 @@ export class ProxyCache {
     if (pending !== undefined) {
       // Collapsed forwarding: wait for the one on its way; if it was stored, it may answer this one too.
       if (await within(pending, this.#collapseWait)) {
-        const { entry } = this.store.select(uri, request.headers);
-        if (entry !== null) {
-          const age = currentAge(entry, this.#now());
-          const use = usability(entry.lifetime, age, entry.cc, reqCC);
-          if (use.kind !== 'validate') return this.#hit(request, entry, age, `fwd=${why}; fwd-status=${entry.status}; collapsed`);
-        }
+        const entry = this.store.find(uri, request.headers);
+        const c = new Check(request, reqCC);
+        if (entry !== null && this.#fresh(entry, c)) return this.#hit(request, entry, c.age, `fwd=${why}; fwd-status=${entry.status}; collapsed`);
       }
       return this.#forward(request, uri, reqCC, why, load, null);
     }

@@ -9,12 +9,13 @@
 import type { Format } from '../format.js';
 import { Anchor } from '../anchor.js';
 import { CacheEntry } from '../cache/entry.js';
-import { MemoryCache } from '../cache/memory-cache.js';
+import { MemoryCache, type Revalidator } from '../cache/memory-cache.js';
 import type { ReplyHeaders } from '../reply.js';
 import type { RequestHeaders } from '../request.js';
 import type { CacheControl } from './cache-control.js';
 import type { Timing } from './policy.js';
 import { varyMatches } from './vary.js';
+import type { Check } from './revalidator.js';
 
 export interface StoredResponse extends Timing {
   readonly uri: string;
@@ -117,14 +118,15 @@ export class StoredEntry extends CacheEntry {
  * index key and its anchor), selecting among a URI's responses by Vary.
  */
 export class MemoryStore {
-  readonly #cache: MemoryCache<StoredEntry>;
+  readonly #cache: MemoryCache<StoredEntry, Check>;
 
-  constructor(maxBytes: number) {
-    this.#cache = new MemoryCache<StoredEntry>({ maxTotal: maxBytes, maxPerAnchor: MAX_VARIANTS });
+  /** `revalidator`: the HTTP cache's (revalidator.ts); without one, every stored response is usable. */
+  constructor(maxBytes: number, revalidator?: Revalidator<StoredEntry, Check>) {
+    this.#cache = new MemoryCache<StoredEntry, Check>({ maxTotal: maxBytes, maxPerAnchor: MAX_VARIANTS, revalidator });
   }
 
   /** The memory cache itself (its invariants: `check()`). */
-  get cache(): MemoryCache<StoredEntry> {
+  get cache(): MemoryCache<StoredEntry, Check> {
     return this.#cache;
   }
 
