@@ -14,9 +14,10 @@
 // once the kernel has the bytes, and keeps bytes that wait for a slow reader
 // the same way. Whoever keeps a chunk otherwise copies it.
 //
-// A socket with no reader set (one released from HTTP to a tunnel) gets a
-// copy of each read as a 'data' event, so a stream consumer such as pipe()
-// never sees a buffer change under it.
+// A socket with no reader set (a tunnel's, or one released from HTTP to a
+// tunnel) has a copy of each read pushed into its stream, as a socket that
+// reads the usual way does, so a consumer such as pipe() never sees a buffer
+// change under it, and bytes that come before anyone reads wait.
 
 import type { Socket } from 'node:net';
 
@@ -76,8 +77,10 @@ export function reusedReads(socket: () => Socket): { buffer: () => Buffer; callb
       const chunk = owner.buf.subarray(0, n);
       try {
         const reader = readers.get(s);
-        if (reader === undefined) s.emit('data', Buffer.from(chunk));
-        else reader(chunk, owner);
+        if (reader !== undefined) reader(chunk, owner);
+        // A copy into the stream, as a socket reading the usual way: kept until
+        // someone reads it, and a full buffer stops the reads (false: net pauses).
+        else return s.push(Buffer.from(chunk));
       } finally {
         owner.release();
       }
@@ -87,8 +90,8 @@ export function reusedReads(socket: () => Socket): { buffer: () => Buffer; callb
 }
 
 /**
- * Who handles the reads of `socket` from now on (null: 'data' events with
- * copies). Sockets connected without `reusedReads` emit 'data' as always and
+ * Who handles the reads of `socket` from now on (null: copies pushed into
+ * its stream). Sockets connected without `reusedReads` emit 'data' as always and
  * never call it.
  */
 export function setReader(socket: Socket, reader: Reader | null): void {

@@ -64,6 +64,25 @@ describe('CONNECT and Tunnel', () => {
     expect(tunnels.open).toBe(0);
   });
 
+  it('a destination that speaks first (a banner, as SSH and SMTP send) is heard: bytes sent before the tunnel is joined wait for it', async () => {
+    const banner = 'SSH-2.0-fake\r\n' + 'x'.repeat(200_000);
+    const up = await fakeUpstream({
+      raw: (socket) => {
+        socket.write(banner);
+        socket.on('data', (c: Buffer) => socket.write(c.toString('latin1').toUpperCase()));
+      },
+    });
+    const { port } = await proxyServer(`Tunnel 127.0.0.1:${up.port}\nPass /*`);
+    const s = await client(port);
+    const got = received(s);
+    s.write(connectTo(`127.0.0.1:${up.port}`));
+    expect(await got.until((b) => b.endsWith(banner))).toBe(true);
+    expect(got.bytes().split('\r\n\r\n')[1]!.startsWith('SSH-2.0-fake')).toBe(true);
+    s.write('hello');
+    expect(await got.until((b) => b.endsWith(banner + 'HELLO'))).toBe(true);
+    s.destroy();
+  });
+
   it('a client that sends its bytes and its FIN with the CONNECT gets them echoed, then the upstream\'s FIN', async () => {
     const up = await echo();
     const { port } = await proxyServer(`Tunnel 127.0.0.1:${up.port}`);
