@@ -5,17 +5,19 @@
 //   hit       a stored response fresh enough for the request (or stale
 //             within the request's max-stale) answers it, with Age;
 //   validate  a stale one (or one that no-cache marks) is validated with a
-//             conditional request (§4.3): a 304 freshens and serves it, a
+//             conditional request (§4.3, revalidator.ts, which the memory
+//             cache asks): a 304 freshens and serves it, a
 //             full response replaces it, an error serves it stale where
 //             stale-if-error allows (RFC 5861);
 //   miss      the request goes upstream and a storable response is stored
-//             as it streams to the client (tee.ts); concurrent misses of a
+//             as it streams to the client (storing.ts, tee.ts); concurrent misses of a
 //             URI (and validations of one entry) wait for the first one
 //             instead of going upstream too.
 // Stored responses live in memory (store.ts) and, with ProxyCacheDir, on
 // disk too (disk.ts), where a restart finds them.
 // Unsafe methods pass through, and a non-error answer to one invalidates
-// the target URI and the same-origin Location and Content-Location (§4.4).
+// the target URI and the same-origin Location and Content-Location (§4.4,
+// storing.ts).
 // Every reply says what happened in Cache-Status (RFC 9211).
 // libwww counterpart: HTCache.c, which kept documents on their anchors too.
 
@@ -24,17 +26,16 @@ import type { Request } from '../request.js';
 import type { Reply } from '../reply.js';
 import { errorReply } from '../reply.js';
 import { HttpError } from '../errors.js';
-import { getHeader } from '../stack-headers.js';
-import { parseCacheControl, type CacheControl } from './cache-control.js';
-import { currentAge, isStorable, isUnsafe, requestDirectives, type Usability } from './policy.js';
+import type { CacheControl } from './cache-control.js';
+import { currentAge, isUnsafe, requestDirectives, type Usability } from './policy.js';
 import { Loads } from '../cache/loads.js';
 import { MemoryStore, entrySize, type StoredResponse } from './store.js';
-import { entryReply, freshen, makeEntry, notModified, type Received } from './entry.js';
+import { entryReply, notModified } from './entry.js';
 import { Check, checkFreshness, httpRevalidator, validate, type Load, type RevalidatorDeps } from './revalidator.js';
-import { teeBody } from './tee.js';
+import { CACHE_NAME as NAME, Storing } from './storing.js';
 import { rangeReply } from './range.js';
 import { DiskStore } from './disk.js';
-import { CONDITIONAL, Invalidations, effectiveUri, within, type Stamp } from './upstream.js';
+import { CONDITIONAL, Invalidations, effectiveUri, within } from './upstream.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
 export const PROXY_CACHE_SIZE = 64 * 1024 * 1024;
@@ -44,7 +45,6 @@ export const COLLAPSE_WAIT = 10_000;
 export const PROXY_CACHE_DIR_SIZE = 1024 * 1024 * 1024;
 
 /** The name in Cache-Status (RFC 9211 §2). */
-const NAME = 'streamstack';
 
 export interface ProxyCacheOptions {
   /** Bytes of memory for stored responses. */
@@ -62,7 +62,6 @@ export interface ProxyCacheOptions {
 
 export type { Load };
 
-const EMPTY = Buffer.alloc(0);
 
 export class ProxyCache {
   readonly store: MemoryStore;
@@ -95,8 +94,12 @@ export class ProxyCache {
     resize: (entry, size) => this.store.resize(entry, size),
   };
 
+  /** What comes back from upstream: passed on, and stored where it may be (storing.ts). */
+  readonly #storing: Storing;
+
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE, httpRevalidator(this.#deps));
+    this.#storing = new Storing(this.store, () => this.disk, this.#invalidations);
     this.#now = options.now ?? Date.now;
     this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
     this.#onDiskError = options.onDiskError ?? ((dir, err) => void process.stderr.write(`streamstack: ProxyCacheDir ${dir}: ${err.message}; caching in memory only\n`));
@@ -159,7 +162,7 @@ export class ProxyCache {
     if (uri === null) return withStatus(await load(request), 'fwd=bypass');
     if (method !== 'GET' && method !== 'HEAD') {
       const reply = await load(request);
-      if (isUnsafe(method) && reply.status >= 200 && reply.status < 400) this.#invalidate(uri, reply);
+      if (isUnsafe(method) && reply.status >= 200 && reply.status < 400) this.#storing.invalidate(uri, reply);
       return withStatus(reply, 'fwd=method');
     }
     const reqCC = requestDirectives(request.headers);
@@ -288,7 +291,7 @@ export class ProxyCache {
       this.store.remove(entry);
       return this.#miss(request, uri, reqCC, 'stale', load);
     }
-    return this.#store(request, uri, reply, reqCC, t, 'stale', done);
+    return this.#storing.passOn(request, uri, reply, reqCC, t, 'stale', done);
   }
 
   /** RFC 5861 §3: one background validation of a stale entry, nobody waiting for it. */
@@ -301,7 +304,7 @@ export class ProxyCache {
       // Freshened by a 304, or the load failed: nothing more to do.
       if (reply === null || c.failed !== null) return;
       if (reply.status < 500 && reply.status !== 304) {
-        const stored = this.#store(c.sub!, uri, reply, NO_CC, c.received!, 'stale', null);
+        const stored = this.#storing.passOn(c.sub!, uri, reply, NO_CC, c.received!, 'stale', null);
         // Nobody reads it: the body is drained into the store.
         if (stored.body instanceof Readable) stored.body.resume();
         return;
@@ -339,90 +342,7 @@ export class ProxyCache {
     const requestTime = this.#now();
     const stamp = this.#invalidations.stamp(uri);
     const reply = await load(request);
-    return this.#store(request, uri, reply, reqCC, { requestTime, responseTime: this.#now(), stamp }, why, done);
-  }
-
-  /**
-   * A response from upstream, passed on, and stored when it may be (§3)
-   * once its body has arrived whole. `done` learns whether it was.
-   */
-  #store(request: Request, uri: string, reply: Reply, reqCC: CacheControl, t: Received & { stamp: Stamp }, why: string, done: ((stored: boolean) => void) | null): Reply {
-    const cc = parseCacheControl(reply.headers['Cache-Control']);
-    if (reply.originDate !== undefined) reply.headers.Date = reply.originDate;
-    if (request.method === 'HEAD' && reply.status === 200 && this.#invalidations.unchanged(uri, t.stamp)) this.#headUpdate(uri, request, reply, t);
-    const storable = !reply.tunnel && reply.length <= this.store.maxEntry
-      && isStorable(request.method, request.headers, reqCC, reply.status, reply.headers, cc);
-    let status = `${NAME}; fwd=${why}; fwd-status=${reply.status}`;
-    if (!storable) {
-      done?.(false);
-      reply.headers['Cache-Status'] = status;
-      return reply;
-    }
-    // The fields as they came, before the stack adds to them.
-    const draft = makeEntry(uri, request, reply, EMPTY, t);
-    const keep = (body: Buffer): boolean => {
-      const entry: StoredResponse = Object.assign({}, draft, { body, size: entrySize(draft.headers, body) });
-      // Too large, or its URI was invalidated while it was on its way: not stored.
-      if (entry.size > this.store.maxEntry || !this.#invalidations.unchanged(uri, t.stamp)) return false;
-      this.disk?.write(entry, request.headers);
-      this.store.put(entry, request.headers);
-      return true;
-    };
-    status += '; stored';
-    reply.headers['Cache-Status'] = status;
-    const body = reply.body;
-    if (body === null || Buffer.isBuffer(body)) {
-      // (`done?.(keep(…))` would skip the keep when there is no `done`.)
-      const stored = keep(body ?? EMPTY);
-      done?.(stored);
-      return reply;
-    }
-    reply.body = teeBody(body, reply.length, this.store.maxEntry, (whole) => {
-      const stored = whole !== null && keep(whole);
-      done?.(stored);
-    });
-    return reply;
-  }
-
-  /**
-   * §4.3.5: a 200 to a HEAD updates the stored GET response that request
-   * could have chosen when their validators agree (and the length, when the
-   * HEAD gives one): its fields merged as a 304's are (§3.2). Otherwise the
-   * stored response is considered stale: the next request validates it.
-   */
-  #headUpdate(uri: string, request: Request, reply: Reply, t: Received): void {
-    const { entry } = this.store.select(uri, request.headers);
-    if (entry === null) return;
-    if (headAgrees(entry, reply)) {
-      this.store.resize(entry, freshen(entry, reply, t));
-      this.disk?.write(entry, request.headers);
-    } else {
-      entry.lifetime = 0;
-      this.disk?.invalidate(uri);
-    }
-  }
-
-  #forget(uri: string): void {
-    this.#invalidations.mark(uri);
-    this.store.invalidate(uri);
-    this.disk?.invalidate(uri);
-  }
-
-  /** §4.4: the target URI, and Location and Content-Location when they are of the same origin. */
-  #invalidate(uri: string, reply: Reply): void {
-    this.#forget(uri);
-    for (const name of ['Location', 'Content-Location']) {
-      const value = getHeader(reply.headers, name);
-      if (value === undefined) continue;
-      try {
-        const base = new URL(uri);
-        const target = new URL(value.trim(), base);
-        target.hash = '';
-        if (target.origin === base.origin) this.#forget(target.href);
-      } catch {
-        // Not a URI reference: nothing to invalidate.
-      }
-    }
+    return this.#storing.passOn(request, uri, reply, reqCC, { requestTime, responseTime: this.#now(), stamp }, why, done);
   }
 }
 
@@ -438,21 +358,6 @@ function onlyIfCached(request: Request): Reply {
   const reply = errorReply(request.fail(new HttpError('WWW_ERR_PROXY_ONLY_IF_CACHED')));
   reply.headers['Cache-Status'] = `${NAME}; detail=only-if-cached`;
   return reply;
-}
-
-/**
- * §4.3.5: the HEAD's validators (at least one) each match the stored
- * response's, and its Content-Length, if any, is the stored body's length.
- */
-function headAgrees(entry: StoredResponse, head: Reply): boolean {
-  let matched = false;
-  for (const name of ['ETag', 'Last-Modified']) {
-    const received = getHeader(head.headers, name)?.trim();
-    if (received === undefined) continue;
-    if (getHeader(entry.headers, name)?.trim() !== received) return false;
-    matched = true;
-  }
-  return matched && (head.length < 0 || head.length === entry.body.length);
 }
 
 /** must-revalidate, proxy-revalidate, or s-maxage (which implies proxy-revalidate for a shared cache, §5.2.2.10). */
