@@ -45,6 +45,21 @@ function tempDir(): string {
   return dir;
 }
 
+/**
+ * A server on a fresh directory that has stored /d (fresh for 100 s) and
+ * written it to disk; the upstream answers `${prefix}N` to its N-th request.
+ */
+async function storedOnce(prefix: string) {
+  const clock = new Clock();
+  const dir = tempDir();
+  let n = 0;
+  const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `${prefix}${++n}` }, clock));
+  const a = await start(up, clock, dir);
+  await a.get('/d');
+  await a.server.proxyCache.disk!.settled();
+  return { clock, dir, up, a, upstreamCount: () => n };
+}
+
 describe('the disk tier across a restart', () => {
   it('a new server on the same directory answers from what the first one stored', async () => {
     const clock = new Clock();
@@ -102,31 +117,19 @@ describe('the disk tier across a restart', () => {
 
 describe('a restart by new rules (SIGHUP)', () => {
   it('empties the memory tier and keeps the disk tier', async () => {
-    const clock = new Clock();
-    const dir = tempDir();
-    let n = 0;
-    const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `r${++n}` }, clock));
-    const a = await start(up, clock, dir);
-    await a.get('/d');
-    await a.server.proxyCache.disk!.settled();
+    const { dir, up, a, upstreamCount } = await storedOnce('r');
     a.server.setRules(parseRules(`Proxy /* ${up.origin}/*\nProxyCache /*`, '/virtual/proxy.rules', { serverRoot: tmpdir() }));
     expect(a.server.proxyCache.store.count).toBe(0);
     expect(a.server.proxyCache.disk?.dir).toBe(dir);
     const r = await a.get('/d');
     expect(r.body.toString()).toBe('r1');
-    expect(n).toBe(1);
+    expect(upstreamCount()).toBe(1);
   });
 });
 
 describe('never a torn entry', () => {
   it('leftover temporary files, truncated and foreign files are deleted at start, never served', async () => {
-    const clock = new Clock();
-    const dir = tempDir();
-    let n = 0;
-    const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `fresh ${++n}` }, clock));
-    const a = await start(up, clock, dir);
-    await a.get('/d');
-    await a.server.proxyCache.disk!.settled();
+    const { clock, dir, up } = await storedOnce('fresh ');
     const [file] = readdirSync(dir);
     const whole = readFileSync(join(dir, file!));
     // A crash mid-write leaves a temporary file; a torn final file (as a crash without the rename would) is shorter.
@@ -143,13 +146,7 @@ describe('never a torn entry', () => {
   });
 
   it('a file that breaks after start is deleted when read, and the request goes upstream', async () => {
-    const clock = new Clock();
-    const dir = tempDir();
-    let n = 0;
-    const up = await fakeUpstream((_req, socket) => write(socket, { fields: ['Cache-Control: max-age=100'], body: `fresh ${++n}` }, clock));
-    const a = await start(up, clock, dir);
-    await a.get('/d');
-    await a.server.proxyCache.disk!.settled();
+    const { clock, dir, up } = await storedOnce('fresh ');
     const b = await start(up, clock, dir);
     const [file] = readdirSync(dir);
     const bytes = readFileSync(join(dir, file!));
