@@ -268,19 +268,15 @@ export class Server {
   #accept(request: Request, route: Route, rules: RuleSet): Promise<Reply> | Reply {
     if (request.bodyLength !== 0 && this.#bodyTooLarge(request, route.maxBodySize)) return errorReply(request.fail(new HttpError('WWW_ERR_REQ_BODY_TOO_LARGE')));
     request.anchor = this.anchors.get(request.address!);
-    const now = this.net.loadNow(request) ?? (this.#cached(route, rules, request) ? this.proxyCache.handleNow(request) : null);
+    const now = this.net.loadNow(request) ?? (route.proxyCache ? this.proxyCache.handleNow(request) : null);
     if (now !== null) return this.#loaded(now, request, route, rules);
-    return this.#load(request, route, rules).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
+    return this.#load(request, route).then((reply) => (reply.tunnel !== undefined ? reply : this.#loaded(reply, request, route, rules)));
   }
 
   /** The load; through the HTTP cache where a ProxyCache rule covers a proxied path. */
-  #load(request: Request, route: Route, rules: RuleSet): Promise<Reply> {
-    if (!this.#cached(route, rules, request)) return this.net.load(request);
+  #load(request: Request, route: Route): Promise<Reply> {
+    if (!route.proxyCache) return this.net.load(request);
     return this.proxyCache.handle(request, (r) => this.net.load(r));
-  }
-
-  #cached(route: Route, rules: RuleSet, request: Request): boolean {
-    return route.translation.kind === 'proxy' && rules.proxyCacheFor(request.decodedPath!);
   }
 
   /** The load's reply, or the fallback document in place of a 404 (src/fallback.ts). */

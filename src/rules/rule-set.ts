@@ -129,7 +129,13 @@ export class RuleFile implements RuleSet {
       if (byKey !== undefined) return byKey;
     }
     const translation = this.translate(path, query);
-    const route = { translation, maxBodySize: this.maxBodySizeFor(path), cacheControl: this.cacheControlFor(path), protect: this.protectFor(path) };
+    const route: Route = {
+      translation,
+      maxBodySize: this.maxBodySizeFor(path),
+      cacheControl: this.cacheControlFor(path),
+      protect: this.protectFor(path),
+      proxyCache: translation.kind === 'proxy' && this.proxyCacheFor(path),
+    };
     if (this.#routes.size >= ROUTE_MEMO) this.#routes.clear();
     this.#routes.set(carriesQuery(route) ? key : path, route);
     return route;

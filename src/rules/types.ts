@@ -143,6 +143,8 @@ export interface Route {
   readonly cacheControl: string | undefined;
   /** The Protect rule of the path, if any. */
   readonly protect: ProtectRule | undefined;
+  /** A Proxy route a ProxyCache rule covers: through the HTTP cache. */
+  readonly proxyCache: boolean;
 }
 
 export interface RuleSet {

@@ -12,6 +12,7 @@ const TEXT = [
   'CacheControl /static/* max-age=60',
   'Fail /private/*',
   'Redirect /old/* /new/*',
+  'ProxyCache /api/*',
   'Proxy /api/* http://127.0.0.1:9/v1/*',
   'Pass /*',
 ].join('\n');
@@ -20,14 +21,20 @@ const rules = () => parseRules(TEXT, '/virtual/route.rules', { serverRoot: '/srv
 describe('RuleSet.route', () => {
   it('answers what translate, maxBodySizeFor and cacheControlFor answer', () => {
     const r = rules();
-    for (const path of ['/up/a', '/static/x.css', '/private/k', '/old/p', '/other']) {
-      expect(r.route(path, '?q=1')).toEqual({ translation: r.translate(path, '?q=1'), maxBodySize: r.maxBodySizeFor(path), cacheControl: r.cacheControlFor(path) });
+    for (const path of ['/up/a', '/static/x.css', '/private/k', '/old/p', '/api/x', '/other']) {
+      const translation = r.translate(path, '?q=1');
+      expect(r.route(path, '?q=1')).toEqual({
+        translation, maxBodySize: r.maxBodySizeFor(path), cacheControl: r.cacheControlFor(path),
+        protect: undefined, proxyCache: translation.kind === 'proxy' && r.proxyCacheFor(path),
+      });
     }
   });
 
   it('keeps Redirect and Proxy routes by path and query: the same query meets the same route, another its own', () => {
     const r = rules();
     const one = r.route('/api/x', '?n=1');
+    expect(one.proxyCache).toBe(true);
+    expect(r.route('/other').proxyCache).toBe(false);
     expect(r.route('/api/x', '?n=1')).toBe(one);
     const bare = r.route('/api/x');
     const two = r.route('/api/x', '?n=2');
