@@ -21,7 +21,7 @@
 
 import type { Socket } from 'node:net';
 
-export const READ_SIZE = 64 * 1024;
+const READ_SIZE = 64 * 1024;
 /** Free buffers kept for the next reads (4 MiB); more are left to the garbage collector. */
 const KEPT = 64;
 

@@ -60,9 +60,6 @@ export interface ProxyCacheOptions {
   onDiskError?: (dir: string, err: Error) => void;
 }
 
-export type { Load };
-
-
 export class ProxyCache {
   readonly store: MemoryStore;
   /** The disk tier, when ProxyCacheDir names one; `ready` once its index is read. */
