@@ -34,18 +34,18 @@
 // ending destroys it, and an error after the head errors the body stream,
 // so the reply is never taken for complete when it is not.
 //
-// Timeouts by phase, one timer, reset whenever bytes move: while the request
+// Timeouts by phase, on the connection's one timer (http-timer.ts), reset whenever bytes move: while the request
 // body is sent and while the response body arrives, `body` ms of silence;
 // from the end of the request to the response head, `head` ms; while the
 // body waits for a 100, `continue` ms, after which it is sent. A reader
 // that pauses the body stops the clock (the server times out slow clients).
 
 import { Readable } from 'node:stream';
-import { HttpError, type ErrorCode } from '../src/errors.js';
+import { HttpError } from '../src/errors.js';
 import type { AbortHook, Request } from '../src/request.js';
 import { responseParser, DEFAULT_LIMITS, type HttpParser, type ParserHandler, type ParserLimits, type ResponseHead } from './http-parser.js';
 import type { Socket } from 'node:net';
-import type { ConnectionUser, Lease, Pool, UpstreamConnection } from './http-client-pool.js';
+import { UpstreamWait, type ConnectionUser, type Lease, type Pool, type UpstreamConnection } from './http-client-pool.js';
 import { resetError } from './http-client-connect.js';
 import type { ReadBuffer } from './http-client-reads.js';
 import { addTrailers, replyHead } from './http-client-fields.js';
@@ -87,10 +87,6 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** Response bodies of a known length up to this are gathered into one Buffer. */
 export const GATHERED_BODY = 16 * 1024;
-
-/** The timer's phase in which silence starts the body instead of failing. */
-const CONTINUE_WAIT = 'continue';
-type Phase = ErrorCode | typeof CONTINUE_WAIT;
 
 export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, AbortHook {
   readonly #conn: UpstreamConnection;
@@ -143,11 +139,6 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #resolve: (response: UpstreamResponse) => void = () => {};
   #reject: (err: unknown) => void = () => {};
   #resolved = false;
-  #timer: NodeJS.Timeout | null = null;
-  #timerCode: Phase | null = null;
-  /** The delay `#timer` was set with. */
-  #timerMs = 0;
-  #lastProgress = 0;
   /** Listening for the request's abort. */
   #hooked = false;
 
@@ -229,7 +220,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #onBodyData = (chunk: Buffer): void => {
     if (this.#ended) return;
     this.#consumed += chunk.length;
-    this.#lastProgress = Date.now();
+    this.#progress();
     const socket = this.#conn.socket;
     let ok: boolean;
     if (this.#chunked) {
@@ -270,7 +261,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   onData(chunk: Buffer, owner: ReadBuffer | null): void {
     if (this.#ended) return;
     this.#received += chunk.length;
-    this.#lastProgress = Date.now();
+    this.#progress();
     if (this.#waiting) {
       // Paused, but a read was already under way (a TLS socket's): kept as one copy.
       const pending = this.#pending;
@@ -314,7 +305,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   }
 
   onDrain(): void {
-    this.#lastProgress = Date.now();
+    this.#progress();
     if (this.#bodyPaused && !this.#ended) {
       this.#bodyPaused = false;
       this.requestBody!.resume();
@@ -360,7 +351,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
       if (this.#ended || this.#waiting) return;
     }
     this.#conn.socket.resume();
-    this.#lastProgress = Date.now();
+    this.#progress();
     this.#updateTimer();
     if (this.#eof) this.#atEof();
   }
@@ -513,7 +504,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #switch(rest: Buffer): void {
     this.#ended = true;
     this.#dropPending();
-    this.#stopTimer();
+    this.#conn.timer.idle();
     this.#unlisten();
     const socket = this.#pool.detach(this.#conn);
     this.#resolved = true;
@@ -525,7 +516,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (this.#ended) return;
     this.#ended = true;
     this.#dropPending();
-    this.#stopTimer();
+    this.#conn.timer.idle();
     this.#unlisten();
     const head = this.#head!;
     if (clean && this.#requestDone && head.keepAlive && !this.#eof) {
@@ -549,7 +540,7 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     if (this.#ended) return;
     this.#ended = true;
     this.#dropPending();
-    this.#stopTimer();
+    this.#conn.timer.idle();
     this.#unlisten();
     this.#detachBody();
     this.#pool.discard(this.#conn);
@@ -596,51 +587,43 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     this.#hooked = false;
   }
 
-  // --- the timer -------------------------------------------------------------
+  // --- the timer (the connection's: http-client-pool.ts) --------------------
 
-  /** The timeout that applies now and its code, or null. */
-  #phase(): Phase | null {
-    if (this.#ended || this.#responseDone) return null;
-    if (this.#awaitingContinue) return CONTINUE_WAIT;
-    if (this.#head === null) return this.#requestDone ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
-    return this.#waiting && this.#requestDone ? null : 'WWW_ERR_PROXY_BODY_TIMEOUT';
+  /** The wait that applies now. */
+  #phase(): UpstreamWait {
+    if (this.#ended || this.#responseDone) return UpstreamWait.None;
+    if (this.#awaitingContinue) return UpstreamWait.Continue;
+    if (this.#head === null) return this.#requestDone ? UpstreamWait.Head : UpstreamWait.Body;
+    // A slow reader holds the body back: nothing is late but the reader.
+    return this.#waiting && this.#requestDone ? UpstreamWait.None : UpstreamWait.Body;
   }
 
-  #limit(code: Phase): number {
-    if (code === CONTINUE_WAIT) return this.#timeouts.continue;
-    return code === 'WWW_ERR_PROXY_HEAD_TIMEOUT' ? this.#timeouts.head : this.#timeouts.body;
+  #limit(kind: UpstreamWait): number {
+    const t = this.#timeouts;
+    return kind === UpstreamWait.Continue ? t.continue : kind === UpstreamWait.Head ? t.head : t.body;
   }
 
+  /** Sets the connection's timer to the phase the exchange is in, if it changed. */
   #updateTimer(): void {
-    const code = this.#phase();
-    if (code === this.#timerCode) return;
-    if (code === null) return this.#stopTimer();
-    const ms = this.#limit(code);
-    const timer = this.#timer;
-    this.#timerCode = code;
-    this.#lastProgress = Date.now();
-    // A phase with the same limit (head and body are both 60 s by default) restarts the timer it has.
-    if (timer !== null && ms === this.#timerMs) return void timer.refresh();
-    if (timer !== null) clearTimeout(timer);
-    this.#timer = ms > 0 ? setTimeout(this.#onTimer, ms) : null;
-    this.#timerMs = ms;
+    const kind = this.#phase();
+    const timer = this.#conn.timer;
+    if (kind === timer.kind) return;
+    if (kind === UpstreamWait.None) timer.idle();
+    else timer.set(kind, this.#limit(kind));
   }
 
-  #onTimer = (): void => {
-    this.#timer = null;
-    const code = this.#phase();
-    if (code === null || code !== this.#timerCode) return this.#updateTimer();
-    const ms = this.#limit(code);
-    const idle = Date.now() - this.#lastProgress;
-    if (idle >= ms) return code === CONTINUE_WAIT ? this.#proceed() : this.#fail(new HttpError(code, `${ms} ms`));
-    this.#timer = setTimeout(this.#onTimer, ms - idle);
-    this.#timerMs = ms - idle;
-  };
+  /** Bytes moved: the wait in force starts again. */
+  #progress(): void {
+    const timer = this.#conn.timer;
+    const kind = timer.kind;
+    if (kind !== UpstreamWait.None) timer.extend(kind, this.#limit(kind));
+  }
 
-  #stopTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#timerCode = null;
+  onTimeout(kind: UpstreamWait): void {
+    if (this.#ended) return;
+    if (kind === UpstreamWait.Continue) return this.#proceed();
+    const code = kind === UpstreamWait.Head ? 'WWW_ERR_PROXY_HEAD_TIMEOUT' : 'WWW_ERR_PROXY_BODY_TIMEOUT';
+    this.#fail(new HttpError(code, `${this.#limit(kind)} ms`));
   }
 }
 

@@ -12,6 +12,27 @@ import { HttpError } from '../src/errors.js';
 import type { AbortHook } from '../src/request.js';
 import { connect, type ConnectOptions, type Origin } from './http-client-connect.js';
 import { setReader, type ReadBuffer } from './http-client-reads.js';
+import { WaitTimer } from './http-timer.js';
+
+/** What an upstream connection waits for: its next use while idle, or the phase of its exchange. */
+export const enum UpstreamWait {
+  None,
+  /** In the pool, until its idle timeout. */
+  Idle,
+  /** The request body held back for the upstream's 100 Continue (sent anyway at the end). */
+  Continue,
+  /** The response head. */
+  Head,
+  /** Body bytes either way. */
+  Body,
+}
+
+/**
+ * How far ahead a connection's timer may fire at most: a wait of its own
+ * length is re-armed only when shorter than this, so with the default
+ * timeouts (seconds) an exchange never arms a Node timer.
+ */
+const TICK = 1_000;
 
 /** What an exchange hears from the connection it holds. */
 export interface ConnectionUser {
@@ -21,6 +42,8 @@ export interface ConnectionUser {
   onError(err: Error): void;
   onClose(): void;
   onDrain(): void;
+  /** The wait the exchange set on the connection's timer (Continue, Head, Body) is over. */
+  onTimeout(kind: UpstreamWait): void;
 }
 
 export interface PoolLimits {
@@ -42,18 +65,27 @@ export class UpstreamConnection {
   readonly #pool: Pool;
   /** The exchange holding it; null while idle. */
   user: ConnectionUser | null = null;
-  #idleTimer: NodeJS.Timeout | null = null;
+  /** Its one timer: the idle timeout in the pool, the exchange's phases in use. */
+  readonly timer: WaitTimer<UpstreamWait>;
 
   constructor(socket: Socket, pool: Pool) {
     this.socket = socket;
     this.#pool = pool;
+    this.timer = new WaitTimer<UpstreamWait>(
+      () => TICK,
+      (kind) => this.#edge(() => (kind === UpstreamWait.Idle ? this.#broken() : this.user?.onTimeout(kind))),
+      () => !socket.destroyed,
+    );
     // A plain socket hands its reads here directly (http-client-reads.ts); a TLS one emits 'data'.
     setReader(socket, this.#onData);
     this.#listeners = [
       ['data', this.#onData],
       ['end', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onEnd()))],
       ['error', (err: Error) => this.#edge(() => (this.user === null ? this.#broken() : this.user.onError(err)))],
-      ['close', () => this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose()))],
+      ['close', () => {
+        this.timer.stop();
+        this.#edge(() => (this.user === null ? this.#broken() : this.user.onClose()));
+      }],
       ['drain', () => this.#edge(() => this.user?.onDrain())],
     ];
     for (const [event, listener] of this.#listeners) socket.on(event, listener);
@@ -77,6 +109,7 @@ export class UpstreamConnection {
    */
   release(): Socket {
     const socket = this.socket;
+    this.timer.stop();
     socket.pause();
     setReader(socket, null);
     for (const [event, listener] of this.#listeners) socket.off(event, listener);
@@ -105,21 +138,18 @@ export class UpstreamConnection {
   /** Idle: it no longer keeps the process alive, and goes after `ms`. */
   idle(ms: number): void {
     this.socket.unref();
-    this.#idleTimer = setTimeout(() => this.#broken(), ms);
-    this.#idleTimer.unref();
+    this.timer.set(UpstreamWait.Idle, ms);
   }
 
   lease(user: ConnectionUser | null): void {
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
+    this.timer.idle();
     this.socket.ref();
     this.user = user;
   }
 
   /** Closed, timed out or sent something while idle. */
   #broken(): void {
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
+    this.timer.stop();
     this.socket.destroy();
     this.#pool.forgetIdle(this);
   }
