@@ -278,6 +278,11 @@ async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secur
   });
   await loadPlugins(server, rules, flags);
   link?.answerStatus(() => snapshot(server));
+  if (link !== null) {
+    // The workers' HTTP caches act as one: each tells the others what it invalidated, wrote and deleted.
+    server.proxyCache.setPeers(link.cachePeers);
+    link.onCache((m) => void server.proxyCache.fromPeer(m));
+  }
   // Signals are handled before the URL is printed: whoever reads it may signal at once.
   let listening = false;
   let early: string | null = null;

@@ -21,6 +21,8 @@
 //   primary → workers { streamstack: 'status-ask', id }      each answers
 //   workers → primary { streamstack: 'status-part', id, status }
 //   primary → worker  { streamstack: 'status-all', id, parts }
+// and for the HTTP cache, whose workers act as one (src/http-cache/peers.ts):
+//   worker → primary → every other worker  { streamstack: 'cache', op, key }
 
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
@@ -28,6 +30,7 @@ import { LockArbiter, LockClient, isLockMessage } from './cluster-lock.js';
 import type { LockMessage } from './cluster-lock.js';
 import { combine } from './status-workers.js';
 import type { Status } from './status.js';
+import { isCacheMessage, type CacheMessage, type CachePeers } from './http-cache/peers.js';
 
 /** Relayed signals: a stop (SIGTERM, SIGINT), a restart (SIGHUP), a log reopen (SIGUSR1). */
 export type RelayedSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1';
@@ -80,7 +83,7 @@ export function workerCount(n: number | 'auto' | undefined, cpus: () => number):
  * that callback's error, not the process's: the cluster ends a worker whose
  * primary is gone anyway.
  */
-function tell(message: Message | LockMessage): void {
+function tell(message: Message | LockMessage | CacheMessage): void {
   if (process.send !== undefined && process.connected) process.send(message, undefined, undefined, () => {});
 }
 
@@ -98,6 +101,9 @@ export class PrimaryLink {
   #ownStatus: (() => Status) | null = null;
   #asked = 0;
   readonly #gathering = new Map<number, (parts: Status[]) => void>();
+  #onCache: ((m: CacheMessage) => void) | null = null;
+  /** What this worker's HTTP cache changed, for the others (peers.ts). */
+  readonly cachePeers: CachePeers = (op, key) => tell({ streamstack: 'cache', op, key });
 
   constructor() {
     let resolve: (s: WorkerSetup) => void = () => {};
@@ -115,7 +121,7 @@ export class PrimaryLink {
       } else if (k === 'status-all') {
         const { id, parts } = m as { id: number; parts: Status[] };
         this.#gathering.get(id)?.(parts);
-      }
+      } else if (isCacheMessage(m)) this.#onCache?.(m);
     });
     tell({ streamstack: 'hello' });
   }
@@ -139,6 +145,11 @@ export class PrimaryLink {
       this.#gathering.set(id, done);
       tell({ streamstack: 'status', id });
     });
+  }
+
+  /** What the other workers' HTTP caches changed (before this is set, nothing is cached to change). */
+  onCache(handler: (m: CacheMessage) => void): void {
+    this.#onCache = handler;
   }
 
   onSignal(handler: (name: RelayedSignal, force: boolean) => void): void {
@@ -255,6 +266,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     if (slot === undefined) return;
     if (isLockMessage(m)) {
       arbiter.handle(worker.id, m);
+      return;
+    }
+    if (isCacheMessage(m)) {
+      // To every other worker that listens; one still starting indexes the directory as it finds it.
+      for (const other of slots.values()) if (other !== slot && other.inbox === null) send(other.worker, m);
       return;
     }
     const k = kind(m);

@@ -435,3 +435,53 @@ describe('the write guards of PUT hold across workers', () => {
     }
   });
 });
+
+describe('the HTTP cache under workers', () => {
+  it("a POST through one worker invalidates the other's stored response too (RFC 9111 §4.4)", async () => {
+    // The upstream's document changes with each POST it takes; a GET is fresh for 100 s.
+    let version = 1;
+    let gets = 0;
+    const upstream = net.createServer((socket) => {
+      let buf = '';
+      socket.on('data', (c) => {
+        buf += c.toString('latin1');
+        for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
+          const method = buf.slice(0, buf.indexOf(' '));
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+          if (buf.length < end + 4 + length) return;
+          buf = buf.slice(end + 4 + length);
+          if (method === 'POST') version++;
+          else gets++;
+          const body = method === 'POST' ? 'posted' : `v${version}`;
+          socket.write(`HTTP/1.1 200 OK\r\nCache-Control: max-age=100\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    try {
+      const port = (upstream.address() as net.AddressInfo).port;
+      const dir = tmp();
+      const file = path.join(dir, 'cache.rules');
+      fs.writeFileSync(file, `ServerRoot ${dir}\nStatus /status\nProxyCache /c/*\nEnable POST /c/*\nProxy /c/* http://127.0.0.1:${port}/c/*\n`);
+      const s = await start(['--port', '0', '--rules', file, '--workers', '2']);
+      // Both workers store v1 (each has its own memory tier).
+      const before = await many(s.port, 4, '/c/d');
+      expect(new Set(before.map((r) => r.pid)).size).toBe(2);
+      expect(before.map((r) => r.body)).toEqual(['v1', 'v1', 'v1', 'v1']);
+      expect(gets).toBe(2);
+
+      const posted = await exchange(s.port, 'POST /c/d HTTP/1.1\r\nHost: test\r\nContent-Length: 1\r\n\r\nx', { responses: 1 });
+      expect(posted.responses[0]!.status).toBe(200);
+      // The other worker hears of it through the primary, a moment later; it would answer v1 for 100 s otherwise.
+      let after: Awaited<ReturnType<typeof many>> = [];
+      for (const end = Date.now() + 5000; Date.now() < end; await sleep(50)) {
+        after = await many(s.port, 4, '/c/d');
+        if (after.every((r) => r.body === 'v2')) break;
+      }
+      expect(new Set(after.map((r) => r.pid)).size).toBe(2);
+      expect(after.map((r) => r.body)).toEqual(['v2', 'v2', 'v2', 'v2']);
+    } finally {
+      upstream.close();
+    }
+  });
+});

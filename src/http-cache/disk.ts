@@ -9,17 +9,21 @@
 // File layout: "SSC1", the metadata's length (uint32 BE), the metadata
 // (JSON: URI, Vary, status, fields, format, times), then the body.
 // In memory the tier keeps only the index (metadata, no bodies), bounded in
-// bytes on disk with the least recently used deleted first.
+// bytes on disk with the least recently used deleted first. Under workers,
+// each process indexes the directory and tells the others what it wrote and
+// deleted (`peers`, peers.ts), so every index follows the directory and the
+// bound holds for all of them together.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { ReplyHeaders } from '../reply.js';
 import type { RequestHeaders } from '../request.js';
 import { makeFormat } from '../format.js';
 import { parseCacheControl } from './cache-control.js';
 import type { StoredResponse } from './store.js';
 import { varyMatches } from './vary.js';
+import type { CachePeers } from './peers.js';
 
 const MAGIC = Buffer.from('SSC1', 'latin1');
 const SUFFIX = '.entry';
@@ -56,10 +60,11 @@ export class DiskStore {
   readonly dir: string;
   #max: number;
   readonly #byUri = new Map<string, Indexed[]>();
+  readonly #byFile = new Map<string, Indexed>();
   /** Recency, oldest first. */
   readonly #lru = new Set<Indexed>();
   #bytes = 0;
-  /** Writes in flight, so that a test (or a stop) can wait for them. */
+  /** Writes and deletions in flight, so that a test (or a stop) can wait for them. */
   readonly #writing = new Set<Promise<void>>();
   /** The last write of each file: writes of one file are made in order, so the newest content is the one renamed last. */
   readonly #lastWrite = new Map<string, Promise<void>>();
@@ -69,6 +74,8 @@ export class DiskStore {
   evictions = 0;
   /** Files found broken (and deleted) at start or on read. */
   discarded = 0;
+  /** The other workers' caches: told of every file indexed or deleted here. */
+  peers: CachePeers | null = null;
 
   constructor(dir: string, maxBytes: number) {
     this.dir = dir;
@@ -117,8 +124,9 @@ export class DiskStore {
     if (indexed === null) return null;
     const read = await readEntry(indexed.file).catch(() => null);
     if (read === null || read.meta.uri !== uri) {
+      // Gone before the miss this makes can write the file anew.
       this.#remove(indexed);
-      await unlink(indexed.file).catch(() => {});
+      await this.#unlink(indexed.file);
       this.discarded++;
       return null;
     }
@@ -144,10 +152,7 @@ export class DiskStore {
     const list = this.#byUri.get(entry.uri);
     if (list !== undefined) {
       for (const old of [...list]) {
-        if (old.file !== file && varyMatches(old.vary, old.varyValues, requestHeaders)) {
-          this.#remove(old);
-          void unlink(old.file).catch(() => {});
-        }
+        if (old.file !== file && varyMatches(old.vary, old.varyValues, requestHeaders)) this.#drop(old);
       }
     }
     const meta: Meta = {
@@ -164,13 +169,10 @@ export class DiskStore {
     const previous = this.#lastWrite.get(file) ?? Promise.resolve();
     const generation = this.#invalidated.get(entry.uri);
     const job = previous.then(() => writeWhole(file, [MAGIC, length, json, entry.body])).then(async () => {
-      if (this.#invalidated.get(entry.uri) !== generation) {
-        await unlink(file).catch(() => {});
-        return;
-      }
+      if (this.#invalidated.get(entry.uri) !== generation) return this.#unlink(file);
       // The file now holds this entry: the index follows it (an older record of the same file goes).
-      for (const old of this.#byUri.get(entry.uri) ?? []) if (old.file === file) this.#remove(old);
       this.#add(indexed);
+      this.peers?.('stored', basename(file));
       this.#evict();
     }, () => {
       // No space, no permission: the entry stays in memory only.
@@ -185,15 +187,50 @@ export class DiskStore {
 
   /** Every entry of `uri` (§4.4), files included. */
   invalidate(uri: string): void {
-    if (this.#invalidated.size >= 10_000) this.#invalidated.clear();
-    this.#invalidated.set(uri, ++this.#invalidations);
+    this.#bump(uri);
     for (const e of [...(this.#byUri.get(uri) ?? [])]) {
       this.#remove(e);
       void unlink(e.file).catch(() => {});
     }
   }
 
-  /** Resolves when every write started so far has ended. */
+  #bump(uri: string): void {
+    if (this.#invalidated.size >= 10_000) this.#invalidated.clear();
+    this.#invalidated.set(uri, ++this.#invalidations);
+  }
+
+  /** Another worker wrote the file `name`: indexed here too, as found. */
+  async peerStored(name: string): Promise<void> {
+    const file = this.#named(name);
+    if (file === null) return;
+    const read = await readHead(file).catch(() => null);
+    if (read === null) return;
+    const m = read.meta;
+    this.#add({ file, uri: m.uri, vary: m.vary, varyValues: m.varyValues, dateValue: m.dateValue, responseTime: m.responseTime, bytes: read.bytes });
+    this.#evict();
+  }
+
+  /** Another worker deleted the file `name`: forgotten here, unless a later write put it back. */
+  async peerRemoved(name: string): Promise<void> {
+    const file = this.#named(name);
+    if (file === null || !this.#byFile.has(file)) return;
+    const gone = await stat(file).then(() => false, () => true);
+    const e = this.#byFile.get(file);
+    if (gone && e !== undefined) this.#remove(e);
+  }
+
+  /** Another worker invalidated `uri` and deleted its files: forgotten here, and writes under way dropped. */
+  peerInvalidated(uri: string): void {
+    this.#bump(uri);
+    for (const e of [...(this.#byUri.get(uri) ?? [])]) this.#remove(e);
+  }
+
+  /** A file of this directory from a peer's name for it; null for anything that is not one. */
+  #named(name: string): string | null {
+    return /^[0-9a-f]{40}\.entry$/.test(name) ? join(this.dir, name) : null;
+  }
+
+  /** Resolves when every write and deletion started so far has ended. */
   async settled(): Promise<void> {
     while (this.#writing.size > 0) await Promise.all([...this.#writing]);
   }
@@ -206,7 +243,11 @@ export class DiskStore {
     return best;
   }
 
+  /** Indexes `e`, in place of what the index had of its file. */
   #add(e: Indexed): void {
+    const old = this.#byFile.get(e.file);
+    if (old !== undefined) this.#remove(old);
+    this.#byFile.set(e.file, e);
     const list = this.#byUri.get(e.uri);
     if (list === undefined) this.#byUri.set(e.uri, [e]);
     else list.push(e);
@@ -216,6 +257,7 @@ export class DiskStore {
 
   #remove(e: Indexed): void {
     if (!this.#lru.delete(e)) return;
+    this.#byFile.delete(e.file);
     this.#bytes -= e.bytes;
     const list = this.#byUri.get(e.uri)!;
     list.splice(list.indexOf(e), 1);
@@ -227,10 +269,22 @@ export class DiskStore {
     while (this.#bytes > this.#max || this.#lru.size > Math.max(1000, this.#max / 4096)) {
       const oldest = this.#lru.values().next().value as Indexed | undefined;
       if (oldest === undefined) break;
-      this.#remove(oldest);
+      this.#drop(oldest);
       this.evictions++;
-      void unlink(oldest.file).catch(() => {});
     }
+  }
+
+  /** Out of the index and off the disk; then the peers are told. */
+  #drop(e: Indexed): void {
+    this.#remove(e);
+    const job = this.#unlink(e.file);
+    this.#writing.add(job);
+    void job.finally(() => this.#writing.delete(job));
+  }
+
+  async #unlink(file: string): Promise<void> {
+    await unlink(file).catch(() => {});
+    this.peers?.('removed', basename(file));
   }
 }
 

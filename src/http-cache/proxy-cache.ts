@@ -35,6 +35,7 @@ import { Check, checkFreshness, httpRevalidator, validate, type Load, type Reval
 import { CACHE_NAME as NAME, Storing } from './storing.js';
 import { rangeReply } from './range.js';
 import { DiskStore } from './disk.js';
+import type { CacheMessage, CachePeers } from './peers.js';
 import { CONDITIONAL, Invalidations, effectiveUri, within } from './upstream.js';
 
 /** `ProxyCacheSize`'s default: 64 MiB. */
@@ -93,10 +94,12 @@ export class ProxyCache {
 
   /** What comes back from upstream: passed on, and stored where it may be (storing.ts). */
   readonly #storing: Storing;
+  /** The other workers' caches (peers.ts); null in a single process. */
+  #peers: CachePeers | null = null;
 
   constructor(options: ProxyCacheOptions = {}) {
     this.store = new MemoryStore(options.maxSize ?? PROXY_CACHE_SIZE, httpRevalidator(this.#deps));
-    this.#storing = new Storing(this.store, () => this.disk, this.#invalidations);
+    this.#storing = new Storing(this.store, () => this.disk, this.#invalidations, (uri) => this.#peers?.('invalidate', uri));
     this.#now = options.now ?? Date.now;
     this.#collapseWait = options.collapseWait ?? COLLAPSE_WAIT;
     this.#onDiskError = options.onDiskError ?? ((dir, err) => void process.stderr.write(`streamstack: ProxyCacheDir ${dir}: ${err.message}; caching in memory only\n`));
@@ -122,6 +125,7 @@ export class ProxyCache {
       return;
     }
     const disk = new DiskStore(dir, maxBytes);
+    disk.peers = this.#peers;
     this.disk = disk;
     this.#opening = true;
     const ready: Promise<void> = disk.open().catch((err: unknown) => {
@@ -131,6 +135,22 @@ export class ProxyCache {
       if (this.#ready === ready) this.#opening = false;
     });
     this.#ready = ready;
+  }
+
+  /** Under workers: what this cache changes is told to `peers`, and `fromPeer` hears theirs. */
+  setPeers(peers: CachePeers): void {
+    this.#peers = peers;
+    if (this.disk !== null) this.disk.peers = peers;
+  }
+
+  /** What another worker's cache changed (peers.ts); resolves once this cache follows. */
+  async fromPeer(m: CacheMessage): Promise<void> {
+    if (m.op === 'invalidate') {
+      this.#invalidations.mark(m.key);
+      this.store.invalidate(m.key);
+      this.disk?.peerInvalidated(m.key);
+    } else if (m.op === 'stored') await this.disk?.peerStored(m.key);
+    else await this.disk?.peerRemoved(m.key);
   }
 
   /**

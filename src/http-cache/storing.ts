@@ -26,11 +26,14 @@ export class Storing {
   readonly #store: MemoryStore;
   readonly #disk: () => DiskStore | null;
   readonly #invalidations: Invalidations;
+  /** Told of every URI this cache stops trusting (the other workers' caches follow: peers.ts). */
+  readonly #forgotten: (uri: string) => void;
 
-  constructor(store: MemoryStore, disk: () => DiskStore | null, invalidations: Invalidations) {
+  constructor(store: MemoryStore, disk: () => DiskStore | null, invalidations: Invalidations, forgotten: (uri: string) => void) {
     this.#store = store;
     this.#disk = disk;
     this.#invalidations = invalidations;
+    this.#forgotten = forgotten;
   }
 
   /**
@@ -91,6 +94,7 @@ export class Storing {
     } else {
       entry.lifetime = 0;
       this.#disk()?.invalidate(uri);
+      this.#forgotten(uri);
     }
   }
 
@@ -115,6 +119,7 @@ export class Storing {
     this.#invalidations.mark(uri);
     this.#store.invalidate(uri);
     this.#disk()?.invalidate(uri);
+    this.#forgotten(uri);
   }
 }
 

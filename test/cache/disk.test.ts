@@ -3,46 +3,19 @@
 // files never served, invalidation and the bound reaching the files.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Clock, cleanup, write } from './fixtures.js';
+import { Clock, write } from './fixtures.js';
+import { cleanupDisks, startOnDisk, tempDir, type DiskNode } from './disk-fixtures.js';
 import { fakeUpstream, proxyServer, type Fake } from '../proxy/fakes.js';
-import { exchange, type RawResponse } from '../helpers/wire.js';
+import { exchange } from '../helpers/wire.js';
 import { parseRules } from '../../src/rules/index.js';
-import type { Server } from '../../src/server.js';
 
-const dirs: string[] = [];
-const started: Server[] = [];
-afterEach(async () => {
-  // Writes still in flight would put files back while the directory is removed.
-  await Promise.all(started.splice(0).map((s) => s.proxyCache.disk?.settled()));
-  await cleanup();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-});
+afterEach(cleanupDisks);
 
-interface Node {
-  server: Server;
-  get(path: string, extra?: string, method?: string): Promise<RawResponse>;
-}
-
-async function start(up: Fake, clock: Clock, dir: string, extra = ''): Promise<Node> {
-  const { server, port } = await proxyServer(`Proxy /* ${up.origin}/*\nProxyCache /*\nEnable POST /*\n${extra}`, { proxyCache: { now: () => clock.now, dir } });
-  await server.proxyCache.ready;
-  started.push(server);
-  return {
-    server,
-    async get(path, extra = '', method = 'GET') {
-      const r = await exchange(port, `${method} ${path} HTTP/1.1\r\nHost: cache.test\r\n${extra}\r\n`, { responses: 1 });
-      return r.responses[0]!;
-    },
-  };
-}
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-cache-'));
-  dirs.push(dir);
-  return dir;
+async function start(up: Fake, clock: Clock, dir: string, extra = ''): Promise<DiskNode> {
+  return startOnDisk(up, clock, dir, { extra });
 }
 
 /**
