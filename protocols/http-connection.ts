@@ -119,6 +119,7 @@ export class Connection implements ParserHandler {
       blocked: () => this.#edge(() => this.#updateTimer()),
       done: (out, err) => this.#edge(() => this.#streamDone(out as Transaction, err)),
       written: (out, bytes) => server.events.onReply?.(out.request, out.reply!, bytes, out.request === null ? socket.remoteAddress : undefined),
+      cut: (out, bytes) => server.events.onCut?.(out.request, out.reply!, bytes),
     });
     this.#listeners = [
       // The hot one, without a closure per read.
@@ -622,16 +623,22 @@ export class Connection implements ParserHandler {
     this.#stopReading();
     this.#parsed = [];
     const err = new HttpError('WWW_ERR_REQ_ABORTED');
+    // The reply being written is cut short (the writer says so); the others were never sent.
+    this.#writer.destroy();
+    const cut = this.#server.events.onCut;
     for (const tx of this.#queue) {
       tx.request?.abort(err);
       const body = tx.body;
       tx.body = null;
       body?.destroy(err);
       destroyBody(tx.reply);
+      if (!tx.reported && tx.request !== null) cut?.(tx.request, errorReply(err), 0);
     }
-    if (reading !== null && !this.#queue.includes(reading)) reading.request?.abort(err);
+    if (reading !== null && !this.#queue.includes(reading) && reading.request !== null) {
+      reading.request.abort(err);
+      cut?.(reading.request, errorReply(err), 0);
+    }
     this.#queue.length = 0;
-    this.#writer.destroy();
   }
 
   #maybeDead(): void {

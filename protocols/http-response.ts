@@ -27,6 +27,8 @@ export interface Outgoing {
   readonly keepAlive10: boolean;
   /** The connection becomes a tunnel after this head. */
   readonly tunnel: boolean;
+  /** Set by the writer once it has reported the reply (hooks.written or hooks.cut). */
+  reported: boolean;
 }
 
 export interface WriterHooks {
@@ -38,14 +40,19 @@ export interface WriterHooks {
   done(out: Outgoing, err: unknown): void;
   /** A reply has been written whole: for the log. */
   written(out: Outgoing, bytes: number): void;
+  /** A reply was cut short after its head (its body failed, or the socket went): for the log. */
+  cut(out: Outgoing, bytes: number): void;
 }
 
 export class ReplyWriter {
   readonly #socket: Socket;
   readonly #options: { readonly serverName: string };
   readonly #hooks: WriterHooks;
-  /** The stream body being written, if any. */
+  /** The stream body being written, if any, and its reply. */
   #streaming: Readable | null = null;
+  #out: Outgoing | null = null;
+  /** The socket's bytesWritten where that body starts. */
+  #bodyFrom = 0;
   /** It writes itself (files): a drain is its business, not ours. */
   #direct = false;
 
@@ -66,11 +73,25 @@ export class ReplyWriter {
     if (this.#streaming !== null && !this.#direct) this.#streaming.resume();
   }
 
-  /** The socket is gone: the body being written is destroyed. */
+  /** The socket is gone: the body being written is destroyed, and its reply reported cut short. */
   destroy(): void {
     const body = this.#streaming;
+    if (body === null) return;
     this.#streaming = null;
-    body?.destroy();
+    body.destroy();
+    this.#cut(this.#out!);
+  }
+
+  /** The body bytes of the stream being written handed to the socket so far (those the kernel took, once it is destroyed). */
+  #cut(out: Outgoing): void {
+    this.#out = null;
+    out.reported = true;
+    this.#hooks.cut(out, Math.max(0, this.#socket.bytesWritten - this.#bodyFrom));
+  }
+
+  #written(out: Outgoing, bytes: number): void {
+    out.reported = true;
+    this.#hooks.written(out, bytes);
   }
 
   /**
@@ -92,7 +113,7 @@ export class ReplyWriter {
     if (noContent || body === null) {
       if (body !== null && !Buffer.isBuffer(body)) body.destroy();
       socket.write(head, 'latin1');
-      this.#hooks.written(out, 0);
+      this.#written(out, 0);
       return true;
     }
     if (Buffer.isBuffer(body)) {
@@ -115,11 +136,12 @@ export class ReplyWriter {
         }
         socket.uncork();
       }
-      this.#hooks.written(out, body.length);
+      this.#written(out, body.length);
       return true;
     }
     if (!chunked && isDirectBody(body)) {
       socket.write(head, 'latin1');
+      this.#bodyFrom = socket.bytesWritten;
       this.#writeDirect(out, body);
       return false;
     }
@@ -128,6 +150,7 @@ export class ReplyWriter {
     // they leave in one writev.
     socket.cork();
     socket.write(head, 'latin1');
+    this.#bodyFrom = socket.bytesWritten;
     this.#pipe(out, body, chunked);
     process.nextTick(uncork, socket);
     return false;
@@ -136,13 +159,14 @@ export class ReplyWriter {
   /** A body that writes itself, reusing its buffers (files). */
   #writeDirect(out: Outgoing, body: Readable & DirectBody): void {
     this.#streaming = body;
+    this.#out = out;
     this.#direct = true;
     body.on('error', () => {}); // reported through `done`
     body.writeTo(this.#socket, () => this.#hooks.progress(), (err) => {
       if (this.#streaming !== body) return; // destroyed: the connection has moved on
       this.#streaming = null;
       this.#direct = false;
-      if (err === null) this.#hooks.written(out, out.reply!.length);
+      if (err === null) this.#written(out, out.reply!.length);
       this.#end(out, err);
     });
   }
@@ -152,6 +176,7 @@ export class ReplyWriter {
     const expected = out.reply!.length;
     let sent = 0;
     this.#streaming = body;
+    this.#out = out;
     this.#direct = false;
     const onData = (chunk: Buffer): void => {
       if (chunk.length === 0) return;
@@ -183,7 +208,7 @@ export class ReplyWriter {
       if (expected >= 0 && sent !== expected) return this.#end(out, new Error('body shorter than its Content-Length'));
       // The trailers are known once the body has ended (a proxied upstream's).
       if (chunked) socket.write(lastChunk(out.reply!.trailers), 'latin1');
-      this.#hooks.written(out, sent);
+      this.#written(out, sent);
       this.#end(out, null);
     };
     const fail = (err: unknown): void => {
@@ -203,7 +228,10 @@ export class ReplyWriter {
   #end(out: Outgoing, err: unknown): void {
     // The head is gone: after a failed body the only honest signal left is to close
     // (no terminating chunk, no missing bytes: the body must not look complete).
-    if (err !== null) this.#socket.destroy();
+    if (err !== null) {
+      this.#socket.destroy();
+      this.#cut(out);
+    } else this.#out = null;
     this.#hooks.done(out, err);
   }
 }

@@ -74,6 +74,14 @@ export interface WireEvents {
    * client's address.
    */
   onReply?(request: Request | null, reply: Reply, bytes: number, peer?: string): void;
+  /**
+   * A request whose reply was cut short: the client went away, or the body
+   * failed after the head (the connection closed, so the body does not look
+   * complete). `bytes` is the body bytes the kernel took; a request the
+   * connection closed under before its head was sent comes with a 499
+   * (WWW_ERR_REQ_ABORTED) and 0.
+   */
+  onCut?(request: Request | null, reply: Reply, bytes: number): void;
   onError?(error: unknown): void;
   /** A throw caught by the exception boundary (default: logged to stderr with its stack). */
   onCaught?(error: unknown): void;

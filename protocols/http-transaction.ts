@@ -38,6 +38,8 @@ export class Transaction implements Outgoing, RequestWire {
   continuePending = false;
   continueSent = false;
   close = false;
+  /** The writer has reported its reply, written whole or cut short. */
+  reported = false;
   /** A CONNECT or an Upgrade request: its reply may turn the connection into a tunnel. */
   readonly switching: boolean;
   /** Its reply does: decided when it is written. */

@@ -1,4 +1,5 @@
-// The access log (CERN httpd's HTLog): one line per reply written, in the
+// The access log (CERN httpd's HTLog): one line per reply written or cut
+// short (the client went away, the body failed), in the
 // Common Log Format, the combined format (with Referer and User-Agent) or
 // JSON; or, without a log file and with a terminal on stdout, one short
 // coloured line per request. The formats are pure functions of a LogEntry;
@@ -38,16 +39,18 @@ export interface LogEntry {
   bytes: number;
   referer: string | null;
   userAgent: string | null;
-  /** From the request's head to its reply written whole; null without a request. */
+  /** From the request's head to its reply written whole (or cut short); null without a request. */
   durationMs: number | null;
+  /** False for a reply cut short: its status is the one its head had (499: never sent), `bytes` what the kernel took. */
+  complete: boolean;
 }
 
-/** The entry for a reply written (WireEvents.onReply); `peer` is the address when there is no request. */
-export function logEntry(request: Request | null, reply: Reply, bytes: number, now: number, peer = ''): LogEntry {
+/** The entry for a reply written (WireEvents.onReply) or cut short (onCut); `peer` is the address when there is no request. */
+export function logEntry(request: Request | null, reply: Reply, bytes: number, now: number, peer = '', complete = true): LogEntry {
   if (request === null) {
     return {
       time: now, remote: peer, user: null, method: null, target: null, version: null,
-      status: reply.status, bytes, referer: null, userAgent: null, durationMs: null,
+      status: reply.status, bytes, referer: null, userAgent: null, durationMs: null, complete,
     };
   }
   return {
@@ -62,6 +65,7 @@ export function logEntry(request: Request | null, reply: Reply, bytes: number, n
     referer: request.headers.referer ?? null,
     userAgent: request.headers['user-agent'] ?? null,
     durationMs: Math.max(0, now - request.startedAt),
+    complete,
   };
 }
 
@@ -164,6 +168,7 @@ export function formatJson(e: LogEntry): string {
     referer: e.referer,
     user_agent: e.userAgent,
     duration_ms: e.durationMs,
+    complete: e.complete,
   });
   return text.replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '\n';
 }
@@ -183,9 +188,10 @@ export function formatTerminal(e: LogEntry, color: boolean): string {
   const method = e.method === null ? '-' : escapeField(e.method, false);
   const target = e.target === null ? '-' : escapeField(e.target, false);
   const time = e.durationMs === null ? '-' : `${e.durationMs}ms`;
-  if (!color) return `${method} ${target} ${e.status} ${time}\n`;
+  const status = e.complete ? String(e.status) : `${e.status} cut short`;
+  if (!color) return `${method} ${target} ${status} ${time}\n`;
   const c = COLOR[Math.floor(e.status / 100)] ?? '0';
-  return `\x1b[1m${method}\x1b[0m ${target} \x1b[${c}m${e.status}\x1b[0m \x1b[2m${time}\x1b[0m\n`;
+  return `\x1b[1m${method}\x1b[0m ${target} \x1b[${c}m${status}\x1b[0m \x1b[2m${time}\x1b[0m\n`;
 }
 
 /** NO_COLOR (no-color.org): set and not empty turns colours off. */
@@ -212,6 +218,11 @@ export class AccessLog {
   /** A WireEvents.onReply. */
   onReply(request: Request | null, reply: Reply, bytes: number, peer?: string): void {
     this.sink.write(this.#formatter(logEntry(request, reply, bytes, this.#clock(), peer)));
+  }
+
+  /** A WireEvents.onCut. */
+  onCut(request: Request | null, reply: Reply, bytes: number): void {
+    this.sink.write(this.#formatter(logEntry(request, reply, bytes, this.#clock(), '', false)));
   }
 }
 

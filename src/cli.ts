@@ -269,7 +269,10 @@ async function serve(flags: Flags, rules: RuleSet, files: TlsFiles | null, secur
   let log = openLog(rules);
   const server = new Server(rules, {
     tls: secure,
-    events: { onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer) },
+    events: {
+      onReply: (request, reply, bytes, peer) => log?.onReply(request, reply, bytes, peer),
+      onCut: (request, reply, bytes) => log?.onCut(request, reply, bytes),
+    },
     ...(flags.cors !== undefined && { cors: flags.cors }),
     ...(flags.spa !== undefined && { spa: flags.spa }),
     // PUT and DELETE commit under a lock every worker honours; the status page adds up every worker's numbers.

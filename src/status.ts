@@ -67,6 +67,14 @@ export class StatusCounters {
       series.record(request === null ? -1 : request.startedAt);
       if (next !== undefined) next.call(events, request, reply, bytes, peer);
     };
+    // A reply cut short counts by the status it had (499: never sent), as a written one.
+    const nextCut = events.onCut;
+    wrapped.onCut = function onCut(request: Request | null, reply: Reply, bytes: number): void {
+      const c = (reply.status / 100) | 0;
+      if (c >= 1 && c <= 5) replies[c]!++;
+      series.record(request === null ? -1 : request.startedAt);
+      if (nextCut !== undefined) nextCut.call(events, request, reply, bytes);
+    };
     return wrapped as WireEvents;
   }
 }

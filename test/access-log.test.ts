@@ -111,13 +111,13 @@ describe('the formats, from real requests', () => {
     const { lines } = await logged('json', 'GET /hello.txt?x=1 HTTP/1.1\r\nHost: a\r\nReferer: /from\r\nUser-Agent: test/1\r\n\r\n');
     expect(lines).toHaveLength(1);
     const o = JSON.parse(lines[0]!);
-    expect(Object.keys(o)).toEqual(['time', 'remote', 'user', 'method', 'target', 'version', 'status', 'bytes', 'referer', 'user_agent', 'duration_ms']);
+    expect(Object.keys(o)).toEqual(['time', 'remote', 'user', 'method', 'target', 'version', 'status', 'bytes', 'referer', 'user_agent', 'duration_ms', 'complete']);
     expect(o.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(Date.parse(o.time)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(o.time)).toBeLessThanOrEqual(Date.now());
     expect(o).toMatchObject({
       remote: '127.0.0.1', user: null, method: 'GET', target: '/hello.txt?x=1', version: 'HTTP/1.1',
-      status: 200, bytes: 13, referer: '/from', user_agent: 'test/1',
+      status: 200, bytes: 13, referer: '/from', user_agent: 'test/1', complete: true,
     });
     expect(o.duration_ms).toBeGreaterThanOrEqual(0);
     expect(o.duration_ms).toBeLessThan(3000);
@@ -186,7 +186,7 @@ describe('what a client sends cannot forge a line or reach a terminal', () => {
   it('a user set by an authentication module is the authuser field, escaped', () => {
     const entry: LogEntry = {
       time: Date.UTC(2026, 11, 4, 17, 16, 58), remote: '::1', user: 'mallory\n::1 - admin', method: 'GET', target: '/', version: 'HTTP/1.1',
-      status: 200, bytes: 0, referer: null, userAgent: null, durationMs: 1,
+      status: 200, bytes: 0, referer: null, userAgent: null, durationMs: 1, complete: true,
     };
     const line = formatCommon(entry);
     expect(line.split('\n')).toHaveLength(2);
@@ -197,12 +197,13 @@ describe('what a client sends cannot forge a line or reach a terminal', () => {
 describe('the terminal line', () => {
   const entry = (status: number, target = '/a/b?c'): LogEntry => ({
     time: 0, remote: '127.0.0.1', user: null, method: 'GET', target, version: 'HTTP/1.1',
-    status, bytes: 5, referer: null, userAgent: null, durationMs: 12,
+    status, bytes: 5, referer: null, userAgent: null, durationMs: 12, complete: true,
   });
 
   it('without colour: method, path, status, time', () => {
     expect(formatTerminal(entry(200), false)).toBe('GET /a/b?c 200 12ms\n');
     expect(formatTerminal({ ...entry(400), method: null, target: null, durationMs: null }, false)).toBe('- - 400 -\n');
+    expect(formatTerminal({ ...entry(200), complete: false }, false)).toBe('GET /a/b?c 200 cut short 12ms\n');
   });
 
   it('with colour: the status coloured by class', () => {
