@@ -158,10 +158,11 @@ export interface RuleSet {
    */
   translate(path: string, query?: string): Translation;
   /**
-   * translate, maxBodySizeFor and cacheControlFor of one path. A rule set
-   * keeps the routes of up to 10,000 paths it passed or failed (those do not
-   * depend on the query; a Redirect or a Proxy carries it, so is not kept):
-   * a new rule set (a restart) starts with none.
+   * What the rules say of one path: its translation, and the MaxBodySize,
+   * CacheControl, Protect and ProxyCache rules that apply. A rule set keeps
+   * up to 10,000 routes: a Pass or Fail by its path alone (the query does not
+   * change it), a Redirect or Proxy by path and query (it carries the query
+   * into its result); a new rule set (a restart) starts with none.
    */
   route(path: string, query?: string): Route;
 
