@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
-import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads } from './fixture.js';
+import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads, rulesFor, startUpstream } from './fixture.js';
 import { parseResponses } from './responses.js';
 
 let fx: ReturnType<typeof makeFuzzRoot>;
@@ -253,4 +253,40 @@ describe('a body its consumer gave up on', () => {
     expect(errors).toEqual([]);
     await stillServes();
   });
+});
+
+describe('a proxied body cut by the upstream while its reply waits its turn', () => {
+  // seed 1 sequence 48: a request, then a GET through the HTTP cache whose
+  // upstream dies mid-body, pipelined. The cut came while the first reply was
+  // written: the cache's copy of the body (a stream piped from the upstream's)
+  // was destroyed before the writer listened to it, so its error and close
+  // were gone; the writer sent the head and waited for the body forever: no
+  // close, and the connection outlived the client.
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+  });
+  afterAll(() => upstream.close());
+  beforeEach(async () => {
+    await server.close(100);
+    server = new Server(parseRules(rulesFor(upstream.port), 'fuzz.rules', { serverRoot: fx.root }), { wire: WIRE, file: FILE });
+    ({ port } = await server.listen(0, '127.0.0.1'));
+    baseFds = openFds();
+  });
+
+  const PIPELINE = 'GET /d/a.txt HTTP/1.1\r\nHost: fuzz\r\n\r\nGET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\n\r\n';
+
+  for (const end of [false, true]) {
+    it(`answers the first, then closes in the cut reply${end ? ' (with the client\'s FIN)' : ''}, and stores nothing`, async () => {
+      const seen = await play(PIPELINE, { end });
+      expect(errors).toEqual([]);
+      expect(seen.closed).toBe(true);
+      // The first answer whole; the second cut short by the close (never complete).
+      expect(seen.statuses, seen.raw).toEqual([200]);
+      expect(seen.raw.split('\r\n\r\n')[1]!.startsWith('a\n')).toBe(true);
+      expect(await settled()).toEqual(CLEAN);
+      const again = await play('GET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n');
+      expect(again.statuses).toEqual([504]);
+    });
+  }
 });
