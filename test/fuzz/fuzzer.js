@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { BIG, CACHED, clearUploads, FILE, makeFuzzRoot, rulesFor, startUpstream, temporaries, VARY, WIRE } from './fixture.js';
+import { API_BIG, BIG, CACHED, clearUploads, FILE, makeFuzzRoot, rulesFor, startUpstream, temporaries, VARY, WIRE } from './fixture.js';
 import { formatSequence, generateSequence, showBytes } from './generate.js';
 import { play } from './client.js';
 import { checkConnection, endsInside, owed, plan } from './check.js';
@@ -26,17 +26,22 @@ const PROBE_MS = 2000;
 /**
  * The fresh requests: files from memory, from disk, and compressed from
  * memory (`encoded`: the answer must be gzip-coded); then every resource the
- * HTTP cache may hold, and the gzip variant of the one that varies on it.
+ * HTTP cache may hold, and the gzip variant of the one that varies on it;
+ * and the large `/api/` body, relayed through the read buffers.
  */
 const PROBES = [
-  { target: '/f/10k.bin' },
-  { target: '/f/300k.bin' },
-  { target: '/f/10k.txt', gzip: true, encoded: true },
+  { target: '/f/10k.bin', file: true },
+  { target: '/f/300k.bin', file: true },
+  { target: '/f/10k.txt', file: true, gzip: true, encoded: true },
   ...['/c/small', '/c/reval', '/c/cut', ...BIG].map((target) => ({ target, body: CACHED[target].body })),
   { target: '/c/small', gzip: true, body: CACHED['/c/small'].body },
   { target: VARY.path, body: VARY.identity },
   { target: VARY.path, gzip: true, encoded: true, body: VARY.gzip },
+  // Relayed, not cached, across several read buffers.
+  { target: API_BIG.target, body: API_BIG.body },
 ];
+/** A GET whose upstream dies mid-body. */
+const CUT = '/c/cut?cut=1';
 /**
  * Resources must come back to their baseline within this once every
  * connection closed. A server that closed its side first stops reading, so it
@@ -138,10 +143,16 @@ export class Fuzzer {
     // Errors from the exchange itself come first: they may explain what follows.
     await new Promise((r) => setImmediate(r));
     problems.push(...this.#errors.splice(0));
-    for (const p of PROBES) {
-      const why = await probe(this.port, p.target, p.body ?? this.fx.files[p.target], p.gzip === true, p.encoded === true);
-      if (why !== null) problems.push(`a fresh GET ${p.target}${p.gzip ? ' (gzip)' : ''} afterwards ${why}`);
-    }
+    // Each on its own connection, all at once.
+    const whys = await Promise.all(PROBES.map((p) => probe(this.port, p.file ? { ...p, body: this.fx.files[p.target] } : p)));
+    PROBES.forEach((p, k) => {
+      if (whys[k] !== null) problems.push(`a fresh GET ${p.target}${p.gzip ? ' (gzip)' : ''}${p.extra ? ` (${p.extra.trim()})` : ''} afterwards ${whys[k]}`);
+    });
+    // RFC 9111 §3.3: a response cut short upstream is never stored, so never served.
+    const cut = await fetchOnce(this.port, CUT, PROBE_MS);
+    if (typeof cut !== 'string' || !cut.startsWith('was closed')) problems.push(`a fresh GET ${CUT} afterwards ${typeof cut === 'string' ? cut : `got a complete ${cut.status}`}, not a reply cut short`);
+    const why = await probe(this.port, { target: CUT, extra: 'Cache-Control: only-if-cached\r\n', status: 504 });
+    if (why !== null) problems.push(`GET ${CUT} with only-if-cached afterwards ${why}`);
     problems.push(...(await this.#settle()));
     problems.push(...this.#errors.splice(0));
     if (problems.length === 0) clearUploads(this.fx.upload);
@@ -245,11 +256,15 @@ export function fetchOnce(port, target, ms, extra = '') {
   });
 }
 
-/** `gzip`: asks for it, and decodes a gzip answer; `encoded`: the answer must be gzip. */
-async function probe(port, target, expected, gzip, encoded) {
-  const r = await fetchOnce(port, target, PROBE_MS, gzip ? 'Accept-Encoding: gzip\r\n' : '');
+/**
+ * One probe: `gzip` asks for it and decodes a gzip answer; `encoded`: the
+ * answer must be gzip; `extra` fields; `status` other than 200: only that.
+ */
+async function probe(port, { target, body: expected, gzip = false, encoded = false, extra = '', status = 200 }) {
+  const r = await fetchOnce(port, target, PROBE_MS, (gzip ? 'Accept-Encoding: gzip\r\n' : '') + extra);
   if (typeof r === 'string') return r;
-  if (r.status !== 200) return `got status ${r.status}`;
+  if (r.status !== status) return `got status ${r.status}, expected ${status}`;
+  if (status !== 200) return null;
   let body = r.body;
   const coding = r.headers['content-encoding'];
   if (encoded && coding !== 'gzip') return `was not gzip-encoded (${coding ?? 'identity'})`;
