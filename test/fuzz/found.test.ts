@@ -255,13 +255,7 @@ describe('a body its consumer gave up on', () => {
   });
 });
 
-describe('a proxied body cut by the upstream while its reply waits its turn', () => {
-  // seed 1 sequence 48: a request, then a GET through the HTTP cache whose
-  // upstream dies mid-body, pipelined. The cut came while the first reply was
-  // written: the cache's copy of the body (a stream piped from the upstream's)
-  // was destroyed before the writer listened to it, so its error and close
-  // were gone; the writer sent the head and waited for the body forever: no
-  // close, and the connection outlived the client.
+describe('through the HTTP cache, before a fake upstream', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -274,19 +268,66 @@ describe('a proxied body cut by the upstream while its reply waits its turn', ()
     baseFds = openFds();
   });
 
-  const PIPELINE = 'GET /d/a.txt HTTP/1.1\r\nHost: fuzz\r\n\r\nGET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\n\r\n';
+  describe('a proxied body cut by the upstream while its reply waits its turn', () => {
+    // seed 1 sequence 48: a request, then a GET through the HTTP cache whose
+    // upstream dies mid-body, pipelined. The cut came while the first reply was
+    // written: the cache's copy of the body (a stream piped from the upstream's)
+    // was destroyed before the writer listened to it, so its error and close
+    // were gone; the writer sent the head and waited for the body forever: no
+    // close, and the connection outlived the client.
+    const PIPELINE = 'GET /d/a.txt HTTP/1.1\r\nHost: fuzz\r\n\r\nGET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\n\r\n';
 
-  for (const end of [false, true]) {
-    it(`answers the first, then closes in the cut reply${end ? ' (with the client\'s FIN)' : ''}, and stores nothing`, async () => {
-      const seen = await play(PIPELINE, { end });
+    for (const end of [false, true]) {
+      it(`answers the first, then closes in the cut reply${end ? ' (with the client\'s FIN)' : ''}, and stores nothing`, async () => {
+        const seen = await play(PIPELINE, { end });
+        expect(errors).toEqual([]);
+        expect(seen.closed).toBe(true);
+        // The first answer whole; the second cut short by the close (never complete).
+        expect(seen.statuses, seen.raw).toEqual([200]);
+        expect(seen.raw.split('\r\n\r\n')[1]!.startsWith('a\n')).toBe(true);
+        expect(await settled()).toEqual(CLEAN);
+        const again = await play('GET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n');
+        expect(again.statuses).toEqual([504]);
+      });
+    }
+  });
+
+  describe('a request pipelined after an unsafe one', () => {
+    // seed 7 sequence 13: GET stores /c/small?inv=…, a POST to it (its body
+    // trickling in), then GET with only-if-cached, pipelined. The last GET
+    // was handled as soon as it was parsed, while the POST was still on its
+    // way upstream: it was answered from the response the POST then
+    // invalidated (RFC 9111 §4.4). RFC 9112 §9.3.2: only safe requests may
+    // be processed in parallel.
+    it('is answered after what the unsafe one did: the invalidated response is gone', async () => {
+      const uri = '/c/small?inv=found';
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      socket.write(`GET ${uri} HTTP/1.1\r\nHost: fuzz\r\n\r\nPOST ${uri} HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 10\r\n\r\n`);
+      await sleep(20);
+      socket.write('hello');
+      await sleep(20);
+      socket.write(`world${`GET ${uri} HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n`}`);
+      await new Promise((r) => socket.once('close', r));
+      const responses = parseResponses(Buffer.concat(chunks), () => 'no', true).responses;
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 504]);
+      expect(responses[1]!.body.toString()).toBe(`POST ${uri} 10\n`);
       expect(errors).toEqual([]);
-      expect(seen.closed).toBe(true);
-      // The first answer whole; the second cut short by the close (never complete).
-      expect(seen.statuses, seen.raw).toEqual([200]);
-      expect(seen.raw.split('\r\n\r\n')[1]!.startsWith('a\n')).toBe(true);
-      expect(await settled()).toEqual(CLEAN);
-      const again = await play('GET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n');
-      expect(again.statuses).toEqual([504]);
     });
-  }
+  });
+});
+
+describe('a GET pipelined after a PUT of the same file', () => {
+  // The same rule in the FILE module: the GET is read once the PUT is answered.
+  it('gets what the PUT stored', async () => {
+    const seen = await play('PUT /up/n.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 5\r\n\r\nhello' +
+      'GET /up/n.txt HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n');
+    expect(errors).toEqual([]);
+    expect(seen.statuses).toEqual([201, 200]);
+    expect(seen.raw.endsWith('\r\n\r\nhello')).toBe(true);
+  });
 });
