@@ -255,7 +255,7 @@ describe('a body its consumer gave up on', () => {
   });
 });
 
-describe('through the HTTP cache, before a fake upstream', () => {
+describe('before a fake upstream', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -318,6 +318,26 @@ describe('through the HTTP cache, before a fake upstream', () => {
       expect(responses[1]!.body.toString()).toBe(`POST ${uri} 10\n`);
       expect(errors).toEqual([]);
     });
+  });
+
+  describe('an upstream connection back in the pool after a body read whole while paused', () => {
+    // seed 7 sequence 857: a ranged GET of a large resource (a 206 of 23 KiB,
+    // its head and body in one read), then a HEAD on another connection. The
+    // exchange paused the upstream socket at the head until the client's
+    // socket took the body, and the body was all in that read: the connection
+    // went back to the pool paused, and the next request on it never read its
+    // answer (the client got nothing, the connection stayed).
+    for (const target of ['/api/big', '/c/big/0']) {
+      it(`answers the next request on it (${target})`, async () => {
+        const first = await play(`GET ${target} HTTP/1.1\r\nHost: fuzz\r\nRange: bytes=1000-30999\r\nConnection: close\r\n\r\n`);
+        expect(first.statuses).toEqual([206]);
+        const next = await play('HEAD /api/x HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n', { bound: 2000 });
+        expect(next.closed).toBe(true);
+        expect(next.statuses).toEqual([200]);
+        expect(errors).toEqual([]);
+        expect(await settled()).toEqual(CLEAN);
+      });
+    }
   });
 });
 
