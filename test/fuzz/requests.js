@@ -313,7 +313,8 @@ function cacheGet(rand) {
       cuts = false;
       break;
     case 'other etag':
-      headers.push(`If-None-Match: ${rand.pick(['"zz"', 'W/"zz"', '"s1-gzip", "q"'])}`);
+      // Not a variant tag of the stack's ("s1-gzip"): those match their origin's tag by design (file-conditional.ts).
+      headers.push(`If-None-Match: ${rand.pick(['"zz"', 'W/"zz"', '"s2", "q"'])}`);
       break;
     case 'no-cache':
     case 'max-age=0':
