@@ -110,6 +110,12 @@ function mismatch(e, res) {
   if (!x.statuses.includes(res.status)) return `status ${res.status}, expected ${x.statuses.join(' or ')} (${preview(res.body)})`;
   if (x.location !== undefined && res.headers.location !== x.location) return `Location ${JSON.stringify(res.headers.location)}, expected ${x.location}`;
   if (x.contains !== undefined && !res.body.toString('latin1').includes(x.contains)) return `body lacks ${JSON.stringify(x.contains)}`;
+  if (x.vary !== undefined && !hasToken(res.headers.vary, x.vary)) {
+    // RFC 9110 §15.4.5: a 304 carries the Vary a 200 would. Checked where the
+    // HTTP cache made the 304 (a 304 relayed from the origin is the origin's).
+    const made = res.status === 304 && /; (hit|fwd=stale)/.test(res.headers['cache-status'] ?? '');
+    if (res.status === 200 || made) return `no Vary: ${x.vary} on a ${res.status} (${JSON.stringify(res.headers.vary ?? null)})`;
+  }
   if (x.body === undefined || (res.status !== 200 && res.status !== 206)) return null;
   const coding = res.headers['content-encoding'];
   if (e.head) {

@@ -332,7 +332,9 @@ function cacheGet(rand) {
   let form = target;
   if (rand.chance(0.1)) form = `http://${HOST}${target}`;
   if (rand.chance(0.06)) headers.push('Connection: close');
-  const req = make(rand, { method, target: form, headers, expect: { statuses: cuts ? [502] : statuses, body, decode: ae !== undefined, cut: cuts } });
+  // The stack says Vary: Accept-Encoding on a text 200 it may compress; the origin says it for /c/vary.
+  const varyOn = vary || r.type.startsWith('text/') ? 'accept-encoding' : undefined;
+  const req = make(rand, { method, target: form, headers, expect: { statuses: cuts ? [502] : statuses, body, decode: ae !== undefined, cut: cuts, vary: varyOn } });
   if (cuts) req.label += ' (cut upstream)';
   return req;
 }
