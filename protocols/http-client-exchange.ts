@@ -520,6 +520,10 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     this.#unlisten();
     const head = this.#head!;
     if (clean && this.#requestDone && head.keepAlive && !this.#eof) {
+      // Paused while the body's reader was full, the socket may hold no more
+      // of this response (it was all read): an idle connection reads again,
+      // or the next exchange on it would never see its answer.
+      this.#conn.socket.resume();
       this.#pool.release(this.#conn, keepFor(head, this.#timeouts.idle));
     } else {
       this.#pool.discard(this.#conn);

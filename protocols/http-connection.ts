@@ -2,7 +2,10 @@
 // Squid's "new server side" design (libwww's HTTPServer stream). It owns the
 // socket, the read buffer, the parser and a FIFO of transactions. Requests
 // are parsed ahead up to a bound; only the head of the queue writes, so
-// replies leave in request order (the writer: http-response.ts).
+// replies leave in request order (the writer: http-response.ts). Nothing is
+// parsed past a request of an unsafe method until it has its reply (RFC 9112
+// §9.3.2: only safe requests may be processed in parallel), so a GET after a
+// PUT sees what the PUT did.
 //
 // Two state machines, each the one source of truth for its side:
 // - the connection: OPEN → CLOSING (no new requests) → CLOSED (socket gone:
@@ -72,6 +75,8 @@ const STATE_NAMES: readonly ConnectionState[] = ['open', 'closing', 'closed', 'd
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** Seconds a client refused during a stop is asked to wait: a restarted server is usually back by then. */
 const STOPPING_RETRY_AFTER = '5';
+/** RFC 9110 §9.2.1: the safe methods. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export class Connection implements ParserHandler {
   readonly #socket: net.Socket;
@@ -238,7 +243,7 @@ export class Connection implements ParserHandler {
   #canParse(): boolean {
     switch (this.#read) {
       case Read.Head:
-        return this.#state === ConnState.Open && this.#queue.length < this.#options.maxPipeline;
+        return this.#state === ConnState.Open && this.#queue.length < this.#options.maxPipeline && !this.#unsafePending();
       case Read.Body: {
         const tx = this.#reading!;
         return tx.discarding || (tx.body !== null && tx.wanted);
@@ -247,6 +252,12 @@ export class Connection implements ParserHandler {
       case Read.Stopped:
         return false;
     }
+  }
+
+  /** A request of an unsafe method waits for its reply: what follows it is not processed yet (RFC 9112 §9.3.2). */
+  #unsafePending(): boolean {
+    for (const tx of this.#queue) if (tx.reply === null && tx.head !== null && !SAFE_METHODS.has(tx.head.method)) return true;
+    return false;
   }
 
   #pump(): void {
@@ -356,7 +367,7 @@ export class Connection implements ParserHandler {
       this.#stopReading();
       return false;
     }
-    return this.#queue.length < this.#options.maxPipeline;
+    return this.#canParse();
   }
 
   #createTransaction(head: RequestHead): Transaction {
@@ -656,10 +667,13 @@ export class Connection implements ParserHandler {
       return;
     }
     tx.reply = reply;
-    if (this.#queue[0] !== tx) return;
-    // Alone in the queue, nothing to batch with: write now.
-    if (this.#queue.length === 1 && !this.#flushScheduled) this.#flush();
-    else this.#scheduleFlush();
+    if (this.#queue[0] === tx) {
+      // Alone in the queue, nothing to batch with: write now.
+      if (this.#queue.length === 1 && !this.#flushScheduled) this.#flush();
+      else this.#scheduleFlush();
+    }
+    // What follows an unsafe request may be parsed now.
+    if (tx.head !== null && !SAFE_METHODS.has(tx.head.method)) this.#pump();
   }
 
   /**

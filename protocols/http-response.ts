@@ -223,13 +223,20 @@ export class ReplyWriter {
     body.once('end', onEnd);
     body.once('error', fail);
     body.once('close', onClose);
+    // A reply waits for its turn in the pipeline: its body may have failed
+    // before anyone listened (a proxied body cut by the upstream, passed
+    // through a converter or the cache's copy), and its events are gone.
+    if (body.destroyed) fail(body.errored ?? new Error('body destroyed before it was written'));
   }
 
   #end(out: Outgoing, err: unknown): void {
     // The head is gone: after a failed body the only honest signal left is to close
     // (no terminating chunk, no missing bytes: the body must not look complete).
+    // What is corked (the replies before this one, written in the same batch) goes first.
     if (err !== null) {
-      this.#socket.destroy();
+      const socket = this.#socket;
+      while (socket.writableCorked > 0) socket.uncork();
+      socket.destroy();
       this.#cut(out);
     } else this.#out = null;
     this.#hooks.done(out, err);

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
-import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads } from './fixture.js';
+import { makeFuzzRoot, FILE, RULES, WIRE, temporaries, clearUploads, rulesFor, startUpstream } from './fixture.js';
 import { parseResponses } from './responses.js';
 
 let fx: ReturnType<typeof makeFuzzRoot>;
@@ -252,5 +252,122 @@ describe('a body its consumer gave up on', () => {
     expect(await settled()).toEqual(CLEAN);
     expect(errors).toEqual([]);
     await stillServes();
+  });
+});
+
+describe('before a fake upstream', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+  });
+  afterAll(() => upstream.close());
+  beforeEach(async () => {
+    await server.close(100);
+    server = new Server(parseRules(rulesFor(upstream.port), 'fuzz.rules', { serverRoot: fx.root }), { wire: WIRE, file: FILE });
+    ({ port } = await server.listen(0, '127.0.0.1'));
+    baseFds = openFds();
+  });
+
+  describe('a proxied body cut by the upstream while its reply waits its turn', () => {
+    // seed 1 sequence 48: a request, then a GET through the HTTP cache whose
+    // upstream dies mid-body, pipelined. The cut came while the first reply was
+    // written: the cache's copy of the body (a stream piped from the upstream's)
+    // was destroyed before the writer listened to it, so its error and close
+    // were gone; the writer sent the head and waited for the body forever: no
+    // close, and the connection outlived the client.
+    const PIPELINE = 'GET /d/a.txt HTTP/1.1\r\nHost: fuzz\r\n\r\nGET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\n\r\n';
+
+    for (const end of [false, true]) {
+      it(`answers the first, then closes in the cut reply${end ? ' (with the client\'s FIN)' : ''}, and stores nothing`, async () => {
+        const seen = await play(PIPELINE, { end });
+        expect(errors).toEqual([]);
+        expect(seen.closed).toBe(true);
+        // The first answer whole; the second cut short by the close (never complete).
+        expect(seen.statuses, seen.raw).toEqual([200]);
+        expect(seen.raw.split('\r\n\r\n')[1]!.startsWith('a\n')).toBe(true);
+        expect(await settled()).toEqual(CLEAN);
+        const again = await play('GET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n');
+        expect(again.statuses).toEqual([504]);
+      });
+    }
+  });
+
+  describe('a request pipelined after an unsafe one', () => {
+    // seed 7 sequence 13: GET stores /c/small?inv=…, a POST to it (its body
+    // trickling in), then GET with only-if-cached, pipelined. The last GET
+    // was handled as soon as it was parsed, while the POST was still on its
+    // way upstream: it was answered from the response the POST then
+    // invalidated (RFC 9111 §4.4). RFC 9112 §9.3.2: only safe requests may
+    // be processed in parallel.
+    it('is answered after what the unsafe one did: the invalidated response is gone', async () => {
+      const uri = '/c/small?inv=found';
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      socket.write(`GET ${uri} HTTP/1.1\r\nHost: fuzz\r\n\r\nPOST ${uri} HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 10\r\n\r\n`);
+      await sleep(20);
+      socket.write('hello');
+      await sleep(20);
+      socket.write(`world${`GET ${uri} HTTP/1.1\r\nHost: fuzz\r\nCache-Control: only-if-cached\r\nConnection: close\r\n\r\n`}`);
+      await new Promise((r) => socket.once('close', r));
+      const responses = parseResponses(Buffer.concat(chunks), () => 'no', true).responses;
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 504]);
+      expect(responses[1]!.body.toString()).toBe(`POST ${uri} 10\n`);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  describe('a 304 the HTTP cache makes', () => {
+    // Seen while the checker learned what a 304 must carry: the stack adds
+    // Vary: Accept-Encoding to a text 200 it may compress, and leaves a 304
+    // alone, so the cache's 304 lacked it. RFC 9110 §15.4.5: a 304 carries
+    // the Vary a 200 to the same request would.
+    it('says Vary as its 200 does, fresh or validated', async () => {
+      for (const target of ['/c/small', '/c/reval']) {
+        const stored = await play(`GET ${target} HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n`);
+        expect(stored.statuses).toEqual([200]);
+        expect(stored.raw).toMatch(/\r\nVary: Accept-Encoding\r\n/);
+        const etag = /\r\nETag: ("[^"]*")\r\n/.exec(stored.raw)![1];
+        const seen = await play(`GET ${target} HTTP/1.1\r\nHost: fuzz\r\nIf-None-Match: ${etag}\r\nConnection: close\r\n\r\n`);
+        expect(seen.statuses).toEqual([304]);
+        expect(seen.raw).toMatch(/\r\nCache-Status: streamstack; (hit|fwd=stale)/);
+        expect(seen.raw, target).toMatch(/\r\nVary: Accept-Encoding\r\n/);
+      }
+      expect(errors).toEqual([]);
+    });
+  });
+
+  describe('an upstream connection back in the pool after a body read whole while paused', () => {
+    // seed 7 sequence 857: a ranged GET of a large resource (a 206 of 23 KiB,
+    // its head and body in one read), then a HEAD on another connection. The
+    // exchange paused the upstream socket at the head until the client's
+    // socket took the body, and the body was all in that read: the connection
+    // went back to the pool paused, and the next request on it never read its
+    // answer (the client got nothing, the connection stayed).
+    for (const target of ['/api/big', '/c/big/0']) {
+      it(`answers the next request on it (${target})`, async () => {
+        const first = await play(`GET ${target} HTTP/1.1\r\nHost: fuzz\r\nRange: bytes=1000-30999\r\nConnection: close\r\n\r\n`);
+        expect(first.statuses).toEqual([206]);
+        const next = await play('HEAD /api/x HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n', { bound: 2000 });
+        expect(next.closed).toBe(true);
+        expect(next.statuses).toEqual([200]);
+        expect(errors).toEqual([]);
+        expect(await settled()).toEqual(CLEAN);
+      });
+    }
+  });
+});
+
+describe('a GET pipelined after a PUT of the same file', () => {
+  // The same rule in the FILE module: the GET is read once the PUT is answered.
+  it('gets what the PUT stored', async () => {
+    const seen = await play('PUT /up/n.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 5\r\n\r\nhello' +
+      'GET /up/n.txt HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n');
+    expect(errors).toEqual([]);
+    expect(seen.statuses).toEqual([201, 200]);
+    expect(seen.raw.endsWith('\r\n\r\nhello')).toBe(true);
   });
 });

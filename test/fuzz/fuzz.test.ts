@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '../../src/server.js';
 import { parseRules } from '../../src/rules/index.js';
+import { readBuffers } from '../../protocols/http-client-reads.js';
 import { Fuzzer, report } from './fuzzer.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
@@ -15,7 +16,7 @@ const SEQUENCES = 12;
 describe('socket-level fuzzing of the real server', () => {
   let fuzzer: InstanceType<typeof Fuzzer>;
   beforeAll(async () => {
-    fuzzer = new Fuzzer({ Server, parseRules });
+    fuzzer = new Fuzzer({ Server, parseRules, readBuffers });
     await fuzzer.start();
   });
   afterAll(() => fuzzer.stop());

@@ -8,7 +8,7 @@ export interface Outcome {
 }
 
 export class Fuzzer {
-  constructor(options: { Server: unknown; parseRules: unknown; halfClose?: boolean });
+  constructor(options: { Server: unknown; parseRules: unknown; readBuffers: { held: number }; halfClose?: boolean });
   readonly port: number;
   start(): Promise<void>;
   restart(): Promise<void>;

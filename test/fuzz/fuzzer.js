@@ -4,7 +4,9 @@
 // after each sequence checks that the process is unharmed: no uncaught
 // exception, a fresh request still answered at once and exactly, every
 // connection's answers in order and complete, and file descriptors, handles,
-// connections and upload temporaries back to where they were.
+// connections and upload temporaries back to where they were; the HTTP
+// cache's memory cache keeps its invariants, and the HTTP client module holds
+// no read buffer once every connection is gone.
 //
 // The server's classes are passed in, so one fuzzer drives the TypeScript
 // sources (under vitest) and the compiled dist/ (test/fuzz/run.js) alike.
@@ -12,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { clearUploads, FILE, makeFuzzRoot, rulesFor, startUpstream, temporaries, WIRE } from './fixture.js';
+import { API_BIG, BIG, CACHED, clearUploads, FILE, makeFuzzRoot, rulesFor, startUpstream, temporaries, VARY, WIRE } from './fixture.js';
 import { formatSequence, generateSequence, showBytes } from './generate.js';
 import { play } from './client.js';
 import { checkConnection, endsInside, owed, plan } from './check.js';
@@ -21,8 +23,25 @@ import { startWatchdog } from './watchdog.js';
 
 /** A fresh request must be answered within this. */
 const PROBE_MS = 2000;
-/** The fresh requests: from memory, from disk, and compressed from memory. */
-const PROBES = [['/f/10k.bin', false], ['/f/300k.bin', false], ['/f/10k.txt', true]];
+/**
+ * The fresh requests: files from memory, from disk, and compressed from
+ * memory (`encoded`: the answer must be gzip-coded); then every resource the
+ * HTTP cache may hold, and the gzip variant of the one that varies on it;
+ * and the large `/api/` body, relayed through the read buffers.
+ */
+const PROBES = [
+  { target: '/f/10k.bin', file: true },
+  { target: '/f/300k.bin', file: true },
+  { target: '/f/10k.txt', file: true, gzip: true, encoded: true },
+  ...['/c/small', '/c/reval', '/c/cut', ...BIG].map((target) => ({ target, body: CACHED[target].body })),
+  { target: '/c/small', gzip: true, body: CACHED['/c/small'].body },
+  { target: VARY.path, body: VARY.identity },
+  { target: VARY.path, gzip: true, encoded: true, body: VARY.gzip },
+  // Relayed, not cached, across several read buffers.
+  { target: API_BIG.target, body: API_BIG.body },
+];
+/** A GET whose upstream dies mid-body. */
+const CUT = '/c/cut?cut=1';
 /**
  * Resources must come back to their baseline within this once every
  * connection closed. A server that closed its side first stops reading, so it
@@ -36,6 +55,7 @@ const BUG_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'Syntax
 export class Fuzzer {
   #Server;
   #parseRules;
+  #readBuffers;
   #halfClose;
   #watchdog = null;
   #errors = [];
@@ -47,10 +67,14 @@ export class Fuzzer {
   port = 0;
   baseline = null;
 
-  /** `Server` and `parseRules` from src/ or dist/; `halfClose: false` leaves half-closes out. */
-  constructor({ Server, parseRules, halfClose = true }) {
+  /**
+   * `Server`, `parseRules` and `readBuffers` (protocols/http-client-reads)
+   * from src/ or dist/; `halfClose: false` leaves half-closes out.
+   */
+  constructor({ Server, parseRules, readBuffers, halfClose = true }) {
     this.#Server = Server;
     this.#parseRules = parseRules;
+    this.#readBuffers = readBuffers;
     this.#halfClose = halfClose;
   }
 
@@ -73,7 +97,7 @@ export class Fuzzer {
     this.server = new this.#Server(rules, { wire: WIRE, file: FILE, events });
     ({ port: this.port } = await this.server.listen(0, '127.0.0.1'));
     // Warm up the paths whose first use opens lasting resources, then measure.
-    for (const target of ['/f/10k.bin', '/f/300k.bin', '/f/10k.txt', '/d/', '/up/', '/api/warm']) await fetchOnce(this.port, target, PROBE_MS);
+    for (const target of ['/f/10k.bin', '/f/300k.bin', '/f/10k.txt', '/d/', '/up/', '/api/warm', '/c/small']) await fetchOnce(this.port, target, PROBE_MS);
     await fetchOnce(this.port, '/f/10k.txt', PROBE_MS, 'Accept-Encoding: gzip\r\n');
     await settleConnections(this.server, SETTLE_MS);
     this.baseline = resources();
@@ -119,10 +143,16 @@ export class Fuzzer {
     // Errors from the exchange itself come first: they may explain what follows.
     await new Promise((r) => setImmediate(r));
     problems.push(...this.#errors.splice(0));
-    for (const [target, gzip] of PROBES) {
-      const why = await probe(this.port, target, this.fx.files[target], gzip);
-      if (why !== null) problems.push(`a fresh GET ${target}${gzip ? ' (gzip)' : ''} afterwards ${why}`);
-    }
+    // Each on its own connection, all at once.
+    const whys = await Promise.all(PROBES.map((p) => probe(this.port, p.file ? { ...p, body: this.fx.files[p.target] } : p)));
+    PROBES.forEach((p, k) => {
+      if (whys[k] !== null) problems.push(`a fresh GET ${p.target}${p.gzip ? ' (gzip)' : ''}${p.extra ? ` (${p.extra.trim()})` : ''} afterwards ${whys[k]}`);
+    });
+    // RFC 9111 §3.3: a response cut short upstream is never stored, so never served.
+    const cut = await fetchOnce(this.port, CUT, PROBE_MS);
+    if (typeof cut !== 'string' || !cut.startsWith('was closed')) problems.push(`a fresh GET ${CUT} afterwards ${typeof cut === 'string' ? cut : `got a complete ${cut.status}`}, not a reply cut short`);
+    const why = await probe(this.port, { target: CUT, extra: 'Cache-Control: only-if-cached\r\n', status: 504 });
+    if (why !== null) problems.push(`GET ${CUT} with only-if-cached afterwards ${why}`);
     problems.push(...(await this.#settle()));
     problems.push(...this.#errors.splice(0));
     if (problems.length === 0) clearUploads(this.fx.upload);
@@ -138,6 +168,13 @@ export class Fuzzer {
       const connections = this.server.http.connections;
       if (connections > 0) why.push(`${connections} connection(s) still tracked by the server: ${JSON.stringify(this.server.http.stats())}`);
       why.push(...exceeds(resources(), this.baseline));
+      try {
+        this.server.proxyCache.store.cache.check();
+      } catch (err) {
+        why.push(`the HTTP cache's invariant broke: ${err.message}`);
+      }
+      const held = this.#readBuffers.held;
+      if (held !== 0) why.push(`${held} upstream read buffer(s) still held`);
       const tmp = temporaries(this.fx.upload);
       if (tmp.length > 0) why.push(`temporary upload files left: ${tmp.join(', ')}`);
       if (why.length === 0) return [];
@@ -219,13 +256,20 @@ export function fetchOnce(port, target, ms, extra = '') {
   });
 }
 
-async function probe(port, target, expected, gzip) {
-  const r = await fetchOnce(port, target, PROBE_MS, gzip ? 'Accept-Encoding: gzip\r\n' : '');
+/**
+ * One probe: `gzip` asks for it and decodes a gzip answer; `encoded`: the
+ * answer must be gzip; `extra` fields; `status` other than 200: only that.
+ */
+async function probe(port, { target, body: expected, gzip = false, encoded = false, extra = '', status = 200 }) {
+  const r = await fetchOnce(port, target, PROBE_MS, (gzip ? 'Accept-Encoding: gzip\r\n' : '') + extra);
   if (typeof r === 'string') return r;
-  if (r.status !== 200) return `got status ${r.status}`;
+  if (r.status !== status) return `got status ${r.status}, expected ${status}`;
+  if (status !== 200) return null;
   let body = r.body;
-  if (gzip) {
-    if (r.headers['content-encoding'] !== 'gzip') return `was not gzip-encoded (${r.headers['content-encoding'] ?? 'identity'})`;
+  const coding = r.headers['content-encoding'];
+  if (encoded && coding !== 'gzip') return `was not gzip-encoded (${coding ?? 'identity'})`;
+  if (coding !== undefined && !(gzip && coding === 'gzip')) return `was ${coding}-encoded${gzip ? '' : ' without Accept-Encoding'}`;
+  if (coding === 'gzip') {
     try {
       body = gunzipSync(body);
     } catch (err) {

@@ -32,10 +32,12 @@ function genConnection(rand, files, halfClose) {
   const n = rand.weighted([[3, 1], [3, 2], [2, 3], [1, 5], [1, 8]]);
   for (let i = 0; i < n; i++) {
     if (rand.chance(0.04)) entries.push(genGarbage(rand));
-    const req = genRequest(rand, files);
-    entries.push(req);
-    // An over-long body: what follows its end is junk to the server.
-    if (req.strict && req.bytes.length > req.bodyStart && rand.chance(0.06)) entries.push(genGarbage(rand));
+    const made = genRequest(rand, files);
+    for (const req of Array.isArray(made) ? made : [made]) {
+      entries.push(req);
+      // An over-long body: what follows its end is junk to the server.
+      if (req.strict && req.bytes.length > req.bodyStart && rand.chance(0.06)) entries.push(genGarbage(rand));
+    }
   }
   let offset = 0;
   for (const e of entries) {

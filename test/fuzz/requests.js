@@ -5,6 +5,8 @@
 // mutated request is "lenient": any answer is allowed, but the counting and
 // ordering invariants still hold for it.
 
+import { API_BIG, BIG, CACHED, VARY } from './fixture.js';
+
 export const HOST = 'fuzz';
 
 const UPLOAD_NAMES = ['a.txt', 'b.bin', 'c%20d.txt', 'e.txt'];
@@ -244,6 +246,146 @@ function getWithBody(rand) {
   return make(rand, { method: 'GET', target: '/f/three.txt', body, expect: { statuses: [200], body: Buffer.from('abc') } });
 }
 
+// --- through the HTTP cache (ProxyCache /c/*) --------------------------------------
+
+/** What the cached resources are, for the generator: a path, its bytes, and whether it may be stored. */
+const CACHE_TARGETS = [
+  [3, '/c/small'], [3, 'big'], [2, VARY.path], [2, '/c/reval'], [1, '/c/nostore'], [1, '/c/cut?cut=1'], [1, '/c/cut'],
+];
+const CACHE_AE = ['gzip', 'br', 'deflate', 'gzip, deflate, br', 'identity', 'br;q=0.5, gzip', 'GZIP'];
+
+/**
+ * A GET or HEAD of a resource behind the HTTP cache, perhaps with
+ * Accept-Encoding, Range, If-None-Match, or a request directive. The answer
+ * is exact where RFC 9111 makes it so, whatever the cache holds:
+ * - a fresh resource is 200 with its bytes, 304 to its ETag (stored or not,
+ *   the origin answers the same), 206 to a Range (answered from the store
+ *   or by the upstream);
+ * - `only-if-cached` (§5.2.1.7) is 200 or 504 for a fresh resource (it may
+ *   have been evicted), and always 504 for what is never stored (no-store, a
+ *   cut body) or never fresh (max-age=0 with must-revalidate: §4.2.4);
+ * - `no-cache`, `max-age=0`, `Pragma: no-cache` validate, and give the bytes;
+ * - `/c/cut?cut=1` ends mid-body upstream: a reply cut short and a close, or
+ *   a 502, never a complete 200 (§3.3: an incomplete response is not stored).
+ */
+function cacheGet(rand) {
+  let target = rand.weighted(CACHE_TARGETS);
+  if (target === 'big') target = rand.pick(BIG);
+  const [path, query] = target.split('?');
+  const method = rand.chance(0.25) ? 'HEAD' : 'GET';
+  const headers = [];
+  const how = rand.weighted([
+    [4, 'plain'], [2.5, 'encoding'], [1.5, 'range'], [1, 'etag'], [1, 'other etag'],
+    [1, 'no-cache'], [0.7, 'max-age=0'], [0.7, 'pragma'], [1.5, 'only-if-cached'],
+  ]);
+  let ae;
+  if (how === 'encoding' || (how === 'only-if-cached' && rand.chance(0.4))) {
+    ae = rand.pick(CACHE_AE);
+    headers.push(`Accept-Encoding: ${ae}`);
+  }
+  const vary = path === VARY.path;
+  const variant = vary ? VARY.variant(ae) : null;
+  const r = CACHED[path];
+  const full = vary ? VARY[variant] : r.body;
+  const etag = vary ? VARY.etags[variant] : r.etag;
+  const cut = query === 'cut=1';
+  const neverUsable = path === '/c/nostore' || path === '/c/reval' || cut;
+  let statuses = [200];
+  let body = full;
+  let cuts = cut && method === 'GET';
+  switch (how) {
+    case 'range': {
+      if (vary || cut) break;
+      const a = rand.int(0, full.length - 1);
+      const b = rand.int(a, Math.min(full.length - 1, a + rand.pick([10, 5000, 90000])));
+      headers.push(`Range: bytes=${a}-${b}`);
+      // RFC 9110 §14.2: a HEAD ignores Range.
+      if (method === 'GET') {
+        statuses = [206];
+        body = full.subarray(a, b + 1);
+      }
+      break;
+    }
+    case 'etag':
+      // RFC 9110 §13.1.2: weak comparison, so W/ matches too.
+      headers.push(`If-None-Match: ${rand.chance(0.2) ? `W/${etag}` : etag}`);
+      statuses = [304];
+      cuts = false;
+      break;
+    case 'other etag':
+      // Not a variant tag of the stack's ("s1-gzip"): those match their origin's tag by design (file-conditional.ts).
+      headers.push(`If-None-Match: ${rand.pick(['"zz"', 'W/"zz"', '"s2", "q"'])}`);
+      break;
+    case 'no-cache':
+    case 'max-age=0':
+      headers.push(`Cache-Control: ${how}`);
+      break;
+    case 'pragma':
+      headers.push('Pragma: no-cache');
+      break;
+    case 'only-if-cached':
+      headers.push('Cache-Control: only-if-cached');
+      statuses = neverUsable ? [504] : [200, 504];
+      cuts = false;
+      break;
+  }
+  let form = target;
+  if (rand.chance(0.1)) form = `http://${HOST}${target}`;
+  if (rand.chance(0.06)) headers.push('Connection: close');
+  // The stack says Vary: Accept-Encoding on a text 200 it may compress; the origin says it for /c/vary.
+  const varyOn = vary || r.type.startsWith('text/') ? 'accept-encoding' : undefined;
+  const req = make(rand, { method, target: form, headers, expect: { statuses: cuts ? [502] : statuses, body, decode: ae !== undefined, cut: cuts, vary: varyOn } });
+  if (cuts) req.label += ' (cut upstream)';
+  return req;
+}
+
+const CACHE_WRITE_TARGETS = ['/c/small', '/c/big/1', VARY.path, '/c/reval', '/c/nostore', '/c/cut', '/c/cut?cut=1'];
+
+/** PUT, POST or DELETE through the cache: forwarded (§4.4: it invalidates); PATCH is not enabled there. */
+function cacheWrite(rand) {
+  const method = rand.pick(['PUT', 'POST', 'DELETE', 'PATCH']);
+  const target = rand.pick(CACHE_WRITE_TARGETS);
+  const headers = [];
+  const body = method === 'DELETE' && rand.chance(0.7) ? null : sizedBody(rand, [0, 5, 100, 3000]);
+  if (body !== null && body.length > 0) maybeExpect(rand, headers, 0.2);
+  if (method === 'PATCH') {
+    const req = make(rand, { method, target, headers, body, expect: { statuses: [405] } });
+    req.onHead = true;
+    return req;
+  }
+  const chunked = body !== null && body.length > 0 && rand.chance(0.3);
+  return make(rand, { method, target, headers, body, chunked, expect: { statuses: [200], contains: `${method} ${target} ${body?.length ?? 0}\n` } });
+}
+
+/**
+ * §4.4 on one connection: a GET that stores a fresh response under a URI no
+ * other request uses (its query), an unsafe request that invalidates it, and
+ * a GET with `only-if-cached` that must find nothing (504). RFC 9112 §9.3.2:
+ * the unsafe request is handled before the request after it.
+ */
+function invalidation(rand) {
+  const target = `/c/small?inv=${rand.u32().toString(16)}`;
+  const method = rand.pick(['PUT', 'POST', 'DELETE']);
+  const body = method === 'DELETE' ? null : sizedBody(rand, [0, 5, 100]);
+  return [
+    make(rand, { method: 'GET', target, expect: { statuses: [200], body: CACHED['/c/small'].body } }),
+    make(rand, { method, target, body, expect: { statuses: [200], contains: `${method} ${target} ${body?.length ?? 0}\n` } }),
+    make(rand, { method: rand.chance(0.3) ? 'HEAD' : 'GET', target, headers: ['Cache-Control: only-if-cached'], expect: { statuses: [504] } }),
+  ];
+}
+
+/** The 300 KiB `/api/` body (not cached): it crosses the client module's read buffers. */
+function apiBig(rand) {
+  const body = API_BIG.body;
+  const method = rand.chance(0.2) ? 'HEAD' : 'GET';
+  if (method === 'GET' && rand.chance(0.2)) {
+    const a = rand.int(0, body.length - 1);
+    const b = rand.int(a, body.length - 1);
+    return make(rand, { method, target: API_BIG.target, headers: [`Range: bytes=${a}-${b}`], expect: { statuses: [206], body: body.subarray(a, b + 1) } });
+  }
+  return make(rand, { method, target: API_BIG.target, expect: { statuses: [200], body } });
+}
+
 const PLANS = [
   [10, (rand, files) => getFile(rand, files)],
   [4, getOther],
@@ -254,11 +396,19 @@ const PLANS = [
   [3, refusedWrite],
   [0.5, bigDeclared],
   [1, getWithBody],
+  [7, cacheGet],
+  [1.5, cacheWrite],
+  [0.7, invalidation],
+  [1.5, apiBig],
 ];
 
-/** A well-formed request, then perhaps a mutation of it. */
+/**
+ * A well-formed request, then perhaps a mutation of it; or a few requests
+ * that belong together on one connection (an array, never mutated).
+ */
 export function genRequest(rand, files) {
   const req = rand.weighted(PLANS)(rand, files);
+  if (Array.isArray(req)) return req;
   if (rand.chance(0.22)) mutate(rand, req);
   return req;
 }

@@ -67,12 +67,13 @@ async function main() {
   if (!existsSync(path.join(dist, 'server.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const { Server } = await import(pathToFileURL(path.join(dist, 'server.js')).href);
   const { parseRules } = await import(pathToFileURL(path.join(dist, 'rules', 'index.js')).href);
+  const { readBuffers } = await import(pathToFileURL(path.join(dist, '..', 'protocols', 'http-client-reads.js')).href);
   const indexes = opts.only !== undefined ? Array(opts.repeat).fill(opts.only) : null;
   // Printed before the server starts: stdout's first write opens a handle that is no leak.
   console.log(`fuzz: seed ${opts.seed}` + (indexes ? `, sequence ${opts.only} x${opts.repeat}` :
     `, ${Number.isFinite(opts.sequences) ? `${opts.sequences} sequences` : `${opts.seconds} s`}`) +
     (opts.halfClose ? '' : ', no half-closes'));
-  const fuzzer = new Fuzzer({ Server, parseRules, halfClose: opts.halfClose });
+  const fuzzer = new Fuzzer({ Server, parseRules, readBuffers, halfClose: opts.halfClose });
   await fuzzer.start();
   const t0 = Date.now();
   let lastProgress = t0;
