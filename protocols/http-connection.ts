@@ -454,6 +454,8 @@ export class Connection implements ParserHandler {
     if (tx.discarding || this.#state >= ConnState.Closed) {
       return body.destroy(new HttpError('WWW_ERR_REQ_ABORTED', 'the body was already answered for'));
     }
+    // Closing in stages (#end): no more of any body is read.
+    if (this.#endSent) return body.destroy(new HttpError('WWW_ERR_REQ_ABORTED'));
     tx.body = body;
     const head = tx.head!;
     if (head.versionMinor === 1 && this.#awaitsContinue(tx)) {
@@ -762,8 +764,11 @@ export class Connection implements ParserHandler {
   #streamDone(tx: Transaction, err: unknown): void {
     if (this.#state >= ConnState.Closed) return;
     if (err !== null) {
-      // The writer destroyed the socket; 'close' tears the connection down.
       this.#server.events.onError?.(err);
+      // The reply was cut short: nothing more is written, and the connection
+      // closes in stages (#end), unless the writer had to reset it ('close'
+      // then tears it down).
+      if (!this.#socket.destroyed) this.#end();
       return;
     }
     this.#finish(tx);
@@ -826,9 +831,16 @@ export class Connection implements ParserHandler {
     this.#endSent = true;
     this.#state = ConnState.Closing;
     this.#stopReading();
+    const err = new HttpError('WWW_ERR_REQ_ABORTED');
     for (const tx of this.#queue) {
       tx.request?.abort();
+      // No more of its body will be read: its consumer (an upload) must not wait for it.
+      const body = tx.body;
+      tx.body = null;
+      body?.destroy(err);
       destroyBody(tx.reply);
+      // Never answered (queued behind a reply cut short): logged as the client's loss, as at a teardown.
+      if (!tx.reported && tx.request !== null) this.#server.events.onCut?.(tx.request, errorReply(err), 0);
     }
     this.#queue.length = 0;
     // Lingering close (as nginx does): the kernel resets a connection closed

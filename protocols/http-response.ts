@@ -230,13 +230,18 @@ export class ReplyWriter {
   }
 
   #end(out: Outgoing, err: unknown): void {
-    // The head is gone: after a failed body the only honest signal left is to close
-    // (no terminating chunk, no missing bytes: the body must not look complete).
-    // What is corked (the replies before this one, written in the same batch) goes first.
+    // The head is gone: after a failed body the only honest signal left is the
+    // end of the connection (no terminating chunk, no missing bytes: the body
+    // must not look complete). What is corked (the replies before this one,
+    // written in the same batch) goes first. With a length or chunks, the
+    // connection's end before the body's says so, and the connection closes
+    // in stages (hooks.done), so that a reset does not erase the replies
+    // before this one in the client's buffers (RFC 9112 §9.6); a body that
+    // only the close delimits can only be cut by a reset.
     if (err !== null) {
       const socket = this.#socket;
       while (socket.writableCorked > 0) socket.uncork();
-      socket.destroy();
+      if (out.reply!.length < 0 && out.versionMinor !== 1) socket.destroy();
       this.#cut(out);
     } else this.#out = null;
     this.#hooks.done(out, err);

@@ -292,6 +292,46 @@ describe('before a fake upstream', () => {
     }
   });
 
+  describe('a reply cut short while the client reads late', () => {
+    // seed 13 sequence 920: nine pipelined requests, a GET whose upstream dies
+    // mid-body among them, then a large PUT; the client stopped reading for a
+    // while. The cut closed the connection at once with the PUT's bytes
+    // unread: the kernel sent a reset, which erased the replies before the
+    // cut one from the client's buffers (RFC 9112 §9.6). Closed in stages,
+    // they arrive; and the PUT, never to get its body, leaves no temporary file.
+    it('delivers the replies before the cut one, then closes, and leaves no upload behind', async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      const closed = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 3000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        // The server's FIN: the client ends too, as a client done with the connection does.
+        socket.once('end', () => socket.end());
+      });
+      socket.pause();
+      socket.write('GET /d/a.txt HTTP/1.1\r\nHost: fuzz\r\n\r\nGET /c/cut?cut=1 HTTP/1.1\r\nHost: fuzz\r\n\r\n' +
+        'PUT /up/a.txt HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 600000\r\n\r\n');
+      // The body goes on arriving after the cut.
+      for (let k = 0; k < 10 && socket.writable; k++) {
+        socket.write('x'.repeat(20000));
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      socket.resume();
+      expect(await closed).toBe(true);
+      socket.destroy();
+      const raw = Buffer.concat(chunks).toString('latin1');
+      expect(parseResponses(Buffer.concat(chunks), () => 'no', true).responses.map((r) => r.status), raw.slice(0, 300)).toEqual([200]);
+      expect(raw.split('\r\n\r\n')[1]!.startsWith('a\n')).toBe(true);
+      expect(await settled(4000)).toEqual(CLEAN);
+    });
+  });
+
   describe('a request pipelined after an unsafe one', () => {
     // seed 7 sequence 13: GET stores /c/small?inv=…, a POST to it (its body
     // trickling in), then GET with only-if-cached, pipelined. The last GET
