@@ -207,8 +207,7 @@ function isStream(value: unknown): value is Duplex {
 export function stackReply(reply: Reply, request: Request, registry: ConverterRegistry, options: StackOptions = {}): Reply {
   const source = reply.format;
   const status = reply.status;
-  // 206 is never converted: its ranges are ranges of the selected representation.
-  if (source === null || status < 200 || status === 204 || status === 206 || status === 304) return reply;
+  if (source === null || status < 200 || status === 204 || status === 304) return reply;
   const noTransform = hasToken(getHeader(reply.headers, 'Cache-Control'), 'no-transform');
   const pseudo = source.type.startsWith('www/');
   const decoders = noTransform || pseudo ? null : decodersFor(source, request, registry);
@@ -246,6 +245,12 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     const choice = chooseCoding(format.type, length, ae, identity, options.compressMinSize ?? DEFAULT_MIN_SIZE);
     coding = choice.coding;
     if (choice.vary) vary.push('Accept-Encoding');
+  }
+  // A 206 is never converted: its ranges are ranges of the selected
+  // representation. It says the Vary its 200 would (RFC 9110 §15.3.7).
+  if (status === 206) {
+    if (vary.length > 0) reply.headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
+    return reply;
   }
   // RFC 9110 §12.5.3: identity refused (identity;q=0, or *;q=0 without it)
   // and no coding we may send: 406 rather than bytes the client refused.

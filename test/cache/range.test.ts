@@ -31,6 +31,15 @@ describe('ranges from a stored response', () => {
     expect(r.headers['cache-status']).toMatch(/^streamstack; hit/);
   });
 
+  it('a 206 says the Vary its 200 says (RFC 9110 §15.3.7)', async () => {
+    const s = await caching(stored);
+    const whole = await s.get('/r', 'Accept-Encoding: gzip\r\n');
+    const part = await s.get('/r', 'Accept-Encoding: gzip\r\nRange: bytes=0-4\r\n');
+    expect(part.status).toBe(206);
+    expect(whole.headers.vary).toBe('Accept-Encoding');
+    expect(part.headers.vary).toBe(whole.headers.vary);
+  });
+
   it('several ranges: multipart/byteranges', async () => {
     const s = await caching(stored);
     await s.get('/r');

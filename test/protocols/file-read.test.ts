@@ -33,6 +33,16 @@ describe('GET and HEAD of a file', () => {
     expect(r.headers['cache-control']).toBeUndefined();
   });
 
+  it('a Range of a document that has no encoded sidecar: the 206 says the Vary its 200 says (RFC 9110 §15.3.7)', async () => {
+    const { port } = await startServer(fx.root);
+    const whole = await GET(port, '/hello.txt', { 'Accept-Encoding': 'gzip' });
+    const part = await GET(port, '/hello.txt', { 'Accept-Encoding': 'gzip', Range: 'bytes=0-4' });
+    expect(part.status).toBe(206);
+    expect(part.body.toString()).toBe('Hello');
+    expect(whole.headers.vary).toBe('Accept-Encoding');
+    expect(part.headers.vary).toBe(whole.headers.vary);
+  });
+
   it('takes the type from AddType before mime, the charset from AddCharset, Cache-Control from a rule', async () => {
     const rules = 'Pass /*\nAddType .txt text/x-notes\nAddCharset .html utf-8\nCacheControl /site/* "public, max-age=60"';
     const { port } = await startServer(fx.root, rules);
@@ -328,12 +338,15 @@ describe('precompressed sidecars', () => {
         if (coding !== null) expect(r.headers.etag).not.toBe(identity.headers.etag);
       });
 
-      it('answers a Range from the identity bytes, never encoded', async () => {
+      it('answers a Range from the identity bytes, never encoded, with the Vary its 200 has (RFC 9110 §15.3.7)', async () => {
         const { port } = await startServer(fx.root, 'Pass /*', { file: options });
         const r = await GET(port, '/app.js', { 'Accept-Encoding': 'br, gzip', Range: 'bytes=0-7' });
         expect(r.status).toBe(206);
         expect(r.headers['content-encoding']).toBeUndefined();
         expect(r.body.toString()).toBe(APP_JS.slice(0, 8));
+        const whole = await GET(port, '/app.js', { 'Accept-Encoding': 'br, gzip' });
+        expect(whole.headers.vary).toBe('Accept-Encoding');
+        expect(r.headers.vary).toBe(whole.headers.vary);
       });
 
       it('304s on the sidecar ETag', async () => {
