@@ -638,6 +638,20 @@ export class Connection implements ParserHandler {
     const err = new HttpError('WWW_ERR_REQ_ABORTED');
     // The reply being written is cut short (the writer says so); the others were never sent.
     this.#writer.destroy();
+    const readingQueued = reading === null || this.#queue.includes(reading);
+    this.#dropQueue(err);
+    if (!readingQueued && reading!.request !== null) {
+      reading!.request.abort(err);
+      this.#server.events.onCut?.(reading!.request, errorReply(err), 0);
+    }
+  }
+
+  /**
+   * Every queued transaction is given up: its request aborted, its body
+   * (an upload still arriving) and its reply destroyed, and one never
+   * answered logged as the client's loss (499, as nginx logs it).
+   */
+  #dropQueue(err: HttpError): void {
     const cut = this.#server.events.onCut;
     for (const tx of this.#queue) {
       tx.request?.abort(err);
@@ -646,10 +660,6 @@ export class Connection implements ParserHandler {
       body?.destroy(err);
       destroyBody(tx.reply);
       if (!tx.reported && tx.request !== null) cut?.(tx.request, errorReply(err), 0);
-    }
-    if (reading !== null && !this.#queue.includes(reading) && reading.request !== null) {
-      reading.request.abort(err);
-      cut?.(reading.request, errorReply(err), 0);
     }
     this.#queue.length = 0;
   }
@@ -831,18 +841,8 @@ export class Connection implements ParserHandler {
     this.#endSent = true;
     this.#state = ConnState.Closing;
     this.#stopReading();
-    const err = new HttpError('WWW_ERR_REQ_ABORTED');
-    for (const tx of this.#queue) {
-      tx.request?.abort();
-      // No more of its body will be read: its consumer (an upload) must not wait for it.
-      const body = tx.body;
-      tx.body = null;
-      body?.destroy(err);
-      destroyBody(tx.reply);
-      // Never answered (queued behind a reply cut short): logged as the client's loss, as at a teardown.
-      if (!tx.reported && tx.request !== null) this.#server.events.onCut?.(tx.request, errorReply(err), 0);
-    }
-    this.#queue.length = 0;
+    // What is still queued (behind a reply cut short) is never answered; no more of its body is read.
+    this.#dropQueue(new HttpError('WWW_ERR_REQ_ABORTED'));
     // Lingering close (as nginx does): the kernel resets a connection closed
     // with unread bytes, and the reset can destroy the reply before the client
     // reads it; reading on until the client's FIN avoids that.

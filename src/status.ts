@@ -60,19 +60,20 @@ export class StatusCounters {
     }
     const replies = this.replies;
     const series = this.series;
+    /** One reply, by its status class; a reply cut short counts by the status it had (499: never sent). */
+    const count = (request: Request | null, reply: Reply): void => {
+      const c = (reply.status / 100) | 0;
+      if (c >= 1 && c <= 5) replies[c]!++;
+      series.record(request === null ? -1 : request.startedAt);
+    };
     const next = events.onReply;
     wrapped.onReply = function onReply(request: Request | null, reply: Reply, bytes: number, peer?: string): void {
-      const c = (reply.status / 100) | 0;
-      if (c >= 1 && c <= 5) replies[c]!++;
-      series.record(request === null ? -1 : request.startedAt);
+      count(request, reply);
       if (next !== undefined) next.call(events, request, reply, bytes, peer);
     };
-    // A reply cut short counts by the status it had (499: never sent), as a written one.
     const nextCut = events.onCut;
     wrapped.onCut = function onCut(request: Request | null, reply: Reply, bytes: number): void {
-      const c = (reply.status / 100) | 0;
-      if (c >= 1 && c <= 5) replies[c]!++;
-      series.record(request === null ? -1 : request.startedAt);
+      count(request, reply);
       if (nextCut !== undefined) nextCut.call(events, request, reply, bytes);
     };
     return wrapped as WireEvents;
