@@ -564,20 +564,13 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   }
 
   /**
-   * Errors the body stream, where its reader will see it: a reply may wait
-   * for its turn in the client's pipeline before anyone listens, and an
-   * error emitted before then would be lost (the reply would never end).
+   * Errors the body stream. A reply waiting for its turn in the client's
+   * pipeline has no reader yet: the writer finds the body destroyed when
+   * its turn comes, and fails it then with this error (http-response.ts).
    */
   #failBody(body: Readable, err: HttpError): void {
     if (err.code !== 'WWW_ERR_REQ_ABORTED') this.#request.fail(err);
-    if (body.listenerCount('error') > 1) return void body.destroy(err);
-    const onListener = (event: string | symbol): void => {
-      if (event !== 'error') return;
-      body.off('newListener', onListener);
-      // After the listener being added is in place.
-      process.nextTick(() => body.destroy(err));
-    };
-    body.on('newListener', onListener);
+    body.destroy(err);
   }
 
   /** The client went away (or the server stops). */
