@@ -28,6 +28,8 @@ const CASES: [string, Answer, number, number][] = [
   ['Age: 90, 5 s later: still fresh', ok('Cache-Control: max-age=100', 'Age: 90'), 5, 1],
   ['heuristic: 10% of 1000 s since Last-Modified, 50 s later: a hit', (_r, c) => ({ fields: [`Last-Modified: ${c.date(-1000)}`], body: 'x' }), 50, 1],
   ['heuristic: 10% of 1000 s since Last-Modified, 101 s later: fetched again', (_r, c) => ({ fields: [`Last-Modified: ${c.date(-1000)}`], body: 'x' }), 101, 2],
+  ['heuristic: at most a day (10% of 100 days would be 10), 86,000 s later: a hit', (_r, c) => ({ fields: [`Last-Modified: ${c.date(-8_640_000)}`], body: 'x' }), 86_000, 1],
+  ['heuristic: at most a day (10% of 100 days would be 10), 86,401 s later: fetched again', (_r, c) => ({ fields: [`Last-Modified: ${c.date(-8_640_000)}`], body: 'x' }), 86_401, 2],
   ['no heuristic freshness for a 302', (_r, c) => ({ status: 302, fields: ['Location: /y', `Last-Modified: ${c.date(-1000)}`], body: 'x' }), 1, 2],
   ['no explicit freshness, no Last-Modified: not reused', ok(), 0, 2],
   ['a 404 with max-age is reused', (_r) => ({ status: 404, fields: ['Cache-Control: max-age=60'], body: 'gone' }), 10, 1],
