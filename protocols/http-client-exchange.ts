@@ -659,10 +659,17 @@ function sendHeads(): void {
   spare = heads;
 }
 
-/** The idle time for the pool: ours, shortened by the upstream's Keep-Alive hint (a second early). */
+let lastHint = '';
+let lastHintTimeout = Infinity;
+
+/** The idle time for the pool: ours, shortened by the upstream's Keep-Alive hint (a second early). The last hint read is kept. */
 function keepFor(head: ResponseHead, idle: number): number {
   const hint = head.headers['keep-alive'];
   if (hint === undefined) return idle;
-  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(hint);
-  return m === null ? idle : Math.min(idle, Number(m[1]) * 1000 - 1000);
+  if (hint !== lastHint) {
+    const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(hint);
+    lastHint = hint;
+    lastHintTimeout = m === null ? Infinity : Number(m[1]) * 1000 - 1000;
+  }
+  return Math.min(idle, lastHintTimeout);
 }

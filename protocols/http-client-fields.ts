@@ -30,14 +30,20 @@ const REQUEST_OWN = new Set(['host', 'content-length', 'expect', 'via', 'x-forwa
 /** Response fields the server's writer sets itself (framing, Date, Server) or that become the Format. */
 const RESPONSE_OWN = new Set(['content-length', 'date', 'server', 'via']);
 
-/** The lower-case field names a Connection field lists, or null. */
-function connectionOptions(value: string | undefined): Set<string> | null {
+let lastConnection = '';
+let lastOptions: ReadonlySet<string> = new Set();
+
+/** The lower-case field names a Connection field lists, or null. The last list is kept: a peer says the same each time. */
+function connectionOptions(value: string | undefined): ReadonlySet<string> | null {
   if (value === undefined) return null;
+  if (value === lastConnection) return lastOptions;
   const names = new Set<string>();
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
     if (name !== '') names.add(name);
   }
+  lastConnection = value;
+  lastOptions = names;
   return names;
 }
 
@@ -197,6 +203,26 @@ export function addTrailers(raw: readonly string[], into: ReplyHeaders): void {
   }
 }
 
+let lastType: string | undefined;
+let lastEncoding: string | undefined;
+let lastFormat: Format | null = null;
+
+/**
+ * The Format of a Content-Type and Content-Encoding, or null without a valid
+ * type. The last one is kept, frozen (Formats are never changed, only
+ * replaced): an upstream sends the same type again and again.
+ */
+function formatOf(contentType: string | undefined, contentEncoding: string | undefined): Format | null {
+  if (contentType === undefined) return null;
+  if (contentType === lastType && contentEncoding === lastEncoding) return lastFormat;
+  const parsed = parseMediaType(contentType);
+  const format = parsed === null ? null : makeFormat(parsed.type, Object.freeze({ ...parsed.params }), Object.freeze(codingsOf(contentEncoding)));
+  lastType = contentType;
+  lastEncoding = contentEncoding;
+  lastFormat = format === null ? null : Object.freeze(format);
+  return lastFormat;
+}
+
 /**
  * The reply for an upstream response head. `body` is the stream of its
  * content, or null when it has none. The length of a response to HEAD is
@@ -205,9 +231,7 @@ export function addTrailers(raw: readonly string[], into: ReplyHeaders): void {
 export function replyHead(head: ResponseHead, method: string, body: Reply['body']): Reply {
   const h = head.headers;
   const options = connectionOptions(h.connection);
-  const contentType = h['content-type'];
-  const parsed = contentType === undefined ? null : parseMediaType(contentType);
-  const format: Format | null = parsed === null ? null : makeFormat(parsed.type, { ...parsed.params }, codingsOf(h['content-encoding']));
+  const format = formatOf(h['content-type'], h['content-encoding']);
   const headers: ReplyHeaders = {};
   const raw = head.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -78,6 +78,9 @@ export interface ParserHandler<Head = RequestHead> {
   onComplete(): boolean;
 }
 
+/** A Content-Length value (its length, at most 15 digits, is checked apart). */
+const DIGITS_RE = /^[0-9]+$/;
+
 const enum State {
   /** A request line or a status line. */
   StartLine,
@@ -582,10 +585,16 @@ export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
       head.bodyLength = -1;
     } else if (this.#contentLength !== null) {
       // RFC 9112 §6.3: a list of identical values is one value; anything else is an error.
+      const cl = this.#contentLength;
+      // One value of digits only, the usual case, needs no splitting.
+      if (cl.length <= 15 && DIGITS_RE.test(cl)) {
+        head.bodyLength = Number(cl);
+        return true;
+      }
       let length = -1;
-      for (const part of this.#contentLength.split(',')) {
+      for (const part of cl.split(',')) {
         const v = part.trim();
-        if (!/^[0-9]{1,15}$/.test(v)) return this.#refuse('WWW_ERR_PARSE_CONTENT_LENGTH', undefined);
+        if (v.length > 15 || !DIGITS_RE.test(v)) return this.#refuse('WWW_ERR_PARSE_CONTENT_LENGTH', undefined);
         const n = Number(v);
         if (length !== -1 && n !== length) return this.#refuse('WWW_ERR_PARSE_CONTENT_LENGTH', 'differing values');
         length = n;
