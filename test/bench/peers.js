@@ -60,6 +60,12 @@ export const PEERS = {
     script: path.join(here, 'peer-http-proxy.js'),
     proxyArgs: ({ upstream }) => [upstream],
   },
+  'node-relay': {
+    label: 'byte relay',
+    // A reference for proxy-100b: bytes copied both ways, no HTTP (peer-relay.js).
+    script: path.join(here, 'peer-relay.js'),
+    proxyArgs: ({ upstream }) => [upstream],
+  },
   'nginx-proxy': {
     label: 'nginx (proxy)',
     // startNginx with the upstream's port: proxy_pass to a keep-alive upstream block.

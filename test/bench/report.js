@@ -78,6 +78,13 @@ function proxyNotes(results) {
     if (peers.length) {
       lines.push(`${s.name}: median of the per-round ratios: ${peers.map((p) => `${p.label} ${fmt.ratio(p.ratioPerRoundMedian)}`).join(', ')}.`);
     }
+    // The byte relay bounds every Node proxy: its own ratio to the target's peer is as far as one gets here.
+    const relay = s.results.find((p) => p.peer === 'node-relay' && p.median);
+    const against = s.results.find((p) => p.peer === s.target?.peer && p.median);
+    if (relay && against) {
+      lines.push(`${s.name}: the byte relay (no HTTP) is ${fmt.ratio(relay.median.rps / against.median.rps)} ${against.label} in req/s, ` +
+        `at ${fmt.fixed(relay.median.cpuUsPerReq, 1)} CPU us/req: the least a Node proxy costs here.`);
+    }
     const loaded = s.results.filter((p) => p.median && Number.isFinite(p.median.upstreamCpuPercent));
     if (loaded.length) {
       lines.push(`${s.name}: upstream CPU% (median) while each proxy ran: ${loaded.map((p) => `${p.label} ${fmt.fixed(p.median.upstreamCpuPercent, 0)}`).join(', ')}.`);
