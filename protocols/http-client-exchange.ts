@@ -181,11 +181,20 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     return promise;
   }
 
-  /** Writes the head held back by `sendLater`, unless the exchange ended meanwhile (an abort: its socket is gone). */
+  /**
+   * Writes the head held back by `sendLater`, unless the exchange ended
+   * meanwhile (an abort: its socket is gone). What goes wrong is this
+   * exchange's failure, never the other heads' or the process's.
+   */
   sendHead(head: string): void {
     if (this.#ended) return;
     const socket = this.#conn.socket;
-    if (!socket.destroyed) socket.write(head, 'latin1');
+    if (socket.destroyed) return; // its 'close' fails the exchange
+    try {
+      socket.write(head, 'latin1');
+    } catch (err) {
+      this.#fail(new HttpError('WWW_ERR_INTERNAL', undefined, { cause: err }));
+    }
   }
 
   // --- the request body ------------------------------------------------------
