@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { startServer } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
@@ -81,3 +82,18 @@ export const PEERS = {
 
 /** The upstream of the proxy scenarios (not a peer: it is never measured as one). */
 export const UPSTREAM = path.join(here, 'upstream.js');
+
+/**
+ * Starts the upstream of a proxy scenario, on CPU 1 (with wrk) when pinned,
+ * and writes the rule file that makes streamstack proxy every path to it
+ * (with the HTTP cache in front in a cache scenario, bounded by its size
+ * where it gives one): { child, pid, port, url, rules }.
+ */
+export async function startUpstream({ root, pinning, cache }) {
+  const server = await startServer({ script: UPSTREAM, root, pinning, cpu: 1, cwd: REPO });
+  const url = `http://127.0.0.1:${server.port}`;
+  const rules = path.join(root, 'proxy.rules');
+  const caching = cache ? `${cache.size ? `ProxyCacheSize ${cache.size}\n` : ''}ProxyCache /*\n` : '';
+  writeFileSync(rules, `# The bench's reverse proxy: every path to the upstream.\n${caching}Proxy /* ${url}/*\n`);
+  return { ...server, url, rules };
+}

@@ -356,3 +356,38 @@ export async function startNginx({ root, upstreamPort, cache, pinning, cpu = 0, 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Runs a benchmark script's `main(guard)`. Whatever happens (an error, a
+ * signal, the exit), no child outlives it and the fixture directory it
+ * registered in `guard.fixtures` goes. Exits 0 when main resolves, 1 with
+ * "NAME: message" when it rejects, 130 on a signal.
+ */
+export function runMain(name, main) {
+  const guard = { fixtures: null };
+  const cleanUp = () => {
+    killAll();
+    try {
+      guard.fixtures?.remove();
+    } catch {
+      // best effort
+    }
+    guard.fixtures = null;
+  };
+  process.on('exit', cleanUp);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${name}: ${signal}, stopping\n`);
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  main(guard).then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      cleanUp();
+      process.exit(1);
+    },
+  );
+}

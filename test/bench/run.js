@@ -15,10 +15,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFixtures } from './fixtures.js';
-import { PEERS, REPO, UPSTREAM } from './peers.js';
+import { PEERS, REPO, startUpstream } from './peers.js';
 import { scriptOptions, wholeNumber } from './peer-args.js';
 import { SCENARIOS } from './scenarios.js';
-import { startServer, startNginx, nginxInstalled, stop, killAll, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
+import { startServer, startNginx, nginxInstalled, stop, runMain, detectPinning, clockTicks, rssKiB, systemTicks } from './proc.js';
 import { measure, settle, flags, noise, exited, NOISY } from './measure.js';
 import { verify, verifyHit } from './verify.js';
 import { summarize, table } from './report.js';
@@ -111,22 +111,11 @@ function sharedContext(ctx) {
   };
 }
 
-/**
- * The upstream of a proxy scenario, on CPU 1 (with wrk) when pinned, and the
- * rule file that makes streamstack proxy every path to it.
- */
-async function startUpstream(ctx, scenario) {
-  const { root } = ctx.fixtures;
-  const server = await startServer({ script: UPSTREAM, root, pinning: ctx.pinning, cpu: 1, cwd: REPO });
-  const url = `http://127.0.0.1:${server.port}`;
-  const rules = path.join(root, 'proxy.rules');
-  // A cache scenario puts the HTTP cache in front of every path, bounded by its cacheSize where it gives one.
-  const cache = scenario.cache
-    ? `${scenario.cache.size ? `ProxyCacheSize ${scenario.cache.size}\n` : ''}ProxyCache /*\n`
-    : '';
-  writeFileSync(rules, `# The bench's reverse proxy: every path to the upstream.\n${cache}Proxy /* ${url}/*\n`);
-  log(`  started upstream (pid ${server.pid}, port ${server.port}, ${ctx.pinning.pinned ? 'CPU 1 with wrk' : 'unpinned'})`);
-  return { ...server, url, rules };
+/** The upstream of a proxy scenario (peers.js, startUpstream), logged. */
+async function startScenarioUpstream(ctx, scenario) {
+  const upstream = await startUpstream({ root: ctx.fixtures.root, pinning: ctx.pinning, cache: scenario.cache });
+  log(`  started upstream (pid ${upstream.pid}, port ${upstream.port}, ${ctx.pinning.pinned ? 'CPU 1 with wrk' : 'unpinned'})`);
+  return upstream;
 }
 
 /** Starts one peer of the scenario (nginx from a config, the others as node scripts). */
@@ -176,7 +165,7 @@ async function runScenario(outer, scenario) {
   try {
     if (scenario.proxy) {
       try {
-        upstream = await startUpstream(ctx, scenario);
+        upstream = await startScenarioUpstream(ctx, scenario);
       } catch (err) {
         throw new Error(`${scenario.name}: the upstream did not start: ${err.message}`);
       }
@@ -247,7 +236,7 @@ function nodeVersion() {
   return spawnSync(process.execPath, ['--version'], { encoding: 'utf8' }).stdout.trim() || process.version;
 }
 
-async function main() {
+async function main(guard) {
   const opts = options();
   const wrk = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   if (wrk.error) throw new Error(`wrk not found (${wrk.error.message}); on Debian: apt-get install wrk`);
@@ -284,14 +273,14 @@ async function main() {
   }
 
   const fixtures = makeFixtures();
-  cleanup.fixtures = fixtures;
+  guard.fixtures = fixtures;
   const ctx = { opts, pinning, clkTck, fixtures, nginx: nginxInstalled(), retries: { left: opts.retries } };
   const results = { header, scenarios: [] };
   for (const scenario of opts.scenarios) {
     results.scenarios.push(await runScenario(ctx, scenario));
   }
   fixtures.remove();
-  cleanup.fixtures = null;
+  guard.fixtures = null;
   header.remeasured = opts.retries - ctx.retries.left;
   header.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
 
@@ -301,31 +290,4 @@ async function main() {
   log(`\nresults written to ${jsonPath}`);
 }
 
-// Whatever happens, no child outlives us and the fixture directory goes.
-const cleanup = { fixtures: null };
-function cleanUp() {
-  killAll();
-  try {
-    cleanup.fixtures?.remove();
-  } catch {
-    // best effort
-  }
-  cleanup.fixtures = null;
-}
-process.on('exit', cleanUp);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    log(`\nbench: ${signal}, stopping`);
-    cleanUp();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    log(`bench: ${err.message}`);
-    cleanUp();
-    process.exit(1);
-  },
-);
+runMain('bench', main);
