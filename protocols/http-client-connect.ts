@@ -53,6 +53,18 @@ const origins = new Map<string, { origin: Origin; authority: string } | null>();
  * with no dot-segment, is taken as it is. Anything else goes through URL.
  */
 export function upstreamTarget(address: string): UpstreamTarget {
+  // The same address again (a rule's translation of the same path): the same target.
+  if (address === lastAddress) return lastTarget!;
+  const target = targetOf(address);
+  lastAddress = address;
+  lastTarget = target;
+  return target;
+}
+
+let lastAddress = '';
+let lastTarget: UpstreamTarget | null = null;
+
+function targetOf(address: string): UpstreamTarget {
   const start = address.startsWith('https://') ? 8 : address.startsWith('http://') ? 7 : -1;
   const slash = start === -1 ? -1 : address.indexOf('/', start);
   if (slash !== -1 && keptAsIs(address, slash)) {

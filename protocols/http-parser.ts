@@ -123,6 +123,15 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+let lastHost = '';
+
+/** Host = uri-host [ ":" port ] (RFC 9110 §7.2). The last valid one is kept: a client sends the same each time. */
+function validHost(host: string): boolean {
+  if (host === lastHost) return true;
+  if (!HOST_RE.test(host)) return false;
+  lastHost = host;
+  return true;
+}
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 const AUTHORITY_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):[0-9]+$/;
 
@@ -538,7 +547,7 @@ export class HttpParser<Head extends RequestHead | ResponseHead = RequestHead> {
     } else {
       // RFC 9112 §3.2: exactly one Host in HTTP/1.1; at most one, and valid, always.
       if ((head.versionMinor === 1 && this.#hostCount !== 1) || this.#hostCount > 1 ||
-          (this.#hostCount === 1 && !HOST_RE.test(h.host!))) {
+          (this.#hostCount === 1 && !validHost(h.host!))) {
         return void this.#fail('WWW_ERR_PARSE_HOST', undefined, 0);
       }
       if (!this.#framing(head)) return;
