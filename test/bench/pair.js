@@ -10,9 +10,11 @@
 // seconds: the ratio of their req/s is the inverse ratio of their costs,
 // whatever the machine does meanwhile. The two swap their wrk's start order
 // every round, and `--against .` (a build against itself) shows what is
-// left of the difference of two identical servers.
+// left of the difference of two identical servers. `--peer NAME` pairs this
+// build with one of the benchmark's Node peers instead (http-proxy,
+// node-send…): the ratio of the costs, without the drift of run.js's.
 //
-//   node test/bench/pair.js --against DIR [--only NAME[,NAME]] [--rounds N] [--duration S]
+//   node test/bench/pair.js --against DIR | --peer NAME [--only NAME[,NAME]] [--rounds N] [--duration S]
 
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -25,9 +27,10 @@ import { verify } from './verify.js';
 import { runWrk } from './wrk.js';
 import { median } from './report.js';
 
-const USAGE = `Usage: node test/bench/pair.js --against DIR [options]
+const USAGE = `Usage: node test/bench/pair.js --against DIR | --peer NAME [options]
 
   --against DIR     the other build: DIR/dist/src/cli.js (built); '.' for this one against itself
+  --peer NAME       or a Node peer of the scenario (http-proxy, node-send, node-relay…)
   --only NAMES      scenarios (comma-separated; default proxy-100b); those that run streamstack
                     pinned, not the shared or workers ones
   --rounds N        rounds (default 5)
@@ -40,23 +43,31 @@ const log = (line) => process.stdout.write(line + '\n');
 function options() {
   const values = scriptOptions({
     against: { type: 'string' },
+    peer: { type: 'string' },
     only: { type: 'string', multiple: true },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '5' },
   }, USAGE);
-  if (values.against === undefined) throw new Error('--against DIR is required (see --help)');
-  const against = path.resolve(values.against, 'dist', 'src', 'cli.js');
-  if (!existsSync(against)) throw new Error(`--against ${values.against}: no ${against} (build that checkout first)`);
+  if ((values.against === undefined) === (values.peer === undefined)) throw new Error('--against DIR or --peer NAME, one of them (see --help)');
+  let other;
+  if (values.against !== undefined) {
+    const script = path.resolve(values.against, 'dist', 'src', 'cli.js');
+    if (!existsSync(script)) throw new Error(`--against ${values.against}: no ${script} (build that checkout first)`);
+    other = { ...PEERS.streamstack, label: values.against, script };
+  } else {
+    other = PEERS[values.peer];
+    if (other === undefined || other.nginx || other.script === undefined) throw new Error(`--peer ${values.peer}: not a Node peer of the benchmark`);
+  }
   const names = (values.only ?? ['proxy-100b']).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
   const scenarios = names.map((name) => {
     const s = SCENARIOS.find((x) => x.name === name);
     if (!s) throw new Error(`unknown scenario: ${name}`);
     if (s.shared || !s.peers.includes('streamstack') || s.script) throw new Error(`${name}: not a pinned streamstack scenario wrk can load as it is`);
+    if (values.peer !== undefined && !s.peers.includes(values.peer)) throw new Error(`${name}: ${values.peer} is not one of its peers (${s.peers.join(', ')})`);
     return s;
   });
   return {
-    against,
-    label: values.against,
+    other,
     scenarios,
     rounds: wholeNumber('rounds', values.rounds, 1),
     duration: wholeNumber('duration', values.duration, 1),
@@ -83,16 +94,16 @@ async function round(pair, scenario, duration, pinning, swap, clkTck) {
 
 /** Starts this build and the other (`reversed`: the other first), and checks one response of each: [this, other]. */
 async function startPair(opts, scenario, fixtures, upstream, pinning, reversed) {
-  const scripts = [PEERS.streamstack.script, opts.against];
-  const args = scenario.proxy ? PEERS.streamstack.proxyArgs({ root: fixtures.root, rules: upstream.rules }) : [fixtures.root];
+  const defs = [PEERS.streamstack, opts.other];
+  const argsOf = (def) => (scenario.proxy ? def.proxyArgs({ root: fixtures.root, upstream: upstream.url, rules: upstream.rules }) : def.args ? def.args({ root: fixtures.root }) : [fixtures.root]);
   const pair = [];
   try {
     for (const i of reversed ? [1, 0] : [0, 1]) {
-      const server = await startServer({ script: scripts[i], args, pinning, cpu: 0, cwd: REPO });
+      const server = await startServer({ script: defs[i].script, args: argsOf(defs[i]), pinning, cpu: 0, cwd: REPO });
       pair[i] = server;
       const expected = fixtures.files[scenario.file ?? scenario.path.slice(1)];
       const problems = await verify({ port: server.port, path: scenario.path, headers: scenario.headers, expected, gzip: scenario.gzip });
-      if (problems.length) throw new Error(`${i === 0 ? 'this' : opts.label}: ${problems.join('; ')}`);
+      if (problems.length) throw new Error(`${i === 0 ? 'this' : opts.other.label}: ${problems.join('; ')}`);
     }
   } catch (err) {
     await Promise.all(pair.filter(Boolean).map((s) => stop(s.child)));
@@ -108,7 +119,7 @@ async function main(guard) {
   const clkTck = clockTicks();
   const fixtures = makeFixtures();
   guard.fixtures = fixtures;
-  const labels = ['this', opts.label];
+  const labels = ['this', opts.other.label];
   log(`streamstack pair: this build and ${labels[1]}, both on CPU 0 at once, each under its own wrk on CPU 1; ${opts.rounds} rounds x ${opts.duration} s`);
   for (const scenario of opts.scenarios) {
     let upstream = null;
