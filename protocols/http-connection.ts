@@ -413,18 +413,21 @@ export class Connection implements ParserHandler {
       result = Promise.reject(err);
     }
     // A reply given at once costs no promise and no turn of the event loop.
-    if (typeof (result as Partial<Promise<Reply>>).then !== 'function') return this.#onReply(tx, result as Reply);
+    if (typeof (result as Partial<Promise<Reply>>).then !== 'function') return this.#onReply(tx, result as Reply, false);
+    awaited.count++;
     (result as Promise<Reply>).then(
       (reply) => {
+        awaited.count--;
         try {
-          this.#onReply(tx, reply);
+          this.#onReply(tx, reply, true);
         } catch (err) {
           this.#caught(err);
         }
       },
       (err) => this.#edge(() => {
+        awaited.count--;
         this.#server.events.onError?.(err);
-        this.#onReply(tx, this.#errorFor(request, toHttpError(err)));
+        this.#onReply(tx, this.#errorFor(request, toHttpError(err)), true);
       }),
     );
   }
@@ -670,7 +673,8 @@ export class Connection implements ParserHandler {
 
   // --- writing ---------------------------------------------------------------
 
-  #onReply(tx: Transaction, reply: Reply): void {
+  /** `later`: the reply was awaited (a load, a proxied request), not given at once. */
+  #onReply(tx: Transaction, reply: Reply, later: boolean): void {
     this.#handlers--;
     if (this.#state >= ConnState.Closed || tx.reply !== null) {
       // Gone, or already answered (a timeout, a broken body).
@@ -680,9 +684,19 @@ export class Connection implements ParserHandler {
     }
     tx.reply = reply;
     if (this.#queue[0] === tx) {
-      // Alone in the queue, nothing to batch with: write now.
-      if (this.#queue.length === 1 && !this.#flushScheduled) this.#flush();
-      else this.#scheduleFlush();
+      if (this.#flushScheduled) {
+        // A flush is coming this turn: it writes this one too.
+      } else if (later && awaited.count > 0) {
+        // Other replies are awaited: those that come in this turn of the
+        // event loop leave with this one, at its end (see `writeLater`).
+        this.#flushScheduled = true;
+        writeLater(this.#flushLater);
+      } else if (this.#queue.length === 1) {
+        // Alone in the queue, nothing to batch with: write now.
+        this.#flush();
+      } else {
+        this.#scheduleFlush();
+      }
     }
     // What follows an unsafe request may be parsed now.
     if (tx.head !== null && !SAFE_METHODS.has(tx.head.method)) this.#pump();
@@ -713,6 +727,11 @@ export class Connection implements ParserHandler {
     this.#timer.extend(Wait.Write, this.#options.writeTimeout);
     this.#updateTimer();
   }
+
+  readonly #flushLater = (): void => this.#edge(() => {
+    this.#flushScheduled = false;
+    this.#flush();
+  });
 
   /** Writes from the head of the queue, in order, batching what is ready. */
   #flush(): void {
@@ -912,3 +931,31 @@ function destroyBody(reply: Reply | null): void {
   const body = reply?.body;
   if (body != null && !Buffer.isBuffer(body)) body.destroy();
 }
+
+/** Replies being awaited, on every connection (exported for tests). */
+export const awaited = { count: 0 };
+
+// Replies that arrive while others are awaited (a busy proxy: its upstream
+// answers come in bursts) are written together at the end of the event
+// loop's poll phase (setImmediate), not one by one as each is resolved: a
+// client woken by its reply is then woken once for all of them where each
+// write would wake it. One alone, with nothing else awaited, goes at once,
+// and so does a reply given at once (a cache hit, an error): both as before.
+// The check phase runs in the same turn of the loop: no timer, and no delay
+// beyond the other reads of that turn.
+let flushes: (() => void)[] = [];
+let spareFlushes: (() => void)[] = [];
+
+function writeLater(flush: () => void): void {
+  if (flushes.length === 0) setImmediate(flushAll);
+  flushes.push(flush);
+}
+
+function flushAll(): void {
+  const list = flushes;
+  flushes = spareFlushes;
+  for (let i = 0; i < list.length; i++) list[i]!();
+  list.length = 0;
+  spareFlushes = list;
+}
+
