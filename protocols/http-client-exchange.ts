@@ -52,6 +52,7 @@ import { addTrailers, replyHead } from './http-client-fields.js';
 import { lastChunk, writeChunk } from './http-writer.js';
 import type { DirectBody, ReplyHeaders } from '../src/reply.js';
 import type { Writable } from 'node:stream';
+import { atPollEnd, awaited, type AtPollEnd } from './poll-end.js';
 
 export interface ExchangeTimeouts {
   readonly head: number;
@@ -88,7 +89,7 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 /** Response bodies of a known length up to this are gathered into one Buffer. */
 export const GATHERED_BODY = 16 * 1024;
 
-export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, AbortHook {
+export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, AbortHook, AtPollEnd {
   readonly #conn: UpstreamConnection;
   readonly #pool: Pool;
   readonly #reused: boolean;
@@ -141,8 +142,8 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #resolved = false;
   /** Listening for the request's abort. */
   #hooked = false;
-  /** Counted in `exchanges.inFlight`: its head went (or waits to go) and its response is not over. */
-  #inFlight = false;
+  /** The head held back to the end of the poll phase (poll-end.ts), if any. */
+  #heldHead: string | null = null;
 
   constructor(lease: Lease, pool: Pool, request: Request, timeouts: ExchangeTimeouts) {
     this.#conn = lease.conn;
@@ -171,11 +172,16 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
       return promise;
     }
     this.#hooked = request.addAbortHook(this);
-    // Alone, a head has nothing to wait for: it goes at once.
-    if (framing === 'none' && exchanges.inFlight > 0) sendLater(this, head);
-    else socket.write(head, 'latin1');
-    exchanges.inFlight++;
-    this.#inFlight = true;
+    // A head without a body waits for the end of the poll phase while other
+    // replies are awaited: the upstream, woken once, finds the heads of that
+    // turn ready together (poll-end.ts). Alone, it goes at once; a body
+    // follows its head at once.
+    if (framing === 'none' && awaited.count > 0) {
+      this.#heldHead = head;
+      atPollEnd(this);
+    } else {
+      socket.write(head, 'latin1');
+    }
     if (framing !== 'none') {
       this.#chunked = framing === 'chunked';
       this.#requestDone = false;
@@ -187,11 +193,13 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   }
 
   /**
-   * Writes the head held back by `sendLater`, unless the exchange ended
-   * meanwhile (an abort: its socket is gone). What goes wrong is this
-   * exchange's failure, never the other heads' or the process's.
+   * Writes the head held back, unless the exchange ended meanwhile (an
+   * abort: its socket is gone). What goes wrong is this exchange's failure,
+   * never the other heads' or the process's.
    */
-  sendHead(head: string): void {
+  atPollEnd(): void {
+    const head = this.#heldHead!;
+    this.#heldHead = null;
     if (this.#ended) return;
     const socket = this.#conn.socket;
     if (socket.destroyed) return; // its 'close' fails the exchange
@@ -519,20 +527,12 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
     sink.done(err);
   }
 
-  /** The exchange is over: no longer in flight. */
-  #landed(): void {
-    if (!this.#inFlight) return;
-    this.#inFlight = false;
-    exchanges.inFlight--;
-  }
-
   /**
    * The upstream switched protocols: the socket leaves the pool with the
    * bytes read after the 101's head, and the exchange is over.
    */
   #switch(rest: Buffer): void {
     this.#ended = true;
-    this.#landed();
     this.#dropPending();
     this.#conn.timer.idle();
     this.#unlisten();
@@ -545,7 +545,6 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #finish(clean: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#landed();
     this.#dropPending();
     this.#conn.timer.idle();
     this.#unlisten();
@@ -574,7 +573,6 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
   #fail(err: HttpError, fromBody = false): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#landed();
     this.#dropPending();
     this.#conn.timer.idle();
     this.#unlisten();
@@ -657,36 +655,6 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
 }
 
 function ignore(): void {}
-
-// Heads of requests without a body leave together, at the end of the event
-// loop's poll phase (setImmediate), not one by one as their requests are
-// parsed: the upstream, woken once, finds them all ready, where one write
-// at a time would wake it for each, and a wakeup on another CPU is what a
-// write costs most. Measured on the proxy-100b benchmark (alternated runs):
-// a quarter less kernel time per request, 13% more requests per second. A
-// request with a body writes its head at once, as its body follows it.
-// The check phase runs in the same turn of the loop: no timer, and no delay
-// beyond the other reads of that turn. A head with no other exchange in
-// flight goes at once: nothing would share its turn (a single connection's
-// requests, one at a time, would pay a setImmediate each for nothing).
-/** Exchanges whose head went or waits to go, and whose response is not over (exported for tests). */
-export const exchanges = { inFlight: 0 };
-
-let later: (Exchange | string)[] = [];
-let spare: (Exchange | string)[] = [];
-
-function sendLater(exchange: Exchange, head: string): void {
-  if (later.length === 0) setImmediate(sendHeads);
-  later.push(exchange, head);
-}
-
-function sendHeads(): void {
-  const heads = later;
-  later = spare;
-  for (let i = 0; i < heads.length; i += 2) (heads[i] as Exchange).sendHead(heads[i + 1] as string);
-  heads.length = 0;
-  spare = heads;
-}
 
 let lastHint = '';
 let lastHintTimeout = Infinity;

@@ -37,6 +37,7 @@ import type { ParserHandler, RequestHead } from './http-parser.js';
 import { ReplyWriter } from './http-response.js';
 import { serializeInterim } from './http-writer.js';
 import { Wait, WaitTimer } from './http-timer.js';
+import { atPollEnd, awaited, type AtPollEnd } from './poll-end.js';
 import { Transaction, type TransactionOwner } from './http-transaction.js';
 import { Request } from '../src/request.js';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
@@ -78,7 +79,7 @@ const STOPPING_RETRY_AFTER = '5';
 /** RFC 9110 §9.2.1: the safe methods. */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-export class Connection implements ParserHandler {
+export class Connection implements ParserHandler, AtPollEnd {
   readonly #socket: net.Socket;
   readonly #server: HttpServer;
   readonly #options: WireOptions;
@@ -683,14 +684,12 @@ export class Connection implements ParserHandler {
       return;
     }
     tx.reply = reply;
-    if (this.#queue[0] === tx) {
-      if (this.#flushScheduled) {
-        // A flush is coming this turn: it writes this one too.
-      } else if (later && awaited.count > 0) {
-        // Other replies are awaited: those that come in this turn of the
-        // event loop leave with this one, at its end (see `writeLater`).
+    // A flush already coming writes this one too.
+    if (this.#queue[0] === tx && !this.#flushScheduled) {
+      if (later && awaited.count > 0) {
+        // Other replies are awaited: those that come in this turn leave with this one (poll-end.ts).
         this.#flushScheduled = true;
-        writeLater(this.#flushLater);
+        atPollEnd(this);
       } else if (this.#queue.length === 1) {
         // Alone in the queue, nothing to batch with: write now.
         this.#flush();
@@ -709,10 +708,7 @@ export class Connection implements ParserHandler {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    process.nextTick(() => this.#edge(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    }));
+    process.nextTick(this.#flushLater);
   }
 
   #onDrain(): void {
@@ -728,10 +724,15 @@ export class Connection implements ParserHandler {
     this.#updateTimer();
   }
 
+  /** The flush put off by #scheduleFlush (after this turn's microtasks) or to the end of the poll phase. */
   readonly #flushLater = (): void => this.#edge(() => {
     this.#flushScheduled = false;
     this.#flush();
   });
+
+  atPollEnd(): void {
+    this.#flushLater();
+  }
 
   /** Writes from the head of the queue, in order, batching what is ready. */
   #flush(): void {
@@ -931,31 +932,3 @@ function destroyBody(reply: Reply | null): void {
   const body = reply?.body;
   if (body != null && !Buffer.isBuffer(body)) body.destroy();
 }
-
-/** Replies being awaited, on every connection (exported for tests). */
-export const awaited = { count: 0 };
-
-// Replies that arrive while others are awaited (a busy proxy: its upstream
-// answers come in bursts) are written together at the end of the event
-// loop's poll phase (setImmediate), not one by one as each is resolved: a
-// client woken by its reply is then woken once for all of them where each
-// write would wake it. One alone, with nothing else awaited, goes at once,
-// and so does a reply given at once (a cache hit, an error): both as before.
-// The check phase runs in the same turn of the loop: no timer, and no delay
-// beyond the other reads of that turn.
-let flushes: (() => void)[] = [];
-let spareFlushes: (() => void)[] = [];
-
-function writeLater(flush: () => void): void {
-  if (flushes.length === 0) setImmediate(flushAll);
-  flushes.push(flush);
-}
-
-function flushAll(): void {
-  const list = flushes;
-  flushes = spareFlushes;
-  for (let i = 0; i < list.length; i++) list[i]!();
-  list.length = 0;
-  spareFlushes = list;
-}
-
