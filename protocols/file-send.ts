@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { byterangesBody } from '../converters/byteranges.js';
 import { HttpError } from '../src/errors.js';
-import { isCompressible, makeFormat } from '../src/format.js';
+import { makeFormat } from '../src/format.js';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
 import { errorReply } from '../src/reply.js';
 import type { Request } from '../src/request.js';
@@ -63,8 +63,10 @@ function notModified(request: Request, rep: Representation, variants: boolean): 
   const headers: ReplyHeaders = { ETag: variant ? matched : rep.etag, 'Last-Modified': rep.lastModified };
   const cacheControl = request.rules?.cacheControlFor(request.decodedPath ?? '');
   if (cacheControl !== undefined) headers['Cache-Control'] = cacheControl;
-  if (variants || (rep.format.codings.length === 0 && isCompressible(rep.format.type))) headers.Vary = 'Accept-Encoding';
-  return { status: 304, headers, format: null, length: -1, body: null };
+  // Sidecar variants vary the answer here; what the converter stack would do
+  // to a 200, it says itself, given the representation's format (src/stack.ts).
+  if (variants) headers.Vary = 'Accept-Encoding';
+  return { status: 304, headers, format: rep.format, length: -1, body: null };
 }
 
 /**

@@ -14,7 +14,11 @@ export type ReplyHeaders = Record<string, string | string[]>;
 export interface Reply {
   status: number;
   headers: ReplyHeaders;
-  /** The representation's format; null when there is no content (204, 304…). */
+  /**
+   * The representation's format; null when there is none (204…). A 304's is
+   * that of the representation it confirms, or null: the writer sends no
+   * Content-Type for it, and the converter stack derives the 304's Vary from it.
+   */
   format: Format | null;
   /** Body length in bytes when known, else -1 (chunked on the wire). */
   length: number;

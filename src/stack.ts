@@ -207,7 +207,7 @@ function isStream(value: unknown): value is Duplex {
 export function stackReply(reply: Reply, request: Request, registry: ConverterRegistry, options: StackOptions = {}): Reply {
   const source = reply.format;
   const status = reply.status;
-  if (source === null || status < 200 || status === 204 || status === 304) return reply;
+  if (source === null || status < 200 || status === 204) return reply;
   const noTransform = hasToken(getHeader(reply.headers, 'Cache-Control'), 'no-transform');
   const pseudo = source.type.startsWith('www/');
   const decoders = noTransform || pseudo ? null : decodersFor(source, request, registry);
@@ -223,7 +223,7 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     converter = type.converter;
     if (type.vary) vary.push('Accept');
     if (converter !== null) format = outputOf(converter);
-    else if (pseudo) return fail(request, reply.body, [], new Error(`no converter from ${source.type}`));
+    else if (pseudo) return status === 304 ? reply : fail(request, reply.body, [], new Error(`no converter from ${source.type}`));
   }
   const filter = !noTransform && !encoded ? chooseFilter(format, request, registry) : null;
   const filtered = filter !== null ? format : null;
@@ -247,8 +247,10 @@ export function stackReply(reply: Reply, request: Request, registry: ConverterRe
     if (choice.vary) vary.push('Accept-Encoding');
   }
   // A 206 is never converted: its ranges are ranges of the selected
-  // representation. It says the Vary its 200 would (RFC 9110 §15.3.7).
-  if (status === 206) {
+  // representation. It says the Vary its 200 would (RFC 9110 §15.3.7), as a
+  // 304 does (§15.4.5), whose format is that of the representation it
+  // confirms and whose head the writer gives no Content-Type.
+  if (status === 206 || status === 304) {
     if (vary.length > 0) reply.headers.Vary = mergeVary(getHeader(reply.headers, 'Vary'), vary);
     return reply;
   }

@@ -6,8 +6,8 @@
 
 import type { Reply, ReplyHeaders } from '../reply.js';
 import type { Request, RequestHeaders } from '../request.js';
-import { getHeader, mergeVary } from '../stack-headers.js';
-import { isCompressible, makeFormat } from '../format.js';
+import { getHeader } from '../stack-headers.js';
+import { makeFormat } from '../format.js';
 import { matchingTag } from '../../protocols/file-conditional.js';
 import { fieldNames, parseCacheControl } from './cache-control.js';
 import { ageValue, freshnessLifetime, httpDateMs } from './policy.js';
@@ -156,16 +156,12 @@ export function entryReply(entry: StoredResponse, request: Request, age: number,
       const v = entry.headers[name];
       if (v !== undefined) headers[name] = v;
     }
-    // RFC 9110 §15.4.5: the Vary a 200 would carry. The stack adds Accept-Encoding
-    // to a 200 it may compress (src/stack.ts), and leaves a 304 alone.
-    const format = entry.format;
-    if (format !== null && format.codings.length === 0 && isCompressible(format.type) && !entry.cc.has('no-transform')) {
-      headers.Vary = mergeVary(getHeader(headers, 'Vary'), ['Accept-Encoding']);
-    }
     headers.Date = entry.date;
     headers.Age = String(age);
     headers['Cache-Status'] = status;
-    return { status: 304, headers, format: null, length: -1, body: null, anchor };
+    // RFC 9110 §15.4.5: the Vary a 200 would carry. The stored format lets the
+    // converter stack add what it would to that 200 (src/stack.ts).
+    return { status: 304, headers, format: entry.format, length: -1, body: null, anchor };
   }
   // Object.assign, not a spread literal with more fields: V8 (Node 20) takes a slow path for those, ~1 µs each.
   const headers: ReplyHeaders = Object.assign({}, entry.headers);

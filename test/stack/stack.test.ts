@@ -71,14 +71,17 @@ describe('the zero-cost path', () => {
     expect(r.headers.Vary).toBe('accept-encoding');
   });
 
-  it('leaves replies without content alone, and converts no 206, which says the Vary its 200 would (RFC 9110 §15.3.7)', () => {
+  it('leaves replies without content alone, and converts no 206 or 304, which say the Vary their 200 would (RFC 9110 §15.3.7, §15.4.5)', () => {
     for (const status of [204, 304, 206]) {
       const r = reply(HTML, status === 206 ? BIG : null, { status });
       const out = stackReply(r, makeRequest({ 'accept-encoding': 'gzip' }), registry());
       expect(out).toBe(r);
       expect(out.headers['Content-Encoding']).toBeUndefined();
-      expect(out.headers.Vary).toBe(status === 206 ? 'Accept-Encoding' : undefined);
+      expect(out.headers.Vary).toBe(status === 204 ? undefined : 'Accept-Encoding');
     }
+    // A 304 without a format (a relayed one that named no type) is left as it is.
+    const bare = reply(null, null, { status: 304 });
+    expect(stackReply(bare, makeRequest({ 'accept-encoding': 'gzip' }), registry()).headers.Vary).toBeUndefined();
     const none = reply(null, null);
     expect(stackReply(none, makeRequest({ 'accept-encoding': 'gzip' }), registry())).toBe(none);
   });
