@@ -535,12 +535,6 @@ export class Connection implements ParserHandler, AtPollEnd {
   }
 
   /**
-   * The body of `tx` can never complete: its consumer sees `err`, the
-   * request is aborted, and, unless it was answered already, answered with
-   * `err` at once (its handler's reply, when it comes, is dropped). Nothing
-   * after it is read.
-   */
-  /**
    * The wire's own answer to a request it parsed (a stop, an expectation, a
    * body cut short): an error reply, presented as the server presents its
    * errors (HttpServer.present: HTML, problem details or text by Accept).
@@ -551,6 +545,12 @@ export class Connection implements ParserHandler, AtPollEnd {
     return present === null ? reply : present(reply, request);
   }
 
+  /**
+   * The body of `tx` can never complete: its consumer sees `err`, the
+   * request is aborted, and, unless it was answered already, answered with
+   * `err` at once (its handler's reply, when it comes, is dropped). Nothing
+   * after it is read.
+   */
   #failBody(tx: Transaction, err: HttpError): void {
     tx.failed = err;
     tx.discarding = false;
