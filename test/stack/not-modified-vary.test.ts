@@ -4,7 +4,8 @@
 // the FILE module and the HTTP cache hand it the 304 with the format of the
 // representation it confirms, and it says the same of both. Every file of a
 // root crossed with every set of request fields, over real sockets: the
-// 304's Vary is the 200's.
+// 304's Vary is the 200's. A 304 relayed from an upstream gets the same when
+// it names its type; without one the proxy cannot know, and relays it as it is.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { loadPlugin } from '../../src/plugins.js';
 import { GET, startServer, stopServers } from '../protocols/file-helpers.js';
 import { caching, cleanup } from '../cache/fixtures.js';
+import { fakeUpstream, proxyServer, respond } from '../proxy/fakes.js';
 
 const FILES: Record<string, string | Buffer> = {
   'doc.md': '# Title\n\nSome *markdown* text that is long enough to compress. '.repeat(20),
@@ -100,5 +102,38 @@ describe('a 304 from the HTTP cache says the Vary of its 200', () => {
     expect(r.headers['cache-status']).toMatch(/hit/);
     expect(r.headers.vary).toBe(ok.headers.vary);
     expect(setup.count).toBe(1);
+  });
+});
+
+describe('a 304 relayed from an upstream', () => {
+  afterAll(() => cleanup());
+  const PAGE = '<p>compressible</p>\n'.repeat(100);
+
+  async function proxied(type: string | null): Promise<number> {
+    const up = await fakeUpstream((req, socket) => {
+      const fields = `${type === null ? '' : `Content-Type: ${type}\r\n`}ETag: "p1"\r\n`;
+      if (req.headers['if-none-match'] === '"p1"') socket.write(`HTTP/1.1 304 Not Modified\r\n${fields}\r\n`);
+      else respond(socket, 200, PAGE, `Content-Type: text/html\r\nETag: "p1"\r\n`);
+    });
+    return (await proxyServer(`Proxy /* ${up.origin}/*`)).port;
+  }
+
+  it('that names its type says the Vary of the 200 the proxy would send (compressed here)', async () => {
+    const port = await proxied('text/html');
+    const ok = await GET(port, '/p', { 'Accept-Encoding': 'gzip' });
+    expect(ok.headers['content-encoding']).toBe('gzip');
+    expect(ok.headers.vary).toBe('Accept-Encoding');
+    const r = await GET(port, '/p', { 'Accept-Encoding': 'gzip', 'If-None-Match': '"p1"' });
+    expect(r.status).toBe(304);
+    expect(r.headers.vary).toBe('Accept-Encoding');
+    expect(r.headers['content-type']).toBeUndefined();
+  });
+
+  it('that names no type is relayed as it came: the proxy cannot know what its 200 would be', async () => {
+    const port = await proxied(null);
+    const r = await GET(port, '/p', { 'Accept-Encoding': 'gzip', 'If-None-Match': '"p1"' });
+    expect(r.status).toBe(304);
+    expect(r.headers.vary).toBeUndefined();
+    expect(r.headers.etag).toBe('"p1"');
   });
 });
