@@ -67,6 +67,12 @@ export const PEERS = {
     script: path.join(here, 'peer-relay.js'),
     proxyArgs: ({ upstream }) => [upstream],
   },
+  'node-minimal': {
+    label: 'minimal HTTP',
+    // A reference for proxy-100b: heads split with no check, a pool, the fewest fields (peer-minimal.js).
+    script: path.join(here, 'peer-minimal.js'),
+    proxyArgs: ({ upstream }) => [upstream],
+  },
   'nginx-proxy': {
     label: 'nginx (proxy)',
     // startNginx with the upstream's port: proxy_pass to a keep-alive upstream block.

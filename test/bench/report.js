@@ -85,6 +85,11 @@ function proxyNotes(results) {
       lines.push(`${s.name}: the byte relay (no HTTP) is ${fmt.ratio(relay.median.rps / against.median.rps)} ${against.label} in req/s, ` +
         `at ${fmt.fixed(relay.median.cpuUsPerReq, 1)} CPU us/req: the least a Node proxy costs here.`);
     }
+    const minimal = s.results.find((p) => p.peer === 'node-minimal' && p.median);
+    if (minimal && against) {
+      lines.push(`${s.name}: the minimal HTTP proxy (no checks) is ${fmt.ratio(minimal.median.rps / against.median.rps)} ${against.label} in req/s, ` +
+        `at ${fmt.fixed(minimal.median.cpuUsPerReq, 1)} CPU us/req: the least HTTP's own work adds.`);
+    }
     const loaded = s.results.filter((p) => p.median && Number.isFinite(p.median.upstreamCpuPercent));
     if (loaded.length) {
       lines.push(`${s.name}: upstream CPU% (median) while each proxy ran: ${loaded.map((p) => `${p.label} ${fmt.fixed(p.median.upstreamCpuPercent, 0)}`).join(', ')}.`);

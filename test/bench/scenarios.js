@@ -144,8 +144,9 @@ export const SCENARIOS = [
     path: '/100b.bin',
     connections: 50,
     proxy: true,
-    // With the byte relay: the least a Node proxy can cost here, for reference.
-    peers: [...PROXY, 'node-relay'],
+    // With two references: the byte relay, the least a Node proxy can cost here,
+    // and the minimal HTTP proxy, the least HTTP's own work adds to it.
+    peers: [...PROXY, 'node-relay', 'node-minimal'],
     target: { peer: 'http-proxy', ratio: 2.5 },
   },
   {
