@@ -185,13 +185,10 @@ export class DiskStore {
     });
   }
 
-  /** Every entry of `uri` (§4.4), files included. */
+  /** Every entry of `uri` (§4.4), files included. The peers hear of it as an invalidation (Storing), not file by file. */
   invalidate(uri: string): void {
     this.#bump(uri);
-    for (const e of [...(this.#byUri.get(uri) ?? [])]) {
-      this.#remove(e);
-      void unlink(e.file).catch(() => {});
-    }
+    for (const e of [...(this.#byUri.get(uri) ?? [])]) this.#drop(e, false);
   }
 
   #bump(uri: string): void {
@@ -274,17 +271,17 @@ export class DiskStore {
     }
   }
 
-  /** Out of the index and off the disk; then the peers are told. */
-  #drop(e: Indexed): void {
+  /** Out of the index and off the disk (a deletion `settled` waits for); then the peers are told, when `tell`. */
+  #drop(e: Indexed, tell = true): void {
     this.#remove(e);
-    const job = this.#unlink(e.file);
+    const job = this.#unlink(e.file, tell);
     this.#writing.add(job);
     void job.finally(() => this.#writing.delete(job));
   }
 
-  async #unlink(file: string): Promise<void> {
+  async #unlink(file: string, tell = true): Promise<void> {
     await unlink(file).catch(() => {});
-    this.peers?.('removed', basename(file));
+    if (tell) this.peers?.('removed', basename(file));
   }
 }
 
