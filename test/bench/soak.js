@@ -4,10 +4,17 @@
 // keep-alive, pipelining, one request per connection, aborts in the middle of
 // a large download, and malformed requests. Reports the server's RSS and open
 // file descriptors at the start and at the end (/proc/PID/status VmRSS,
-// /proc/PID/fd), the requests done and the errors by kind. Stops by itself:
-// at the request count, or at twice the planned time.
+// /proc/PID/fd), its peak RSS, the requests done and the errors by kind.
+// Stops by itself: at the request count, or at twice the planned time.
 //
-//   node test/bench/soak.js [--requests N] [--seconds S] [--clients N] [--json FILE]
+// With --proxy the same load goes through a reverse proxy: the server gets
+// `Proxy /* UPSTREAM/*`, and the upstream, in this process, answers the same
+// documents from memory over keep-alive connections. A share of requests
+// (`?reset`) are reset by the upstream before it answers: each must get a
+// 502 and leave nothing behind. The start and the end are measured once
+// the proxy's idle upstream connections have timed out (ProxyIdleTimeout).
+//
+//   node test/bench/soak.js [--proxy] [--requests N] [--seconds S] [--clients N] [--json FILE]
 
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +31,7 @@ const USAGE = `Usage: node test/bench/soak.js [options]
   --requests N   requests in all (default 100000)
   --seconds S    spread them over about S seconds (default 60); the run stops at 2 x S
   --clients N    concurrent client loops (default 32)
+  --proxy        through a reverse proxy to an upstream that resets a share of requests
   --json FILE    also write the summary as JSON
   -h, --help     this text
 `;
@@ -33,9 +41,11 @@ function options() {
     requests: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '60' },
     clients: { type: 'string', default: '32' },
+    proxy: { type: 'boolean', default: false },
     json: { type: 'string' },
   }, USAGE);
   return {
+    proxy: values.proxy,
     requests: wholeNumber('requests', values.requests, 1),
     seconds: wholeNumber('seconds', values.seconds, 1),
     clients: wholeNumber('clients', values.clients, 1),
@@ -145,6 +155,44 @@ function connect(port) {
   });
 }
 
+/** Longer than the proxy's idle timeout for upstream connections (4 s by default): its pool is empty after it. */
+const POOL_EMPTY_MS = 5000;
+
+/**
+ * The upstream of --proxy: `files` from memory, keep-alive, requests read in
+ * order; a target with `?reset` is reset instead of answered. Returns
+ * { port, close() }.
+ */
+function startUpstream(files) {
+  const sockets = new Set();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = '';
+    socket.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
+        const target = buf.slice(buf.indexOf(' ') + 1, buf.indexOf(' HTTP/'));
+        buf = buf.slice(end + 4);
+        if (target.endsWith('?reset')) return void socket.resetAndDestroy();
+        const body = files[target];
+        if (body === undefined) socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+        else socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+      }
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: server.address().port,
+      close: () => {
+        for (const s of sockets) s.destroy();
+        server.close();
+      },
+    }));
+  });
+}
+
 const get = (target, extra = '') => `GET ${target} HTTP/1.1\r\nHost: soak\r\n${extra}\r\n`;
 
 async function main() {
@@ -156,14 +204,23 @@ async function main() {
   const count = (kind, n = 1) => (stats.byKind[kind] = (stats.byKind[kind] ?? 0) + n);
   const error = (kind) => (stats.errors[kind] = (stats.errors[kind] ?? 0) + 1);
   let server = null;
+  let upstream = null;
   const cleanup = () => {
     killAll();
+    upstream?.close();
     fx.cleanup();
   };
   process.once('SIGINT', () => (cleanup(), process.exit(130)));
   process.once('SIGTERM', () => (cleanup(), process.exit(143)));
   try {
-    server = await startServer({ script: path.join(REPO, 'dist', 'src', 'cli.js'), root: fx.root, pinning: { pinned: false }, cwd: REPO });
+    let args = [fx.root];
+    if (opts.proxy) {
+      upstream = await startUpstream(fx.files);
+      const rules = path.join(fx.root, 'proxy.rules');
+      writeFileSync(rules, `Proxy /* http://127.0.0.1:${upstream.port}/*\n`);
+      args = [fx.root, '--rules', rules];
+    }
+    server = await startServer({ script: path.join(REPO, 'dist', 'src', 'cli.js'), root: fx.root, args, pinning: { pinned: false }, cwd: REPO });
     const { port, pid } = server;
     const fds = () => {
       try {
@@ -180,11 +237,12 @@ async function main() {
       await r.next(5000);
       s.destroy();
     }
-    await sleep(300);
+    await sleep(opts.proxy ? POOL_EMPTY_MS : 300);
     const start = { rssKiB: rssKiB(pid), fds: fds() };
     let peakRss = start.rssKiB;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKiB(pid) || 0)), 250);
-    console.log(`soak: ${opts.requests} requests over ~${opts.seconds} s, ${opts.clients} clients, server pid ${pid} on 127.0.0.1:${port}`);
+    console.log(`soak: ${opts.requests} requests over ~${opts.seconds} s, ${opts.clients} clients, server pid ${pid} on 127.0.0.1:${port}` +
+      (opts.proxy ? `, proxying to the upstream on port ${upstream.port}` : ''));
     console.log(`soak: start: RSS ${(start.rssKiB / 1024).toFixed(1)} MiB, ${start.fds} open fds`);
 
     const t0 = Date.now();
@@ -290,6 +348,22 @@ async function main() {
         }
       }],
     ];
+    if (opts.proxy) {
+      scenarios.push([10, async function upstreamReset() {
+        if (!(await take(1))) return;
+        const s = await connect(port);
+        const r = new Reader(s);
+        try {
+          s.write(get(`${pick(small)}?reset`));
+          const res = await r.next(10_000);
+          if (res.status !== 502) return error(`upstream reset: status ${res.status}`);
+          stats.done++;
+          count('upstream reset');
+        } finally {
+          s.destroy();
+        }
+      }]);
+    }
     const total = scenarios.reduce((a, [w]) => a + w, 0);
     const choose = () => {
       let x = Math.random() * total;
@@ -316,10 +390,12 @@ async function main() {
     const elapsed = (Date.now() - t0) / 1000;
     clearInterval(sampler);
     const alive = server.child.exitCode === null && server.child.signalCode === null;
-    // Let the server notice every close before the end is measured.
-    await sleep(1000);
+    // Let the server notice every close (and, proxying, close its idle upstream connections) before the end is measured.
+    await sleep(opts.proxy ? POOL_EMPTY_MS : 1000);
     const end = { rssKiB: rssKiB(pid), fds: fds() };
+    peakRss = Math.max(peakRss, end.rssKiB);
     const summary = {
+      proxy: opts.proxy,
       requests: opts.requests,
       done: stats.done,
       seconds: Number(elapsed.toFixed(1)),
