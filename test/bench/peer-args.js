@@ -1,20 +1,38 @@
 // The command lines of the benchmark's scripts: every peer's, which it shares
-// with streamstack's CLI (`node PEER.js ROOT --port N [--host ADDR]`; the peer
-// prints its URL once listening), and the options of run.js and soak.js.
+// with streamstack's CLI (`node PEER.js ROOT --port N [--host ADDR]`, or
+// UPSTREAM_URL for a proxy; the peer prints its URL once listening), and the
+// options of run.js and soak.js.
 
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 
-export function peerArgs(name) {
+/** `node PEER.js OPERAND --port N [--host ADDR]`: OPERAND as `accept` takes it (null: a usage error naming `operand`). */
+function peerCommandLine(name, operand, accept) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { port: { type: 'string', short: 'p', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
   });
-  if (positionals.length !== 1) {
-    process.stderr.write(`${name}: usage: ${name} ROOT --port N [--host ADDR]\n`);
+  const taken = positionals.length === 1 ? accept(positionals[0]) : null;
+  if (taken === null) {
+    process.stderr.write(`${name}: usage: ${name} ${operand} --port N [--host ADDR]\n`);
     process.exit(2);
   }
-  return { root: path.resolve(positionals[0]), port: Number(values.port), host: values.host };
+  return { taken, port: Number(values.port), host: values.host };
+}
+
+/** A file peer's command line: { root, port, host }. */
+export function peerArgs(name) {
+  const { taken, port, host } = peerCommandLine(name, 'ROOT', (arg) => path.resolve(arg));
+  return { root: taken, port, host };
+}
+
+/** A proxy peer's command line, UPSTREAM_URL being `http://HOST:PORT/`: { upstream: { url, host, port }, port, host }. */
+export function proxyPeerArgs(name) {
+  const { taken, port, host } = peerCommandLine(name, 'UPSTREAM_URL', (url) => {
+    const m = /^http:\/\/([^/:]+):(\d+)\/?$/.exec(url);
+    return m === null ? null : { url, host: m[1], port: Number(m[2]) };
+  });
+  return { upstream: taken, port, host };
 }
 
 /** Listens, then prints the line the benchmark waits for; SIGTERM and SIGINT stop. */

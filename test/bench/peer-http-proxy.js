@@ -5,22 +5,14 @@
 //   node test/bench/peer-http-proxy.js UPSTREAM_URL --port N [--host ADDR]
 
 import * as http from 'node:http';
-import { parseArgs } from 'node:util';
 import httpProxy from 'http-proxy';
-import { listen } from './peer-args.js';
+import { listen, proxyPeerArgs } from './peer-args.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { port: { type: 'string', short: 'p', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
-});
-if (positionals.length !== 1 || !/^http:\/\//.test(positionals[0])) {
-  process.stderr.write('http-proxy: usage: http-proxy UPSTREAM_URL --port N [--host ADDR]\n');
-  process.exit(2);
-}
+const args = proxyPeerArgs('http-proxy');
 
 // Without an agent http-proxy opens a connection per request.
 const agent = new http.Agent({ keepAlive: true });
-const proxy = httpProxy.createProxyServer({ target: positionals[0], agent, xfwd: true });
+const proxy = httpProxy.createProxyServer({ target: args.upstream.url, agent, xfwd: true });
 // http-proxy aborts the upstream request on the client request's 'aborted',
 // which Node (16 and later) no longer emits once the request was read whole:
 // a client leaving mid-response (wrk at the end of every run) would leave the
@@ -39,4 +31,4 @@ proxy.on('error', (err, req, res) => {
   res.end(`bad gateway: ${err.message}\n`);
 });
 const server = http.createServer((req, res) => proxy.web(req, res));
-listen('http-proxy', server, { port: Number(values.port), host: values.host });
+listen('http-proxy', server, args);

@@ -11,31 +11,37 @@
 //   node test/bench/peer-minimal.js UPSTREAM_URL --port N [--host ADDR]
 
 import * as net from 'node:net';
-import { parseArgs } from 'node:util';
-import { listen } from './peer-args.js';
+import { listen, proxyPeerArgs } from './peer-args.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { port: { type: 'string', short: 'p', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
-});
-const upstream = positionals.length === 1 ? /^http:\/\/([^/:]+):(\d+)\/?$/.exec(positionals[0]) : null;
-if (upstream === null) {
-  process.stderr.write('minimal proxy: usage: peer-minimal UPSTREAM_URL --port N [--host ADDR]\n');
-  process.exit(2);
-}
+const args = proxyPeerArgs('minimal proxy');
+const upstream = args.upstream;
 
 const MAX_CONNECTIONS = 32;
 const END = '\r\n\r\n';
 
-/** Splits a head (without its empty line) into its first line and lower-cased fields. */
-function splitHead(text) {
-  const lines = text.split('\r\n');
-  const fields = {};
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(':');
-    fields[lines[i].slice(0, colon).toLowerCase()] = lines[i].slice(colon + 1).trim();
-  }
-  return { line: lines[0], fields };
+/**
+ * Calls `onMessage(firstLine, fields, body)` for each message `socket` reads:
+ * heads split at CRLF into lower-cased fields with no check, then
+ * `bodyLength(fields)` bytes of body (a latin1 string).
+ */
+function onMessages(socket, bodyLength, onMessage) {
+  let buffered = '';
+  socket.on('data', (chunk) => {
+    buffered += chunk.latin1Slice(0, chunk.length);
+    for (let end = buffered.indexOf(END); end !== -1; end = buffered.indexOf(END)) {
+      const lines = buffered.slice(0, end).split('\r\n');
+      const fields = {};
+      for (let i = 1; i < lines.length; i++) {
+        const colon = lines[i].indexOf(':');
+        fields[lines[i].slice(0, colon).toLowerCase()] = lines[i].slice(colon + 1).trim();
+      }
+      const length = bodyLength(fields);
+      if (buffered.length < end + 4 + length) return;
+      const body = buffered.slice(end + 4, end + 4 + length);
+      buffered = buffered.slice(end + 4 + length);
+      onMessage(lines[0], fields, body);
+    }
+  });
 }
 
 const idle = [];
@@ -44,18 +50,9 @@ let open = 0;
 
 /** An upstream connection reading one response at a time: `conn.onResponse(statusLine, fields, body)`. */
 function connectUpstream() {
-  const socket = net.connect({ host: upstream[1], port: Number(upstream[2]), noDelay: true });
+  const socket = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
   const conn = { socket, onResponse: null, dead: false };
-  let buffered = '';
-  socket.on('data', (chunk) => {
-    buffered += chunk.latin1Slice(0, chunk.length);
-    const end = buffered.indexOf(END);
-    if (end === -1) return;
-    const { line, fields } = splitHead(buffered.slice(0, end));
-    const length = Number(fields['content-length']);
-    if (buffered.length < end + 4 + length) return;
-    const body = buffered.slice(end + 4, end + 4 + length);
-    buffered = buffered.slice(end + 4 + length);
+  onMessages(socket, (fields) => Number(fields['content-length']), (line, fields, body) => {
     const done = conn.onResponse;
     conn.onResponse = null;
     done(line, fields, body);
@@ -91,13 +88,7 @@ function release(conn) {
 }
 
 const server = net.createServer({ noDelay: true }, (client) => {
-  let buffered = '';
-  client.on('data', (chunk) => {
-    buffered += chunk.latin1Slice(0, chunk.length);
-    const end = buffered.indexOf(END);
-    if (end === -1) return;
-    const { line, fields } = splitHead(buffered.slice(0, end));
-    buffered = buffered.slice(end + 4);
+  onMessages(client, () => 0, (line, fields) => {
     const head = `${line}\r\nHost: ${fields.host}\r\nX-Forwarded-For: ${client.remoteAddress}\r\nVia: 1.1 minimal\r\n\r\n`;
     lease((conn) => {
       conn.onResponse = (status, got, body) => {
@@ -111,4 +102,4 @@ const server = net.createServer({ noDelay: true }, (client) => {
   });
   client.on('error', () => client.destroy());
 });
-listen('minimal proxy', server, { port: Number(values.port), host: values.host });
+listen('minimal proxy', server, args);

@@ -8,21 +8,13 @@
 //   node test/bench/peer-relay.js UPSTREAM_URL --port N [--host ADDR]
 
 import * as net from 'node:net';
-import { parseArgs } from 'node:util';
-import { listen } from './peer-args.js';
+import { listen, proxyPeerArgs } from './peer-args.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { port: { type: 'string', short: 'p', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
-});
-const upstream = positionals.length === 1 ? /^http:\/\/([^/:]+):(\d+)\/?$/.exec(positionals[0]) : null;
-if (upstream === null) {
-  process.stderr.write('byte relay: usage: peer-relay UPSTREAM_URL --port N [--host ADDR]\n');
-  process.exit(2);
-}
+const args = proxyPeerArgs('byte relay');
+const upstream = args.upstream;
 
 const server = net.createServer({ noDelay: true }, (client) => {
-  const up = net.connect({ host: upstream[1], port: Number(upstream[2]), noDelay: true });
+  const up = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
   client.on('data', (chunk) => {
     if (!up.write(chunk)) client.pause();
   });
@@ -37,4 +29,4 @@ const server = net.createServer({ noDelay: true }, (client) => {
     a.on('close', () => b.destroy());
   }
 });
-listen('byte relay', server, { port: Number(values.port), host: values.host });
+listen('byte relay', server, args);
