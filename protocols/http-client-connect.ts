@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { reusedReads } from './http-client-reads.js';
 import { HttpError, type ErrorCode } from '../src/errors.js';
 import { guardedLookup, isPrivateAddress, refused, type Resolver } from './http-client-guard.js';
+import { lastValue } from '../src/last-value.js';
 
 export interface Origin {
   readonly scheme: 'http' | 'https';
@@ -51,18 +52,9 @@ const origins = new Map<string, { origin: Origin; authority: string } | null>();
  * `new URL` would give it, without parsing a URL per request: the origin part
  * is parsed once and kept, and a path of characters URL keeps as they are,
  * with no dot-segment, is taken as it is. Anything else goes through URL.
+ * The last address's target is kept (a rule's translation of the same path).
  */
-export function upstreamTarget(address: string): UpstreamTarget {
-  // The same address again (a rule's translation of the same path): the same target.
-  if (address === lastAddress) return lastTarget!;
-  const target = targetOf(address);
-  lastAddress = address;
-  lastTarget = target;
-  return target;
-}
-
-let lastAddress = '';
-let lastTarget: UpstreamTarget | null = null;
+export const upstreamTarget: (address: string) => UpstreamTarget = lastValue(targetOf);
 
 function targetOf(address: string): UpstreamTarget {
   const start = address.startsWith('https://') ? 8 : address.startsWith('http://') ? 7 : -1;

@@ -53,6 +53,7 @@ import { lastChunk, writeChunk } from './http-writer.js';
 import type { DirectBody, ReplyHeaders } from '../src/reply.js';
 import type { Writable } from 'node:stream';
 import { atPollEnd, awaited, type AtPollEnd } from './poll-end.js';
+import { lastValue } from '../src/last-value.js';
 
 export interface ExchangeTimeouts {
   readonly head: number;
@@ -656,17 +657,14 @@ export class Exchange implements ConnectionUser, ParserHandler<ResponseHead>, Ab
 
 function ignore(): void {}
 
-let lastHint = '';
-let lastHintTimeout = Infinity;
+/** How long a Keep-Alive hint lets a connection idle, a second early (Infinity: it says nothing). The last hint read is kept. */
+const hintTimeout = lastValue((hint: string): number => {
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(hint);
+  return m === null ? Infinity : Number(m[1]) * 1000 - 1000;
+});
 
-/** The idle time for the pool: ours, shortened by the upstream's Keep-Alive hint (a second early). The last hint read is kept. */
+/** The idle time for the pool: ours, shortened by the upstream's Keep-Alive hint. */
 function keepFor(head: ResponseHead, idle: number): number {
   const hint = head.headers['keep-alive'];
-  if (hint === undefined) return idle;
-  if (hint !== lastHint) {
-    const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(hint);
-    lastHint = hint;
-    lastHintTimeout = m === null ? Infinity : Number(m[1]) * 1000 - 1000;
-  }
-  return Math.min(idle, lastHintTimeout);
+  return hint === undefined ? idle : Math.min(idle, hintTimeout(hint));
 }

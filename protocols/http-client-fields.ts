@@ -14,6 +14,7 @@ import type { Request } from '../src/request.js';
 import type { Reply, ReplyHeaders } from '../src/reply.js';
 import type { RuleSet } from '../src/rules/index.js';
 import { makeFormat, parseMediaType, type Format } from '../src/format.js';
+import { lastValue } from '../src/last-value.js';
 
 /** The name this proxy gives itself in Via (RFC 9110 §7.6.3). */
 export const VIA_NAME = 'streamstack';
@@ -30,21 +31,19 @@ const REQUEST_OWN = new Set(['host', 'content-length', 'expect', 'via', 'x-forwa
 /** Response fields the server's writer sets itself (framing, Date, Server) or that become the Format. */
 const RESPONSE_OWN = new Set(['content-length', 'date', 'server', 'via']);
 
-let lastConnection = '';
-let lastOptions: ReadonlySet<string> = new Set();
-
-/** The lower-case field names a Connection field lists, or null. The last list is kept: a peer says the same each time. */
-function connectionOptions(value: string | undefined): ReadonlySet<string> | null {
-  if (value === undefined) return null;
-  if (value === lastConnection) return lastOptions;
+/** The lower-case field names a Connection field lists. The last list is kept: a peer says the same each time. */
+const optionsOf = lastValue((value: string): ReadonlySet<string> => {
   const names = new Set<string>();
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
     if (name !== '') names.add(name);
   }
-  lastConnection = value;
-  lastOptions = names;
   return names;
+});
+
+/** The lower-case field names a Connection field lists, or null. */
+function connectionOptions(value: string | undefined): ReadonlySet<string> | null {
+  return value === undefined ? null : optionsOf(value);
 }
 
 function lower(name: string): string {
@@ -88,17 +87,9 @@ export function isTrusted(rules: RuleSet | null, peer: string): boolean {
   return list.check(peer, isIPv6(peer) ? 'ipv6' : 'ipv4');
 }
 
-let lastValue = '';
-let lastForwarded = '';
-
 /** A Forwarded parameter value: a token, or a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). The last one is kept: requests repeat their Host. */
-function forwardedValue(value: string): string {
-  if (value === lastValue) return lastForwarded;
-  const out = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
-  lastValue = value;
-  lastForwarded = out;
-  return out;
-}
+const forwardedValue = lastValue((value: string): string =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`);
 
 export interface Upstream {
   /** `host[:port]` as the upstream's own Host would be. */
@@ -203,24 +194,23 @@ export function addTrailers(raw: readonly string[], into: ReplyHeaders): void {
   }
 }
 
-let lastType: string | undefined;
-let lastEncoding: string | undefined;
-let lastFormat: Format | null = null;
-
 /**
- * The Format of a Content-Type and Content-Encoding, or null without a valid
- * type. The last one is kept, frozen (Formats are never changed, only
- * replaced): an upstream sends the same type again and again.
+ * The Format of a Content-Type and, after a newline, a Content-Encoding, or
+ * null without a valid type. The last one is kept, frozen (Formats are never
+ * changed, only replaced): an upstream sends the same type again and again.
  */
+const formatOfFields = lastValue((fields: string): Format | null => {
+  const nl = fields.indexOf('\n');
+  const parsed = parseMediaType(nl === -1 ? fields : fields.slice(0, nl));
+  if (parsed === null) return null;
+  const codings = nl === -1 ? [] : codingsOf(fields.slice(nl + 1));
+  return Object.freeze(makeFormat(parsed.type, Object.freeze({ ...parsed.params }), Object.freeze(codings)));
+});
+
+/** The Format of a Content-Type and Content-Encoding (formatOfFields); the usual response has no encoding, and costs no concatenation. */
 function formatOf(contentType: string | undefined, contentEncoding: string | undefined): Format | null {
   if (contentType === undefined) return null;
-  if (contentType === lastType && contentEncoding === lastEncoding) return lastFormat;
-  const parsed = parseMediaType(contentType);
-  const format = parsed === null ? null : makeFormat(parsed.type, Object.freeze({ ...parsed.params }), Object.freeze(codingsOf(contentEncoding)));
-  lastType = contentType;
-  lastEncoding = contentEncoding;
-  lastFormat = format === null ? null : Object.freeze(format);
-  return lastFormat;
+  return formatOfFields(contentEncoding === undefined ? contentType : `${contentType}\n${contentEncoding}`);
 }
 
 /**

@@ -11,6 +11,7 @@
 
 import type { ErrorCode } from '../src/errors.js';
 import { hasToken } from '../src/negotiate.js';
+import { lastValue } from '../src/last-value.js';
 
 export interface ParserLimits {
   /** Request line, bytes without CRLF (→ 414). */
@@ -123,15 +124,8 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
-let lastHost = '';
-
-/** Host = uri-host [ ":" port ] (RFC 9110 §7.2). The last valid one is kept: a client sends the same each time. */
-function validHost(host: string): boolean {
-  if (host === lastHost) return true;
-  if (!HOST_RE.test(host)) return false;
-  lastHost = host;
-  return true;
-}
+/** Host = uri-host [ ":" port ] (RFC 9110 §7.2). The last answer is kept: a client sends the same each time. */
+const validHost = lastValue((host: string): boolean => HOST_RE.test(host));
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 const AUTHORITY_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+):[0-9]+$/;
 
