@@ -70,6 +70,12 @@ function row(cells, widths) {
  * upstream's CPU (on CPU 1 with wrk when pinned), where that CPU rather than the
  * proxy set the pace; then streamstack's peak RSS over all proxy scenarios.
  */
+/** The reference proxies of proxy-100b (peers.js), as the notes under the table name them. */
+const REFERENCES = [
+  ['node-relay', 'the byte relay (no HTTP)', 'the least a Node proxy costs here'],
+  ['node-minimal', 'the minimal HTTP proxy (no checks)', "the least HTTP's own work adds"],
+];
+
 function proxyNotes(results) {
   const lines = [];
   const proxied = results.scenarios.filter((s) => s.proxy);
@@ -78,17 +84,13 @@ function proxyNotes(results) {
     if (peers.length) {
       lines.push(`${s.name}: median of the per-round ratios: ${peers.map((p) => `${p.label} ${fmt.ratio(p.ratioPerRoundMedian)}`).join(', ')}.`);
     }
-    // The byte relay bounds every Node proxy: its own ratio to the target's peer is as far as one gets here.
-    const relay = s.results.find((p) => p.peer === 'node-relay' && p.median);
+    // The references bound every Node proxy: their own ratios to the target's peer are as far as one gets here.
     const against = s.results.find((p) => p.peer === s.target?.peer && p.median);
-    if (relay && against) {
-      lines.push(`${s.name}: the byte relay (no HTTP) is ${fmt.ratio(relay.median.rps / against.median.rps)} ${against.label} in req/s, ` +
-        `at ${fmt.fixed(relay.median.cpuUsPerReq, 1)} CPU us/req: the least a Node proxy costs here.`);
-    }
-    const minimal = s.results.find((p) => p.peer === 'node-minimal' && p.median);
-    if (minimal && against) {
-      lines.push(`${s.name}: the minimal HTTP proxy (no checks) is ${fmt.ratio(minimal.median.rps / against.median.rps)} ${against.label} in req/s, ` +
-        `at ${fmt.fixed(minimal.median.cpuUsPerReq, 1)} CPU us/req: the least HTTP's own work adds.`);
+    for (const [peer, what, meaning] of REFERENCES) {
+      const ref = s.results.find((p) => p.peer === peer && p.median);
+      if (!ref || !against) continue;
+      lines.push(`${s.name}: ${what} is ${fmt.ratio(ref.median.rps / against.median.rps)} ${against.label} in req/s, ` +
+        `at ${fmt.fixed(ref.median.cpuUsPerReq, 1)} CPU us/req: ${meaning}.`);
     }
     const loaded = s.results.filter((p) => p.median && Number.isFinite(p.median.upstreamCpuPercent));
     if (loaded.length) {
